@@ -1,0 +1,19 @@
+"""Suite-wide fixtures: fast hashing, the personas, API clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from kehu.core.testing import World, build_world
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):  # type: ignore[no-untyped-def]
+    # argon2 is the production hasher (tested explicitly); tests don't need its cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 *settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture
+def world(db) -> World:  # type: ignore[no-untyped-def]
+    return build_world()

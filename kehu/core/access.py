@@ -1,0 +1,116 @@
+"""The access policy: what a user may do, over which records.
+
+Reads go through ``Model.objects.visible_to(user, action)``; services use
+``require`` and ``get_for`` below. Grants are computed once per request (cached on the
+user object, which Django loads anew for every request), so role changes apply on the
+user's next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import models
+
+from kehu.core.exceptions import Forbidden, NotFound
+from kehu.core.permissions import Scope
+
+M = TypeVar("M", bound=models.Model)
+
+_CACHE_ATTR = "_kehu_grants"
+
+
+def grants(user: Any) -> dict[str, str]:
+    """Permission name → widest data scope among the user's roles that grant it."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    result: dict[str, str] = {}
+    if user is not None and getattr(user, "is_authenticated", False) and user.is_active:
+        for role in user.roles.all():
+            for permission in role.effective_permissions():
+                result[permission] = Scope.widest(result.get(permission), role.data_scope)
+    setattr(user, _CACHE_ATTR, result)
+    return result
+
+
+def forget(user: Any) -> None:
+    """Drop cached grants (after the user's roles change within one request)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def scope_for(user: Any, permission: str) -> str | None:
+    return grants(user).get(permission)
+
+
+def has_perm(user: Any, permission: str) -> bool:
+    return permission in grants(user)
+
+
+def require(user: Any, permission: str) -> None:
+    """Refuse (403, audited) when no role grants the module action at all."""
+    if not has_perm(user, permission):
+        from kehu.core import audit
+
+        audit.record_denial(user, permission)
+        raise Forbidden(permission_denied_detail(user, permission))
+
+
+def permission_denied_detail(user: Any, permission: str) -> Any:
+    from django.utils.translation import gettext as _
+
+    return _("You do not have permission to do this (%(permission)s).") % {
+        "permission": permission
+    }
+
+
+def unit_in_scope(user: Any, permission: str, unit: Any) -> bool:
+    """Whether ``unit`` lies inside the area where ``user`` holds ``permission``."""
+    scope = scope_for(user, permission)
+    if scope is None or unit.tenant_id != user.tenant_id:
+        return False
+    if scope == Scope.TENANT:
+        return True
+    if scope == Scope.SUBTREE:
+        return bool(unit.path.startswith(user.org_unit.path))
+    return bool(unit.pk == user.org_unit_id)
+
+
+def ensure_still_visible(obj: models.Model, user: Any) -> None:
+    """Services call this after writing: the result must stay visible to its writer."""
+    from django.utils.translation import gettext as _
+
+    from kehu.core.exceptions import ValidationFailed
+
+    manager: Any = type(obj)._default_manager
+    if not manager.visible_to(user, "view").filter(pk=obj.pk).exists():
+        raise ValidationFailed(_("The change would move the record outside the area you can see."))
+
+
+def get_for(
+    model: type[M], user: Any, pk: Any, action: str = "view", *, for_update: bool = False
+) -> M:
+    """The record if ``user`` may ``action`` it, else NotFound — whether missing or forbidden.
+
+    A forbidden attempt on an existing record of the user's own tenant is audited as a
+    denial; ids of other tenants are indistinguishable from missing ones.
+    """
+    manager: Any = model._default_manager
+    try:
+        qs = manager.visible_to(user, action)
+        if for_update:
+            qs = qs.select_for_update(of=("self",))
+        return qs.get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):  # type: ignore[attr-defined]
+        pass
+    if user is not None and getattr(user, "tenant_id", None) is not None:
+        try:
+            exists = manager.filter(tenant_id=user.tenant_id, pk=pk).exists()
+        except (ValueError, TypeError):
+            exists = False
+        if exists:
+            from kehu.core import audit
+
+            audit.record_denial(user, f"{model._meta.model_name}.{action}", model, pk)
+    raise NotFound()

@@ -1,0 +1,127 @@
+"""Writing audit events: every service records one in its own transaction.
+
+Denials are the exception: they happen inside transactions that then roll back, so
+they are queued and written by the request middleware once the request is over.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models
+
+from kehu.core import context, pii
+from kehu.core.models import AuditEvent
+
+_pending_denials: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
+    "kehu_pending_denials", default=None
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, (dt.datetime, dt.date, Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
+    """Field values of ``obj`` as audit-ready plain data (FKs as ids)."""
+    exclude = getattr(obj, "audit_exclude", frozenset())
+    result: dict[str, Any] = {}
+    for field in obj._meta.concrete_fields:
+        name = field.name
+        if name in exclude or name == "tenant" or (fields is not None and name not in fields):
+            continue
+        result[name] = _plain(getattr(obj, field.attname))
+    return result
+
+
+def diff(model: type[models.Model] | models.Model, before: dict[str, Any],
+         after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for changed fields, sensitive ones masked."""
+    masked: dict[str, str] = getattr(model, "audit_masked", {})
+    changes: dict[str, list[Any]] = {}
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        kind = masked.get(name)
+        if kind:
+            old, new = pii.mask(kind, old), pii.mask(kind, new)
+        changes[name] = [old, new]
+    return changes
+
+
+def record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    tenant_id: int | None = None,
+    object_type: str = "",
+    object_id: Any = "",
+    object_repr: str = "",
+) -> AuditEvent:
+    """Write one audit event; call it inside the service's transaction."""
+    ctx = context.current()
+    actor_user = actor if getattr(actor, "pk", None) and hasattr(actor, "tenant_id") else None
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name or ""
+        object_id = object_id or obj.pk
+        object_repr = object_repr or str(obj)
+    if tenant_id is None:
+        tenant_id = getattr(actor_user, "tenant_id", None) or getattr(obj, "tenant_id", None)
+    event = AuditEvent(
+        tenant_id=tenant_id,
+        org_unit_id=getattr(actor_user, "org_unit_id", None),
+        actor=actor_user,
+        actor_label=(actor_user.email if actor_user else str(actor or ""))[:300],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        object_repr=object_repr[:300],
+        changes=changes or {},
+        request_id=ctx.request_id,
+        ip=ctx.ip,
+    )
+    event.save()
+    return event
+
+
+def record_denial(user: Any, permission: str, model: type[models.Model] | None = None,
+                  object_id: Any = "") -> None:
+    """A permission denial; queued while a transaction that may roll back is open."""
+    entry = {
+        "actor": user,
+        "action": "permission_denied",
+        "object_type": model._meta.model_name if model is not None else "",
+        "object_id": object_id,
+        "changes": {"permission": permission},
+    }
+    if connection.in_atomic_block:
+        pending = _pending_denials.get()
+        if pending is None:
+            pending = []
+            _pending_denials.set(pending)
+        pending.append(entry)
+    else:
+        record(**entry)
+
+
+def flush_denials() -> None:
+    """Write queued denials; the request middleware calls this when a request ends."""
+    pending = _pending_denials.get()
+    if not pending:
+        return
+    _pending_denials.set(None)
+    for entry in pending:
+        record(**entry)

@@ -1,0 +1,144 @@
+"""Authentication: email + password with lockout, TOTP, and bearer API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kehu.core import audit
+from kehu.core.exceptions import AuthenticationFailed
+from kehu.core.models import ApiToken, User
+
+
+class EmailBackend(ModelBackend):
+    """Session users are re-read on every request; inactive ones are refused at once."""
+
+    def authenticate(self, request: HttpRequest | None, username: str | None = None,
+                     password: str | None = None, **kwargs: Any) -> User | None:
+        # Kehu logs in through login_with_password(), never through this method.
+        return None
+
+    def get_user(self, user_id: Any) -> User | None:
+        user = (
+            User.objects.select_related("org_unit", "tenant").filter(pk=user_id).first()
+        )
+        if user is None or not user.is_active or not user.tenant.is_active:
+            return None
+        return user
+
+
+class SecondFactorRequired(AuthenticationFailed):
+    code = "totp_required"
+    default_message = gettext_lazy("Enter the code from your authenticator app.")
+
+
+def verify_totp(user: User, code: str | None) -> bool:
+    import pyotp
+
+    if not user.totp_secret or not code:
+        return False
+    return bool(pyotp.TOTP(user.totp_secret).verify(code.strip(), valid_window=1))
+
+
+def _locked_message(user: User) -> str:
+    minutes = max(1, int((user.locked_until - timezone.now()).total_seconds() // 60) + 1)  # type: ignore[operator]
+    return _(
+        "This account is locked after too many failed sign-in attempts. Try again in "
+        "%(minutes)d minutes or ask your administrator to unlock it."
+    ) % {"minutes": minutes}
+
+
+def login_with_password(email: str, password: str, totp_code: str | None = None) -> User:
+    """Check credentials, count failures, lock after the threshold, audit every attempt.
+
+    Raises AuthenticationFailed (wrong credentials, locked, inactive) or
+    SecondFactorRequired (password right, code missing or wrong).
+    """
+    email = (email or "").strip().lower()
+    failure: AuthenticationFailed
+    with transaction.atomic():
+        user = (
+            User.objects.select_for_update().select_related("tenant")
+            .filter(email__iexact=email).first()
+        )
+        if user is None:
+            # Hash anyway so response time does not reveal which emails exist.
+            User().set_password(password or "")
+            audit.record(actor=None, action="auth.login_failed", object_type="user",
+                         object_repr=email[:300], changes={"reason": "unknown_email"})
+            failure = AuthenticationFailed()
+        elif user.is_locked():
+            audit.record(actor=user, action="auth.login_failed", obj=user,
+                         changes={"reason": "locked"})
+            failure = AuthenticationFailed(_locked_message(user))
+        elif not user.check_password(password or ""):
+            user.failed_login_count += 1
+            reason = "wrong_password"
+            if user.failed_login_count >= settings.KEHU_LOCKOUT_THRESHOLD:
+                user.locked_until = timezone.now() + timedelta(minutes=settings.KEHU_LOCKOUT_MINUTES)
+                user.failed_login_count = 0
+                reason = "locked_now"
+            user.save(update_fields=["failed_login_count", "locked_until"])
+            audit.record(actor=user, action="auth.login_failed", obj=user,
+                         changes={"reason": reason})
+            if user.locked_until and user.is_locked():
+                audit.record(actor=user, action="auth.locked", obj=user)
+                failure = AuthenticationFailed(_locked_message(user))
+            else:
+                failure = AuthenticationFailed()
+        elif not user.is_active or not user.tenant.is_active:
+            audit.record(actor=user, action="auth.login_failed", obj=user,
+                         changes={"reason": "inactive"})
+            failure = AuthenticationFailed(_("This account is deactivated."))
+        elif user.totp_enabled and not verify_totp(user, totp_code):
+            if totp_code:
+                audit.record(actor=user, action="auth.login_failed", obj=user,
+                             changes={"reason": "wrong_totp"})
+            failure = SecondFactorRequired(
+                _("The code is wrong or has expired.") if totp_code else None
+            )
+        else:
+            user.failed_login_count = 0
+            user.locked_until = None
+            user.last_login = timezone.now()
+            user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+            audit.record(actor=user, action="auth.login", obj=user)
+            return user
+    raise failure
+
+
+def user_for_token(plaintext: str) -> User | None:
+    """The active user behind a bearer token, or None. Touches last_used_at."""
+    from kehu.core.services import TOKEN_PREFIX
+
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    prefix = plaintext[len(TOKEN_PREFIX):].split("_", 1)[0]
+    token = (
+        ApiToken.objects.select_related("user", "user__org_unit", "user__tenant")
+        .filter(prefix=prefix).first()
+    )
+    if token is None or not token.is_usable:
+        return None
+    import hmac
+
+    from kehu.core.services import hash_token as _hash
+
+    if not hmac.compare_digest(token.key_hash, _hash(plaintext)):
+        return None
+    user = token.user
+    if not user.is_active or not user.tenant.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    user._kehu_token = token  # type: ignore[attr-defined]
+    return user

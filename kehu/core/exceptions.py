@@ -1,0 +1,66 @@
+"""Domain errors raised by services and selectors; both doors (HTML and API) map them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class KehuError(Exception):
+    status = 400
+    code = "invalid"
+    default_message: Any = _("The request is invalid.")
+
+    def __init__(self, message: Any = None, *, fields: dict[str, list[str]] | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        self.fields = fields or {}
+        super().__init__(str(self.message))
+
+
+class ValidationFailed(KehuError):
+    status = 422
+    code = "validation_error"
+    default_message = _("Some fields are invalid.")
+
+
+class NotFound(KehuError):
+    """Missing and forbidden look the same to the caller."""
+
+    status = 404
+    code = "not_found"
+    default_message = _("Not found.")
+
+
+class Forbidden(KehuError):
+    """The user lacks the module action entirely (no object involved)."""
+
+    status = 403
+    code = "permission_denied"
+    default_message = _("You do not have permission to do this.")
+
+
+class Conflict(KehuError):
+    status = 409
+    code = "conflict"
+    default_message = _("The request conflicts with the current state.")
+
+
+class StaleVersion(KehuError):
+    status = 412
+    code = "precondition_failed"
+    default_message = _(
+        "The record was changed by someone else since you loaded it. Reload and try again."
+    )
+
+
+class PreconditionRequired(KehuError):
+    status = 428
+    code = "precondition_required"
+    default_message = _("Send the record's ETag in an If-Match header to change it.")
+
+
+class AuthenticationFailed(KehuError):
+    status = 401
+    code = "authentication_failed"
+    default_message = _("Wrong email or password.")

@@ -1,0 +1,395 @@
+"""Tenants, the org tree, users, roles, API tokens, audit events and idempotency keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core import permissions as perms
+from kehu.core.permissions import Scope
+
+if TYPE_CHECKING:
+    from kehu.core.models import User as UserType
+
+
+class TenantQuerySet(models.QuerySet):
+    """The one door for reads: ``Model.objects.visible_to(user, action)``."""
+
+    def visible_to(self, user: Any, action: str = "view") -> TenantQuerySet:
+        from kehu.core import access
+
+        if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        model: Any = self.model
+        qs = self.filter(tenant_id=user.tenant_id)
+        scope = access.scope_for(user, f"{model.access_module}.{action}")
+        if scope is None:
+            return qs.none()
+        if scope == Scope.TENANT:
+            return qs
+        return qs.filter(model.scope_q(user, scope))
+
+
+class AccessControlled:
+    """Mixin giving a tenant-owned model its place in the access policy.
+
+    ``access_module`` names the registered module whose actions guard it;
+    ``scope_q`` maps a data scope to a filter over the org tree.
+    """
+
+    access_module: ClassVar[str]
+    # Fields never written to the audit diff, and fields masked there.
+    audit_exclude: ClassVar[frozenset[str]] = frozenset({"updated_at", "created_at", "version"})
+    audit_masked: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def scope_q(cls, user: UserType, scope: str) -> Q:
+        unit = user.org_unit
+        if scope == Scope.OWN:
+            return Q(owner_id=user.pk)
+        if scope == Scope.UNIT:
+            return Q(org_unit_id=unit.pk)
+        return Q(org_unit__path__startswith=unit.path)
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class TenantOwned(AccessControlled, TimeStamped):
+    """Base of every tenant-owned business record (customers, interactions, …)."""
+
+    tenant = models.ForeignKey("core.Tenant", on_delete=models.PROTECT, related_name="+")
+    org_unit = models.ForeignKey(
+        "core.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("owning unit")
+    )
+    owner = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("owner"),
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Tenant(TimeStamped):
+    name = models.CharField(_("company name"), max_length=200)
+    name_key = models.CharField(max_length=200, unique=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def key_for(name: str) -> str:
+        """Names equal up to case and spacing are the same company."""
+        return " ".join(name.split()).casefold()
+
+
+class OrgUnit(AccessControlled, TimeStamped):
+    class Kind(models.TextChoices):
+        GROUP = "group", _("Group HQ")
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        TEAM = "team", _("Team")
+        OTHER = "other", _("Other")
+
+    access_module = "org"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        verbose_name=_("parent unit"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=50, blank=True)
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    # Materialised path of primary keys, "/1/7/42/": a subtree is one indexed prefix scan.
+    path = models.CharField(max_length=2000, db_index=True, editable=False, default="")
+    depth = models.PositiveIntegerField(default=0, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("org unit")
+        verbose_name_plural = _("org units")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(parent__isnull=True), name="core_one_root_per_tenant"
+            ),
+            models.UniqueConstraint(fields=["parent", "name"], name="core_unique_sibling_name"),
+        ]
+        indexes = [models.Index(fields=["tenant", "path"], name="core_orgunit_tenant_path")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def scope_q(cls, user: UserType, scope: str) -> Q:
+        unit = user.org_unit
+        if scope in (Scope.OWN, Scope.UNIT):
+            return Q(pk=unit.pk)
+        return Q(path__startswith=unit.path)
+
+    def is_ancestor_of(self, other: OrgUnit) -> bool:
+        return other.path.startswith(self.path)
+
+
+class Role(AccessControlled, TimeStamped):
+    access_module = "roles"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    # Built-in roles resolve their permissions from the registry; custom ones store them.
+    builtin_key = models.CharField(max_length=50, blank=True, editable=False)
+    permissions = models.JSONField(_("permissions"), default=list, blank=True)
+    data_scope = models.CharField(
+        _("data scope"), max_length=20, choices=Scope.CHOICES, default=Scope.OWN
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="core_unique_role_name"),
+            models.UniqueConstraint(
+                fields=["tenant", "builtin_key"], condition=~Q(builtin_key=""),
+                name="core_unique_builtin_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def scope_q(cls, user: UserType, scope: str) -> Q:
+        # Roles are company-wide reference data: the action permission is the whole check.
+        return Q()
+
+    @property
+    def is_builtin(self) -> bool:
+        return bool(self.builtin_key)
+
+    def effective_permissions(self) -> frozenset[str]:
+        if self.builtin_key:
+            builtin = perms.BUILTIN_ROLES.get(self.builtin_key)
+            return perms.expand(builtin.patterns) if builtin else frozenset()
+        return perms.expand(list(self.permissions))
+
+
+class UserQuerySet(TenantQuerySet):
+    pass
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> UserType:
+        return self.get(email__iexact=username)
+
+
+class User(AccessControlled, AbstractBaseUser):
+    class Language(models.TextChoices):
+        ZH_HANS = "zh-hans", "简体中文"
+        EN = "en", "English"
+
+    access_module = "users"
+    audit_exclude = frozenset(
+        {"updated_at", "created_at", "version", "password", "last_login", "totp_secret",
+         "failed_login_count"}
+    )
+    audit_masked = {"phone": "phone"}
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    org_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="members", verbose_name=_("org unit")
+    )
+    email = models.EmailField(_("email"), unique=True)
+    full_name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("mobile phone"), max_length=30, blank=True)
+    roles = models.ManyToManyField(Role, related_name="users", blank=True, verbose_name=_("roles"))
+    is_active = models.BooleanField(_("active"), default=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
+    )
+    failed_login_count = models.PositiveIntegerField(default=0, editable=False)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True, editable=False)
+    totp_secret = models.CharField(max_length=64, blank=True, editable=False)
+    totp_enabled = models.BooleanField(_("two-factor authentication"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["tenant", "org_unit"], name="core_user_tenant_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+    @classmethod
+    def scope_q(cls, user: UserType, scope: str) -> Q:
+        if scope == Scope.OWN:
+            return Q(pk=user.pk)
+        if scope == Scope.UNIT:
+            return Q(org_unit_id=user.org_unit_id)
+        return Q(org_unit__path__startswith=user.org_unit.path)
+
+    def is_locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > timezone.now()
+
+    # Django's admin and auth context processors ask these; Kehu's own policy is access.py.
+    @property
+    def is_staff(self) -> bool:
+        return False
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        from kehu.core import access
+
+        return access.has_perm(self, perm)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return False
+
+
+class ApiToken(TimeStamped):
+    """A personal API token: shown once, stored as a SHA-256 hash, acts as its user."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class AuditQuerySet(TenantQuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(AccessControlled, models.Model):
+    """One row per write, login, failed login, denial, export and PII reveal. Append-only."""
+
+    access_module = "audit"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, related_name="+")
+    # The actor's unit at the time: lets branch managers read their branch's trail.
+    org_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_label = models.CharField(_("actor"), max_length=300, blank=True)
+    action = models.CharField(_("action"), max_length=50, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=50, blank=True)
+    object_id = models.CharField(_("object id"), max_length=50, blank=True)
+    object_repr = models.CharField(_("object"), max_length=300, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, editable=False)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="core_audit_tenant_time"),
+            models.Index(fields=["tenant", "object_type", "object_id"], name="core_audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+    @classmethod
+    def scope_q(cls, user: UserType, scope: str) -> Q:
+        if scope == Scope.OWN:
+            return Q(actor_id=user.pk)
+        if scope == Scope.UNIT:
+            return Q(org_unit_id=user.org_unit_id)
+        return Q(org_unit__path__startswith=user.org_unit.path)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a create carrying ``Idempotency-Key``, replayed on retry."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, related_name="+")
+    key = models.CharField(max_length=200)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "method", "path", "key"], name="core_unique_idempotency_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.key}"

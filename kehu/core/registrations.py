@@ -1,0 +1,50 @@
+"""What core contributes to the permission registry and the built-in roles."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.permissions import (
+    Scope,
+    grant_to_builtin_role,
+    register_builtin_role,
+    register_module,
+)
+
+
+def register() -> None:
+    register_module("org", _("Organisation"), ("view", "create", "change", "delete"))
+    register_module(
+        "users", _("Users"), ("view", "create", "change", "delete", "export", "reveal_pii", "admin")
+    )
+    register_module("roles", _("Roles"), ("view", "create", "change", "delete"))
+    register_module("audit", _("Audit log"), ("view", "export"))
+
+    register_builtin_role("tenant_admin", _("Tenant administrator"), Scope.TENANT,
+                          _("Everything in the company, including users, roles and audit."))
+    register_builtin_role("hq_manager", _("HQ manager"), Scope.TENANT,
+                          _("Sees and manages the whole company's business data."))
+    register_builtin_role("province_manager", _("Province manager"), Scope.SUBTREE,
+                          _("Sees and manages the province and everything below it."))
+    register_builtin_role("city_manager", _("City manager"), Scope.SUBTREE,
+                          _("Sees and manages the city and its teams."))
+    register_builtin_role("account_manager", _("Account manager"), Scope.OWN,
+                          _("Works on the customers they own."))
+    register_builtin_role("callcenter_agent", _("Call-center agent"), Scope.TENANT,
+                          _("Answers customers from every branch; reads, records contacts."))
+    register_builtin_role("service_agent", _("Service agent"), Scope.SUBTREE,
+                          _("Handles service requests in their branch."))
+    register_builtin_role("marketing_specialist", _("Marketing specialist"), Scope.SUBTREE,
+                          _("Plans campaigns for their branch."))
+    register_builtin_role("analyst", _("Analyst (read-only)"), Scope.TENANT,
+                          _("Reads and exports everything, changes nothing."))
+
+    grant_to_builtin_role("tenant_admin", "*")
+    grant_to_builtin_role("hq_manager", "org.*", "users.*", "roles.view", "audit.*")
+    for manager in ("province_manager", "city_manager"):
+        grant_to_builtin_role(manager, "org.view", "org.create", "org.change", "users.view",
+                              "users.create", "users.change", "roles.view", "audit.view")
+    for worker in ("account_manager", "callcenter_agent", "service_agent",
+                   "marketing_specialist"):
+        grant_to_builtin_role(worker, "org.view", "users.view")
+    grant_to_builtin_role("analyst", "*.view", "*.export")

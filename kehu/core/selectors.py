@@ -1,0 +1,74 @@
+"""Reads for core: every one goes through ``visible_to``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
+
+
+def org_unit_list(*, actor: User, under_id: int | None = None, search: str = "",
+                  include_inactive: bool = True) -> QuerySet[OrgUnit]:
+    qs = OrgUnit.objects.visible_to(actor)
+    if under_id is not None:
+        base = OrgUnit.objects.visible_to(actor).filter(pk=under_id).first()
+        if base is None:
+            return qs.none()
+        qs = qs.filter(path__startswith=base.path)
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(code__icontains=search))
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("path")
+
+
+def user_list(*, actor: User, org_unit_id: int | None = None, subtree: bool = True,
+              search: str = "", is_active: bool | None = None,
+              role_id: int | None = None) -> QuerySet[User]:
+    qs = User.objects.visible_to(actor).select_related("org_unit").prefetch_related("roles")
+    if org_unit_id is not None:
+        unit = OrgUnit.objects.visible_to(actor).filter(pk=org_unit_id).first()
+        if unit is None:
+            return qs.none()
+        qs = qs.filter(org_unit__path__startswith=unit.path) if subtree else qs.filter(
+            org_unit=unit)
+    if search:
+        qs = qs.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
+    if is_active is not None:
+        qs = qs.filter(is_active=is_active)
+    if role_id is not None:
+        qs = qs.filter(roles__id=role_id)
+    return qs.order_by("id")
+
+
+def role_list(*, actor: User) -> QuerySet[Role]:
+    return Role.objects.visible_to(actor).order_by("id")
+
+
+def audit_event_list(
+    *, actor: User, actor_id: int | None = None, object_type: str = "", object_id: str = "",
+    action: str = "", since: datetime | None = None, until: datetime | None = None,
+    for_export: bool = False,
+) -> QuerySet[AuditEvent]:
+    qs = AuditEvent.objects.visible_to(actor, "export" if for_export else "view")
+    filters: dict[str, Any] = {}
+    if actor_id is not None:
+        filters["actor_id"] = actor_id
+    if object_type:
+        filters["object_type"] = object_type
+    if object_id:
+        filters["object_id"] = object_id
+    if action:
+        filters["action__startswith"] = action
+    if since is not None:
+        filters["created_at__gte"] = since
+    if until is not None:
+        filters["created_at__lt"] = until
+    return qs.filter(**filters).order_by("-created_at", "-id")
+
+
+def api_token_list(*, actor: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=actor, tenant_id=actor.tenant_id).order_by("-id")

@@ -1,0 +1,58 @@
+"""Input normalisation and validation shared by services (messages translatable)."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+from kehu.core.exceptions import ValidationFailed
+
+_MOBILE_RE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
+_PHONE_RE = re.compile(r"^[+\d][\d\- ]{5,28}$")
+
+
+def clean_name(value: str | None, field: str, *, max_length: int = 100) -> str:
+    text = " ".join((value or "").split())
+    if not text:
+        raise ValidationFailed(fields={field: [_("This field is required.")]})
+    if len(text) > max_length:
+        raise ValidationFailed(
+            fields={field: [_("At most %(n)d characters.") % {"n": max_length}]}
+        )
+    return text
+
+
+def clean_email(value: str | None, field: str = "email") -> str:
+    text = (value or "").strip().lower()
+    if not text:
+        raise ValidationFailed(fields={field: [_("This field is required.")]})
+    try:
+        validate_email(text)
+    except DjangoValidationError:
+        raise ValidationFailed(fields={field: [_("Enter a valid email address.")]}) from None
+    return text
+
+
+def clean_phone(value: str | None, field: str = "phone") -> str:
+    text = re.sub(r"[\s\-]", "", value or "")
+    if not text:
+        return ""
+    if not (_MOBILE_RE.match(text) or _PHONE_RE.match(text)):
+        raise ValidationFailed(fields={field: [_("Enter a valid phone number.")]})
+    return text
+
+
+def check_password(password: str | None, user: object | None = None,
+                   field: str = "password") -> str:
+    from django.contrib.auth.password_validation import validate_password
+
+    if not password:
+        raise ValidationFailed(fields={field: [_("This field is required.")]})
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(fields={field: [str(m) for m in exc.messages]}) from None
+    return password

@@ -1,0 +1,118 @@
+"""Environment helpers for settings: every value is parsed here and fails loudly.
+
+Settings must never read ``os.environ`` directly, so that a misspelt or malformed
+variable stops the process with a message naming the variable and what it expected.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A configuration variable is missing or malformed."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ConfigError(f"Environment variable {name} is required but not set.")
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(
+        f"Environment variable {name}={raw!r} is not a boolean; use one of 1/0, true/false, "
+        "yes/no, on/off."
+    )
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"Environment variable {name}={raw!r} is not an integer.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def data_dir() -> Path:
+    """The folder holding the embedded database, the generated secret key and task storage."""
+    path = Path(env_str("KEHU_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"KEHU_DATA_DIR={path} cannot be created: {exc}") from exc
+    return path
+
+
+def secret_key(folder: Path) -> str:
+    """KEHU_SECRET_KEY if given, else a key generated once into the data folder."""
+    given = os.environ.get("KEHU_SECRET_KEY")
+    if given:
+        if len(given) < 50:
+            raise ConfigError("KEHU_SECRET_KEY must be at least 50 characters long.")
+        return given
+    key_file = folder / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(64)
+    # Write-then-rename so two processes starting together never read half a key.
+    tmp = key_file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(key, encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(key_file)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+def database_config(url: str, folder: Path) -> dict[str, object]:
+    """Turn DATABASE_URL into Django's DATABASES['default'] dict."""
+    import dj_database_url
+
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        # A relative SQLite path is taken relative to the data folder.
+        url = f"sqlite:///{folder / url.removeprefix('sqlite:///')}"
+    try:
+        config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except ValueError as exc:
+        raise ConfigError(f"DATABASE_URL={url!r} is not understood: {exc}") from None
+    engine = str(config.get("ENGINE", ""))
+    if engine.endswith("sqlite3"):
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+        }
+        config["CONN_MAX_AGE"] = 0
+    elif "postgresql" not in engine:
+        raise ConfigError(
+            f"DATABASE_URL uses {engine or 'an unknown engine'}; Kehu supports sqlite:// and "
+            "postgres:// URLs."
+        )
+    return config

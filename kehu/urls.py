@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+from kehu.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("kehu.core.urls")),
+]
