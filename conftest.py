@@ -14,6 +14,15 @@ def _fast_hashing(settings):  # type: ignore[no-untyped-def]
                                  *settings.PASSWORD_HASHERS]
 
 
+@pytest.fixture(autouse=True)
+def _no_carried_denials():  # type: ignore[no-untyped-def]
+    from kehu.core import audit
+
+    audit.discard_denials()
+    yield
+    audit.discard_denials()
+
+
 @pytest.fixture
 def world(db) -> World:  # type: ignore[no-untyped-def]
     return build_world()

@@ -34,7 +34,7 @@ def _plain(value: Any) -> Any:
 
 def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
     """Field values of ``obj`` as audit-ready plain data (FKs as ids)."""
-    exclude = getattr(obj, "audit_exclude", frozenset())
+    exclude: frozenset[str] = getattr(obj, "audit_exclude", frozenset())
     result: dict[str, Any] = {}
     for field in obj._meta.concrete_fields:
         name = field.name
@@ -125,3 +125,8 @@ def flush_denials() -> None:
     _pending_denials.set(None)
     for entry in pending:
         record(**entry)
+
+
+def discard_denials() -> None:
+    """Forget queued denials (start of a request or test: nothing carries over)."""
+    _pending_denials.set(None)

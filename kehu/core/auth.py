@@ -49,7 +49,8 @@ def verify_totp(user: User, code: str | None) -> bool:
 
 
 def _locked_message(user: User) -> str:
-    minutes = max(1, int((user.locked_until - timezone.now()).total_seconds() // 60) + 1)  # type: ignore[operator]
+    assert user.locked_until is not None
+    minutes = max(1, int((user.locked_until - timezone.now()).total_seconds() // 60) + 1)
     return _(
         "This account is locked after too many failed sign-in attempts. Try again in "
         "%(minutes)d minutes or ask your administrator to unlock it."
@@ -83,7 +84,8 @@ def login_with_password(email: str, password: str, totp_code: str | None = None)
             user.failed_login_count += 1
             reason = "wrong_password"
             if user.failed_login_count >= settings.KEHU_LOCKOUT_THRESHOLD:
-                user.locked_until = timezone.now() + timedelta(minutes=settings.KEHU_LOCKOUT_MINUTES)
+                lock_for = timedelta(minutes=settings.KEHU_LOCKOUT_MINUTES)
+                user.locked_until = timezone.now() + lock_for
                 user.failed_login_count = 0
                 reason = "locked_now"
             user.save(update_fields=["failed_login_count", "locked_until"])

@@ -12,18 +12,19 @@ class RequestContext:
     ip: str | None = None
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "kehu_request_context", default=RequestContext()
+_EMPTY = RequestContext()
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "kehu_request_context", default=None
 )
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
-def activate(ctx: RequestContext) -> contextvars.Token[RequestContext]:
+def activate(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
     return _current.set(ctx)
 
 
-def deactivate(token: contextvars.Token[RequestContext]) -> None:
+def deactivate(token: contextvars.Token[RequestContext | None]) -> None:
     _current.reset(token)

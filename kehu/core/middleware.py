@@ -31,6 +31,7 @@ class RequestContextMiddleware:
         given = request.headers.get("X-Request-ID", "")
         request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
         token = context.activate(context.RequestContext(request_id, client_ip(request)))
+        audit.discard_denials()
         try:
             response = self.get_response(request)
             audit.flush_denials()

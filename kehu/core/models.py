@@ -354,14 +354,6 @@ class AuditEvent(AccessControlled, models.Model):
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
 
-    @classmethod
-    def scope_q(cls, user: UserType, scope: str) -> Q:
-        if scope == Scope.OWN:
-            return Q(actor_id=user.pk)
-        if scope == Scope.UNIT:
-            return Q(org_unit_id=user.org_unit_id)
-        return Q(org_unit__path__startswith=user.org_unit.path)
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("Audit events are append-only.")
@@ -369,6 +361,14 @@ class AuditEvent(AccessControlled, models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit events are append-only.")
+
+    @classmethod
+    def scope_q(cls, user: UserType, scope: str) -> Q:
+        if scope == Scope.OWN:
+            return Q(actor_id=user.pk)
+        if scope == Scope.UNIT:
+            return Q(org_unit_id=user.org_unit_id)
+        return Q(org_unit__path__startswith=user.org_unit.path)
 
 
 class IdempotencyKey(models.Model):

@@ -24,7 +24,7 @@ from kehu.core.models import ApiToken, OrgUnit, Role, Tenant, User
 from kehu.core.permissions import Scope
 from kehu.core.validators import check_password, clean_email, clean_name, clean_phone
 
-TOKEN_PREFIX = "kehu_"
+TOKEN_PREFIX = "kehu_"  # noqa: S105 -- a marker, not a secret
 
 
 def _check_version(obj: Any, expected_version: int | None) -> None:
@@ -62,7 +62,9 @@ def tenant_signup(
     email = clean_email(email)
     phone = clean_phone(phone)
     if Tenant.objects.filter(name_key=Tenant.key_for(company)).exists():
-        raise Conflict(fields={"company_name": [_("A company with this name is already registered.")]})
+        raise Conflict(
+            fields={"company_name": [_("A company with this name is already registered.")]}
+        )
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(fields={"email": [_("This email address is already registered.")]})
     check_password(password, User(email=email, full_name=name))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from kehu.core import services
 from kehu.core.models import OrgUnit, Role, Tenant, User
 
-PASSWORD = "Kehu-test-pass-2026"
+PASSWORD = "Kehu-test-pass-2026"  # noqa: S105 -- test personas only
 
 
 @dataclass

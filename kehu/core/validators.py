@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -45,7 +46,7 @@ def clean_phone(value: str | None, field: str = "phone") -> str:
     return text
 
 
-def check_password(password: str | None, user: object | None = None,
+def check_password(password: str | None, user: Any = None,
                    field: str = "password") -> str:
     from django.contrib.auth.password_validation import validate_password
 

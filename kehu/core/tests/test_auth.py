@@ -1,0 +1,130 @@
+"""Password login with lockout, argon2, TOTP, API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+
+from kehu.core import services
+from kehu.core.auth import SecondFactorRequired, login_with_password, user_for_token
+from kehu.core.exceptions import AuthenticationFailed
+from kehu.core.models import AuditEvent, User
+from kehu.core.testing import PASSWORD, World, fresh
+
+pytestmark = pytest.mark.django_db
+
+
+def test_production_hasher_is_argon2(settings) -> None:
+    from django.conf import settings as live
+
+    settings.PASSWORD_HASHERS = [h for h in live.PASSWORD_HASHERS if "MD5" not in h]
+    assert make_password("x").startswith("argon2$")
+
+
+def test_login_success_audited(world: World) -> None:
+    user = login_with_password("PROV_A@huaxia.test", PASSWORD)
+    assert user.pk == world.prov_a_manager.pk
+    assert AuditEvent.objects.filter(action="auth.login", actor=user).exists()
+
+
+def test_unknown_email_and_wrong_password_audited(world: World) -> None:
+    with pytest.raises(AuthenticationFailed):
+        login_with_password("nobody@huaxia.test", PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        login_with_password("prov_a@huaxia.test", "wrong")
+    failures = AuditEvent.objects.filter(action="auth.login_failed")
+    assert {e.changes["reason"] for e in failures} == {"unknown_email", "wrong_password"}
+
+
+def test_lockout_after_threshold_and_admin_unlock(world: World, settings) -> None:
+    settings.KEHU_LOCKOUT_THRESHOLD = 5
+    for _ in range(4):
+        with pytest.raises(AuthenticationFailed):
+            login_with_password("rep_a1@huaxia.test", "wrong")
+    assert not fresh(world.city_a1_rep).is_locked()
+    with pytest.raises(AuthenticationFailed) as err:
+        login_with_password("rep_a1@huaxia.test", "wrong")
+    assert "locked" in str(err.value.message) or "锁定" in str(err.value.message)
+    assert fresh(world.city_a1_rep).is_locked()
+    # The right password no longer works while locked.
+    with pytest.raises(AuthenticationFailed):
+        login_with_password("rep_a1@huaxia.test", PASSWORD)
+    assert AuditEvent.objects.filter(action="auth.locked", actor=world.city_a1_rep).exists()
+    services.user_unlock(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
+    assert login_with_password("rep_a1@huaxia.test", PASSWORD).pk == world.city_a1_rep.pk
+
+
+def test_unlock_needs_admin_right(world: World) -> None:
+    from kehu.core.exceptions import Forbidden
+
+    User.objects.filter(pk=world.city_a1_rep.pk).update(
+        locked_until=timezone.now() + timedelta(minutes=10))
+    with pytest.raises(Forbidden):
+        services.user_unlock(actor=world.city_a1_manager, user_id=world.city_a1_rep.pk)
+    assert fresh(world.city_a1_rep).is_locked()
+    services.user_unlock(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
+    assert not fresh(world.city_a1_rep).is_locked()
+    assert login_with_password("rep_a1@huaxia.test", PASSWORD)
+
+
+def test_lock_expires(world: World) -> None:
+    User.objects.filter(pk=world.city_a1_rep.pk).update(
+        locked_until=timezone.now() - timedelta(seconds=1))
+    assert login_with_password("rep_a1@huaxia.test", PASSWORD)
+
+
+def test_inactive_user_cannot_log_in(world: World) -> None:
+    services.user_deactivate(actor=world.hq_admin, user_id=world.analyst.pk)
+    with pytest.raises(AuthenticationFailed):
+        login_with_password("analyst@huaxia.test", PASSWORD)
+
+
+def test_totp_enrol_login_disable(world: World) -> None:
+    user = world.analyst
+    secret = services.totp_setup(actor=user)
+    with pytest.raises(Exception, match=r"."):
+        services.totp_enable(actor=user, code="000000")
+    services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
+    with pytest.raises(SecondFactorRequired):
+        login_with_password("analyst@huaxia.test", PASSWORD)
+    with pytest.raises(SecondFactorRequired):
+        login_with_password("analyst@huaxia.test", PASSWORD, "123456")
+    assert login_with_password("analyst@huaxia.test", PASSWORD, pyotp.TOTP(secret).now())
+    services.totp_disable(actor=fresh(user), password=PASSWORD)
+    assert login_with_password("analyst@huaxia.test", PASSWORD)
+
+
+def test_token_stored_hashed_and_revocable(world: World) -> None:
+    token, plaintext = services.api_token_create(actor=world.city_a1_rep, name="集成")
+    assert plaintext not in token.key_hash and len(token.key_hash) == 64
+    assert user_for_token(plaintext).pk == world.city_a1_rep.pk  # type: ignore[union-attr]
+    assert user_for_token(plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) is None
+    services.api_token_revoke(actor=world.city_a1_rep, token_id=token.pk)
+    assert user_for_token(plaintext) is None
+
+
+def test_expired_token_refused(world: World) -> None:
+    token, plaintext = services.api_token_create(
+        actor=world.analyst, name="短期", expires_at=timezone.now() + timedelta(hours=1))
+    token.expires_at = timezone.now() - timedelta(seconds=1)
+    token.save()
+    assert user_for_token(plaintext) is None
+
+
+def test_token_of_deactivated_user_refused(world: World) -> None:
+    _, plaintext = services.api_token_create(actor=world.analyst, name="t")
+    services.user_deactivate(actor=world.hq_admin, user_id=world.analyst.pk)
+    assert user_for_token(plaintext) is None
+
+
+def test_other_users_token_cannot_be_revoked(world: World) -> None:
+    from kehu.core.exceptions import NotFound
+
+    token, plaintext = services.api_token_create(actor=world.analyst, name="t")
+    with pytest.raises(NotFound):
+        services.api_token_revoke(actor=world.hq_admin, token_id=token.pk)
+    assert user_for_token(plaintext) is not None
