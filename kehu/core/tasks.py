@@ -1,0 +1,25 @@
+"""Background jobs for core (run by ``kehu worker``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from kehu.core.models import IdempotencyKey
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+
+def purge_idempotency_keys(now: datetime | None = None) -> int:
+    """Forget stored create responses older than a day; clients retry within minutes."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_TTL
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+@db_periodic_task(crontab(minute="17", hour="*"))
+def purge_idempotency_keys_hourly() -> int:
+    return purge_idempotency_keys()
