@@ -1,0 +1,49 @@
+"""``kehu serve``: run the ASGI application with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+class Command(BaseCommand):
+    help = "Serve Kehu over HTTP with uvicorn (ASGI: kehu.asgi:application)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1",
+                            help="Interface to listen on (default 127.0.0.1; 0.0.0.0 for all).")
+        parser.add_argument("--port", type=int, default=8000, help="Port (default 8000).")
+        parser.add_argument("--reload", action="store_true",
+                            help="Restart when Python files change (development).")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="Worker processes (default 1; not with --reload).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import uvicorn
+
+        host, port = options["host"], options["port"]
+        if not 0 < port < 65536:
+            raise CommandError(f"--port {port} is not a valid port number.")
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1.")
+        if options["reload"] and options["workers"] > 1:
+            raise CommandError("--reload and --workers cannot be combined.")
+        shown = f"[{host}]" if ":" in host else host
+        self.stdout.write(f"Kehu is serving on http://{shown}:{port}/ (Ctrl+C stops it).")
+        if host not in LOOPBACK and "*" not in settings.ALLOWED_HOSTS:
+            self.stdout.write(
+                "Note: requests must use a host name in KEHU_ALLOWED_HOSTS "
+                f"(now {', '.join(settings.ALLOWED_HOSTS)})."
+            )
+        self.stdout.flush()
+        uvicorn.run(
+            "kehu.asgi:application", host=host, port=port, reload=options["reload"],
+            reload_dirs=[str(settings.BASE_DIR)] if options["reload"] else None,
+            workers=options["workers"] if options["workers"] > 1 else None,
+            lifespan="off",  # Django's ASGI handler does not implement lifespan events.
+            proxy_headers=True, server_header=False,
+        )

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""``make test``: the whole suite on SQLite, then again on PostgreSQL when it is reachable.
+
+* SQLite run: always, against a throw-away data folder.
+* PostgreSQL run: against ``DATABASE_URL`` when it is a PostgreSQL URL, else against
+  postgres://postgres@127.0.0.1:5432/. Each run uses a fresh database name
+  (kehu_test_<time>_<pid>; pytest-django creates ``test_<name>``), dropped afterwards.
+  Unreachable PostgreSQL is reported as "SKIPPED: PostgreSQL run — <why>", or is a
+  failure when ``CI`` or ``KEHU_REQUIRE_POSTGRES=1`` is set.
+* Browser tests skip themselves when Chromium is missing unless ``CI`` or
+  ``KEHU_REQUIRE_BROWSER=1`` is set (see tests/e2e/conftest.py).
+* pytest's exit code 5 (no tests collected) counts as a failure.
+
+Arguments are passed to pytest: ``make test ARGS="-k org_unit -x"``.
+Exit code: 0 when every run that ran passed and nothing required was skipped, else 1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/"
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
+
+
+def flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def banner(text: str) -> None:
+    print(f"\n{'=' * 24} {text} {'=' * max(0, 50 - len(text))}", flush=True)
+
+
+@dataclass
+class RunResult:
+    name: str
+    exit_code: int
+    seconds: float
+    counts: Counter[str] = field(default_factory=Counter)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    failed_tests: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def describe(self) -> str:
+        if self.exit_code == 5:
+            return "no tests were collected (pytest exit code 5)"
+        parts = [f"{n} {what}" for what in ("passed", "failed", "errors", "skipped", "xfailed")
+                 if (n := self.counts[what])]
+        text = ", ".join(parts) or "no results"
+        if self.exit_code not in (0, 1):
+            text += f" (pytest exit code {self.exit_code})"
+        return f"{text} in {self.seconds:.0f}s"
+
+
+def read_junit(path: Path, result: RunResult) -> None:
+    if not path.exists():
+        return
+    for case in ET.parse(path).getroot().iter("testcase"):  # noqa: S314
+        test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
+        if case.find("failure") is not None:
+            result.counts["failed"] += 1
+            result.failed_tests.append(test_id)
+        elif case.find("error") is not None:
+            result.counts["errors"] += 1
+            result.failed_tests.append(test_id)
+        elif (skipped := case.find("skipped")) is not None:
+            if skipped.get("type") == "pytest.xfail":
+                result.counts["xfailed"] += 1
+            else:
+                result.counts["skipped"] += 1
+                reason = (skipped.get("message") or "no reason given").strip()
+                result.skip_reasons[reason] += 1
+        else:
+            result.counts["passed"] += 1
+
+
+def run_pytest(name: str, database_url: str | None, pytest_args: list[str]) -> RunResult:
+    banner(f"{name} run")
+    with tempfile.TemporaryDirectory(prefix="kehu-test-") as tmp:
+        env = os.environ.copy()
+        env["KEHU_DATA_DIR"] = str(Path(tmp) / "data")
+        env["DATABASE_URL"] = database_url or f"sqlite:///{Path(tmp) / 'data' / 'kehu.sqlite3'}"
+        junit = Path(tmp) / "junit.xml"
+        command = [sys.executable, "-m", "pytest", f"--junitxml={junit}", *pytest_args]
+        started = time.monotonic()
+        exit_code = subprocess.call(command, cwd=ROOT, env=env)  # noqa: S603
+        result = RunResult(name, exit_code, time.monotonic() - started)
+        read_junit(junit, result)
+    return result
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def postgres_base_url() -> tuple[str | None, str]:
+    """(URL to test against, None) when PostgreSQL answers, else (None, why not)."""
+    given = os.environ.get("DATABASE_URL", "").strip()
+    if given and urlsplit(given).scheme not in POSTGRES_SCHEMES:
+        return None, f"DATABASE_URL is a {urlsplit(given).scheme or 'non-URL'} database"
+    url = given or DEFAULT_POSTGRES_URL
+    try:
+        import psycopg
+
+        with psycopg.connect(with_database(url, "postgres"), connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure means "not reachable": report it
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"cannot connect to {redact(url)}: {first_line}"
+    return url, ""
+
+
+def drop_databases(url: str, names: list[str]) -> list[str]:
+    """Drop the run's databases; returns the ones that could not be dropped."""
+    import psycopg
+
+    left = []
+    try:
+        with psycopg.connect(with_database(url, "postgres"), autocommit=True,
+                             connect_timeout=5) as conn:
+            for name in names:
+                try:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                except psycopg.Error:
+                    left.append(name)
+    except psycopg.Error:
+        return names
+    return left
+
+
+def main(pytest_args: list[str]) -> int:
+    strict_postgres = flag("CI") or flag("KEHU_REQUIRE_POSTGRES")
+    results = [run_pytest("SQLite", None, pytest_args)]
+
+    postgres_problem = ""
+    base, why = postgres_base_url()
+    if base is None:
+        postgres_problem = why
+    else:
+        name = f"kehu_test_{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}"
+        try:
+            results.append(run_pytest("PostgreSQL", with_database(base, name), pytest_args))
+        finally:
+            left = drop_databases(base, [f"test_{name}", name])
+            if left:
+                print(f"WARNING: could not drop database(s) {', '.join(left)}", flush=True)
+
+    banner("Summary")
+    for result in results:
+        status = "PASSED" if result.ok else "FAILED"
+        print(f"{result.name + ' run:':16} {status} — {result.describe()}")
+        for test_id in result.failed_tests[:30]:
+            print(f"    failed: {test_id}")
+        if len(result.failed_tests) > 30:
+            print(f"    … and {len(result.failed_tests) - 30} more")
+    skip_reasons: Counter[str] = Counter()
+    for result in results:
+        skip_reasons.update(result.skip_reasons)
+    if skip_reasons:
+        print("Skipped tests (per run):")
+        for reason, count in skip_reasons.most_common():
+            print(f"    {count}x {reason}")
+
+    ok = all(r.ok for r in results)
+    if postgres_problem and strict_postgres:
+        ok = False
+        why_strict = "CI is set" if flag("CI") else "KEHU_REQUIRE_POSTGRES=1"
+        print(f"FAILED: PostgreSQL run is required ({why_strict}) — {postgres_problem}")
+    print(f"make test: {'PASSED' if ok else 'FAILED'}")
+    if postgres_problem and not strict_postgres:
+        print(f"SKIPPED: PostgreSQL run — {postgres_problem}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
