@@ -1,3 +1,20 @@
-from ninja import NinjaAPI
+"""The Ninja root at /api/v1: every app adds its router here (see kehu.core.http)."""
 
-api = NinjaAPI(title="Kehu API", version="1", urls_namespace="api")
+from kehu.core.api import router as core_router
+from kehu.core.http import DEFAULT_AUTH, KehuAPI
+
+api = KehuAPI(
+    title="Kehu API",
+    version="1",
+    description=(
+        "Kehu CRM REST API. Authenticate with `Authorization: Bearer <token>` (from "
+        "`POST /api/v1/auth/token`) or a signed-in session (CSRF token required for writes). "
+        "Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`. Lists take `limit` and "
+        "`offset`. Updates need `If-Match` with the record's ETag; creates accept "
+        "`Idempotency-Key`."
+    ),
+    urls_namespace="api",
+    auth=DEFAULT_AUTH,
+)
+
+api.add_router("", core_router)
