@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,9 @@ class Command(BaseCommand):
             raise CommandError("--workers must be at least 1.")
         if options["reload"] and options["workers"] > 1:
             raise CommandError("--reload and --workers cannot be combined.")
+        # WhiteNoise serves from the finders (no collectstatic needed) but warns when
+        # STATIC_ROOT is missing; an empty one keeps the log quiet.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(f"Kehu is serving on http://{shown}:{port}/ (Ctrl+C stops it).")
         if host not in LOOPBACK and "*" not in settings.ALLOWED_HOSTS:
