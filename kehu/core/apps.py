@@ -11,3 +11,4 @@ class CoreConfig(AppConfig):
         from kehu.core import registrations
 
         registrations.register()
+        from kehu.core import nav  # noqa: F401  (registers core's navigation entries)

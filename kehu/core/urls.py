@@ -1,3 +1,43 @@
 from django.urls import path
+from django.views.i18n import set_language
 
-urlpatterns: list = []
+from kehu.core import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("signup/", views.signup_view, name="signup"),
+    path("language/", set_language, name="set_language"),
+    path("org/", views.org_tree, name="org_tree"),
+    path("org/create/", views.org_unit_create, name="org_unit_create"),
+    path("org/<int:pk>/edit/", views.org_unit_edit, name="org_unit_edit"),
+    path("org/<int:pk>/move/", views.org_unit_move, name="org_unit_move"),
+    path("org/<int:pk>/deactivate/", views.org_unit_status, {"active": False},
+         name="org_unit_deactivate"),
+    path("org/<int:pk>/reactivate/", views.org_unit_status, {"active": True},
+         name="org_unit_reactivate"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/new/", views.user_create, name="user_create"),
+    path("users/<int:pk>/", views.user_detail, name="user_detail"),
+    path("users/<int:pk>/deactivate/", views.user_status, {"active": False},
+         name="user_deactivate"),
+    path("users/<int:pk>/reactivate/", views.user_status, {"active": True},
+         name="user_reactivate"),
+    path("users/<int:pk>/unlock/", views.user_unlock, name="user_unlock"),
+    path("users/<int:pk>/reset-password/", views.user_reset_password,
+         name="user_reset_password"),
+    path("roles/", views.role_list, name="role_list"),
+    path("roles/new/", views.role_create, name="role_create"),
+    path("roles/<int:pk>/", views.role_detail, name="role_detail"),
+    path("roles/<int:pk>/delete/", views.role_delete, name="role_delete"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/password/", views.profile_password, name="profile_password"),
+    path("profile/two-factor/setup/", views.totp_setup, name="totp_setup"),
+    path("profile/two-factor/enable/", views.totp_enable, name="totp_enable"),
+    path("profile/two-factor/disable/", views.totp_disable, name="totp_disable"),
+    path("profile/tokens/", views.api_token_create, name="api_token_create"),
+    path("profile/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+]

@@ -1,0 +1,353 @@
+"""HTML forms: parse and shape input only; the services validate and decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core import permissions
+from kehu.core.exceptions import KehuError
+from kehu.core.models import OrgUnit, User
+from kehu.core.permissions import Scope
+
+
+class KehuForm(forms.Form):
+    """A form that can take a service's field errors and puts autofocus on its first field."""
+
+    # Service field names that differ from the form's.
+    field_aliases: dict[str, str] = {}
+    autofocus = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if self.autofocus:
+            for field in self.fields.values():
+                if not field.disabled and not isinstance(field.widget, forms.HiddenInput):
+                    field.widget.attrs.setdefault("autofocus", True)
+                    break
+
+    def add_service_error(self, error: KehuError) -> None:
+        """Put ``error.fields`` on the matching fields; unknown names become form errors."""
+        for name, messages in error.fields.items():
+            field = self.field_aliases.get(name, name)
+            for message in messages:
+                self.add_error(field if field in self.fields else None, str(message))
+
+
+def unit_choices(units: Any, *, blank: str | None = None) -> list[tuple[str, str]]:
+    """Units as an indented select, in tree order (the queryset is ordered by path)."""
+    units = list(units)
+    base = min((u.depth for u in units), default=0)
+    choices = [("", blank)] if blank is not None else []
+    for unit in units:
+        label = "\u3000" * (unit.depth - base) + unit.name
+        if not unit.is_active:
+            label += " " + str(_("(inactive)"))
+        choices.append((str(unit.pk), label))
+    return choices
+
+
+# ---------------------------------------------------------------------------- auth
+
+
+class LoginForm(KehuForm):
+    email = forms.EmailField(
+        label=_("Email"), max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class TotpLoginForm(KehuForm):
+    """Second step: the code, with the first step's credentials carried along."""
+
+    email = forms.CharField(widget=forms.HiddenInput)
+    password = forms.CharField(strip=False, widget=forms.HiddenInput)
+    totp_code = forms.CharField(
+        label=_("Authentication code"), max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "pattern": "[0-9 ]*"}),
+    )
+
+
+class SignupForm(KehuForm):
+    company_name = forms.CharField(label=_("Company name"), max_length=200)
+    admin_name = forms.CharField(
+        label=_("Your name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"), max_length=30, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False,
+        help_text=_("At least 10 characters, not entirely numeric, not a common password."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_confirm = forms.CharField(
+        label=_("Confirm password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("password") and data.get("password_confirm")
+                and data["password"] != data["password_confirm"]):
+            self.add_error("password_confirm", _("The two passwords do not match."))
+        return data
+
+
+# ---------------------------------------------------------------------------- org units
+
+
+class OrgUnitCreateForm(KehuForm):
+    field_aliases = {"parent_id": "parent"}
+
+    parent = forms.ChoiceField(label=_("Parent unit"))
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(label=_("Type"), choices=OrgUnit.Kind.choices)
+    code = forms.CharField(label=_("Code"), max_length=50, required=False)
+
+    def __init__(self, *args: Any, units: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].choices = unit_choices([u for u in units if u.is_active])
+
+
+class OrgUnitEditForm(KehuForm):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(label=_("Type"), choices=OrgUnit.Kind.choices)
+    code = forms.CharField(label=_("Code"), max_length=50, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class OrgUnitMoveForm(KehuForm):
+    field_aliases = {"parent_id": "parent"}
+    autofocus = False
+
+    parent = forms.ChoiceField(label=_("New parent unit"))
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, units: Any = (), unit: OrgUnit | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Offer only places the unit can go: active, outside its own subtree.
+        allowed = [u for u in units if u.is_active
+                   and (unit is None or not u.path.startswith(unit.path))]
+        self.fields["parent"].choices = unit_choices(allowed)
+
+
+class VersionForm(KehuForm):
+    """Actions that only carry the record's version (deactivate, reactivate, delete)."""
+
+    autofocus = False
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+# ---------------------------------------------------------------------------- users
+
+
+class UserFilterForm(forms.Form):
+    ACTIVE_CHOICES = (("", _("All")), ("1", _("Active")), ("0", _("Inactive")))
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100,
+                        widget=forms.SearchInput(attrs={"placeholder": _("Name or email")}))
+    unit = forms.TypedChoiceField(label=_("Unit"), required=False, coerce=int, empty_value=None)
+    active = forms.ChoiceField(label=_("Status"), required=False, choices=ACTIVE_CHOICES)
+
+    def __init__(self, *args: Any, units: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, label_suffix="", **kwargs)
+        self.fields["unit"].choices = unit_choices(units, blank=str(_("All units")))
+
+    def selector_filters(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        active = {"1": True, "0": False}.get(data.get("active") or "")
+        return {"search": data.get("q") or "", "org_unit_id": data.get("unit"),
+                "is_active": active}
+
+
+class RoleChoiceField(forms.TypedMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+
+class UserForm(KehuForm):
+    field_aliases = {"org_unit_id": "org_unit", "role_ids": "roles"}
+
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    full_name = forms.CharField(label=_("Name"), max_length=100)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=30, required=False)
+    org_unit = forms.TypedChoiceField(label=_("Unit"), coerce=int)
+    roles = RoleChoiceField(label=_("Roles"), coerce=int, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=User.Language.choices)
+
+    def __init__(self, *args: Any, units: Any = (), roles: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].choices = unit_choices(
+            [u for u in units if u.is_active], blank="—"
+        )
+        self.fields["roles"].choices = [(str(r.pk), r.name) for r in roles]
+
+
+class UserEditForm(UserForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, is_self: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["email"]
+        if is_self:
+            self.fields["roles"].disabled = True
+            self.fields["roles"].help_text = _("You cannot change your own roles.")
+
+
+# ---------------------------------------------------------------------------- roles
+
+
+class RoleForm(KehuForm):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+    data_scope = forms.ChoiceField(label=_("Data scope"), choices=Scope.CHOICES)
+    permissions = forms.MultipleChoiceField(
+        label=_("Permissions"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["permissions"].choices = [
+            (p, permissions.permission_label(p)) for p in permissions.all_permissions()
+        ]
+
+    def matrix(self) -> list[dict[str, Any]]:
+        """Rows of module-by-action cells for the permission grid."""
+        checked = set(self["permissions"].value() or [])
+        rows = []
+        for module in permissions.MODULES.values():
+            cells = []
+            for action in permissions.ACTIONS:
+                name = f"{module.key}.{action}"
+                cells.append({"name": name, "action_label": permissions.ACTIONS[action],
+                              "available": action in module.actions,
+                              "checked": name in checked})
+            rows.append({"module": module, "cells": cells})
+        return rows
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.TypedChoiceField(label=_("Actor"), required=False, coerce=int,
+                                   empty_value=None)
+    object_type = forms.CharField(label=_("Object type"), required=False, max_length=50)
+    action = forms.CharField(label=_("Action"), required=False, max_length=50,
+                             help_text=_("Matches the start, e.g. “user.”"))
+    since = forms.DateField(label=_("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, actors: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, label_suffix="", **kwargs)
+        self.fields["actor"].choices = [("", _("Anyone"))] + [
+            (str(u.pk), f"{u.full_name} <{u.email}>") for u in actors
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("The end date is before the start date."))
+        return data
+
+    def selector_filters(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        tz = timezone.get_current_timezone()
+        since = until = None
+        if data.get("since"):
+            since = dt.datetime.combine(data["since"], dt.time.min, tzinfo=tz)
+        if data.get("until"):
+            until = dt.datetime.combine(data["until"] + dt.timedelta(days=1), dt.time.min,
+                                        tzinfo=tz)
+        return {"actor_id": data.get("actor"), "object_type": data.get("object_type") or "",
+                "action": data.get("action") or "", "since": since, "until": until}
+
+
+# ---------------------------------------------------------------------------- profile
+
+
+class ProfileForm(KehuForm):
+    full_name = forms.CharField(label=_("Name"), max_length=100,
+                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    phone = forms.CharField(label=_("Mobile phone"), max_length=30, required=False,
+                            widget=forms.TextInput(attrs={"autocomplete": "tel"}))
+    language = forms.ChoiceField(label=_("Language"), choices=User.Language.choices)
+
+
+class PasswordChangeForm(KehuForm):
+    autofocus = False
+
+    current_password = forms.CharField(
+        label=_("Current password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password_confirm = forms.CharField(
+        label=_("Confirm new password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("new_password") and data.get("new_password_confirm")
+                and data["new_password"] != data["new_password_confirm"]):
+            self.add_error("new_password_confirm", _("The two passwords do not match."))
+        return data
+
+
+class TotpEnableForm(KehuForm):
+    code = forms.CharField(
+        label=_("Code from your app"), max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class TotpDisableForm(KehuForm):
+    autofocus = False
+
+    password = forms.CharField(
+        label=_("Password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ApiTokenForm(KehuForm):
+    autofocus = False
+    field_aliases = {"expires_at": "expires"}
+
+    name = forms.CharField(label=_("Token name"), max_length=100)
+    expires = forms.DateField(label=_("Expires on"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def expires_at(self) -> dt.datetime | None:
+        day = self.cleaned_data.get("expires")
+        if day is None:
+            return None
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min,
+                                   tzinfo=timezone.get_current_timezone())
+
