@@ -622,8 +622,9 @@ def test_user_create_with_password_returns_no_initial_password(world: World) -> 
 def test_profile_password_change(world: World) -> None:
     client = api_as(world.city_a1_rep)
     tag = client.get("/auth/me").headers["ETag"]
-    wrong = client.patch("/auth/me", {"current_password": "nope", "new_password": "Another-pass-2026"},
-                         If_Match=tag)
+    wrong = client.patch(
+        "/auth/me", {"current_password": "nope", "new_password": "Another-pass-2026"},
+        If_Match=tag)
     assert "current_password" in assert_error(wrong, 422, "validation_error")["fields"]
     ok = client.patch("/auth/me", {"current_password": PASSWORD,
                                    "new_password": "Another-pass-2026"}, If_Match=tag)
