@@ -1,0 +1,364 @@
+"""The API conventions (architecture.md) hold on every endpoint: error format, auth,
+pagination, If-Match, Idempotency-Key, strict input, and docs with no external assets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client, RequestFactory
+
+from kehu.core import exceptions, selectors, services
+from kehu.core.http import if_match
+from kehu.core.models import IdempotencyKey, OrgUnit
+from kehu.core.testing import World, fresh
+from kehu.core.tests.test_api import API, ApiClient, api_as, assert_error, etag
+from kehu.core.tests.test_cross_tenant import (
+    BODIES,
+    PATH_OBJECTS,
+    Fixture,
+    load_spec,
+    operations,
+    path_params,
+    sample_body,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# ---------------------------------------------------------------------------- error format
+
+
+def test_unauthenticated_is_401_in_error_format(db: Any) -> None:
+    r = ApiClient().get("/users")
+    assert_error(r, 401, "not_authenticated")
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_error(ApiClient("kehu_deadbeef_nope").get("/users"), 401, "invalid_token")
+    assert_error(ApiClient("not-a-kehu-token").get("/users"), 401, "invalid_token")
+
+
+def test_unknown_path_and_wrong_method_use_error_format(world: World) -> None:
+    client = api_as(world.hq_admin)
+    assert_error(client.get("/no-such-thing"), 404, "not_found")
+    not_an_id = assert_error(client.get("/org-units/abc"), 422, "validation_error")
+    assert set(not_an_id["fields"]) == {"unit_id"}
+    assert_error(client.get(API + "/"), 404, "not_found")
+    r = client.request("PUT", "/org-units", {})
+    assert_error(r, 405, "method_not_allowed")
+    assert "GET" in r.headers["Allow"] and "POST" in r.headers["Allow"]
+
+
+def test_missing_object_is_404(world: World) -> None:
+    client = api_as(world.hq_admin)
+    for path in ("/org-units/999999", "/users/999999", "/roles/999999",
+                 "/audit-events/999999"):
+        assert_error(client.get(path), 404, "not_found")
+
+
+def test_validation_errors_name_the_field(world: World) -> None:
+    client = api_as(world.hq_admin)
+    error = assert_error(client.get("/org-units", limit=0), 422, "validation_error")
+    assert set(error["fields"]) == {"limit"}
+    error = assert_error(client.get("/users", org_unit="abc"), 422, "validation_error")
+    assert set(error["fields"]) == {"org_unit"}
+    error = assert_error(client.post("/org-units", {"name": "X"}), 422, "validation_error")
+    assert set(error["fields"]) == {"parent_id"}
+    error = assert_error(client.post("/org-units", {"parent_id": 1, "name": "X",
+                                                    "kind": "planet"}), 422,
+                         "validation_error")
+    assert set(error["fields"]) == {"kind"}
+    error = assert_error(client.post("/org-units", {"parent_id": 1, "name": "X" * 101}), 422,
+                         "validation_error")
+    assert set(error["fields"]) == {"name"}
+    huge = assert_error(client.get(f"/org-units/{2**70}"), 422, "validation_error")
+    assert set(huge["fields"]) == {"unit_id"}
+
+
+def test_unreadable_body_is_400(world: World) -> None:
+    r = api_as(world.hq_admin).request("POST", "/org-units", raw_body="{not json")
+    assert_error(r, 400, "bad_request")
+
+
+def _all_subclasses(cls: type[Any]) -> list[type[Any]]:
+    result: list[type[Any]] = []
+    sub: type[Any]
+    for sub in cls.__subclasses__():
+        result += [sub, *_all_subclasses(sub)]
+    return result
+
+
+@pytest.mark.parametrize(
+    "error_class", [exceptions.KehuError, *_all_subclasses(exceptions.KehuError)],
+    ids=lambda c: c.__name__,
+)
+def test_every_kehu_error_maps_to_its_status_and_code(
+    world: World, monkeypatch: pytest.MonkeyPatch, error_class: type[exceptions.KehuError]
+) -> None:
+    client = api_as(world.hq_admin)
+
+    def boom(**kwargs: Any) -> Any:
+        raise error_class(fields={"name": ["bad"]})
+
+    monkeypatch.setattr(selectors, "role_list", boom)
+    error = assert_error(client.get("/roles"), error_class.status, error_class.code)
+    assert error["fields"] == {"name": ["bad"]}
+
+
+def test_uncaught_exception_is_500_in_error_format(world: World,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    client = api_as(world.hq_admin)
+
+    def boom(**kwargs: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(selectors, "role_list", boom)
+    r = client.get("/roles")
+    error = assert_error(r, 500, "server_error")
+    assert "secret" not in error["message"]
+
+
+def test_conflict_message_names_what_blocks(world: World) -> None:
+    r = api_as(world.hq_admin).post("/org-units", {"parent_id": world.hq.pk,
+                                                   "name": "广东省公司"})
+    error = assert_error(r, 409, "conflict")
+    assert error["fields"]["name"] == [error["message"]]
+
+
+def test_every_operation_documents_the_error_format() -> None:
+    spec = load_spec()
+    for method, path, operation in operations(spec):
+        statuses = operation["responses"]
+        assert "422" in statuses, f"{method} {path}"
+        schema = statuses["422"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/ErrorOut"), f"{method} {path}"
+
+
+# ---------------------------------------------------------------------------- strict input
+
+
+def test_every_input_body_rejects_unknown_fields() -> None:
+    spec = load_spec()
+    schemas = spec["components"]["schemas"]
+    for method, path, operation in operations(spec):
+        content = operation.get("requestBody", {}).get("content", {})
+        if not content:
+            continue
+        ref = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert schemas[ref].get("additionalProperties") is False, (
+            f"{method} {path}: {ref} must set model_config = ConfigDict(extra='forbid') "
+            "(subclass kehu.core.http.InputSchema)"
+        )
+
+
+def test_unknown_query_parameters_are_ignored(world: World) -> None:
+    r = api_as(world.hq_admin).get("/org-units", colour="blue")
+    assert r.status == 200 and r.data["count"] == 6
+
+
+# ---------------------------------------------------------------------------- pagination
+
+
+def test_list_shape_and_paging(world: World) -> None:
+    client = api_as(world.hq_admin)
+    r = client.get("/org-units")
+    assert set(r.data) == {"count", "items", "limit", "offset"}
+    assert (r.data["limit"], r.data["offset"], r.data["count"]) == (50, 0, 6)
+    page = client.get("/org-units", limit=2, offset=2)
+    assert page.data["count"] == 6 and len(page.data["items"]) == 2
+    assert [u["id"] for u in page.data["items"]] == [u["id"] for u in r.data["items"][2:4]]
+    assert client.get("/org-units", offset=100).data["items"] == []
+    assert client.get("/org-units", limit=500).status == 200
+    assert_error(client.get("/org-units", limit=501), 422, "validation_error")
+    assert_error(client.get("/org-units", offset=-1), 422, "validation_error")
+    assert_error(client.get("/org-units", ordering="password"), 422, "validation_error")
+
+
+def test_every_list_declares_limit_and_offset() -> None:
+    spec = load_spec()
+    for method, path, operation in operations(spec):
+        response = operation["responses"].get("200", {})
+        ref = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if not ref.get("$ref", "").rsplit("/", 1)[-1].startswith("Page"):
+            continue
+        params = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "query"}
+        assert {"limit", "offset"} <= set(params), f"{method} {path}"
+        assert params["limit"]["schema"]["maximum"] == 500
+        assert params["limit"]["schema"]["default"] == 50 or path == "/permissions"
+
+
+# ---------------------------------------------------------------------------- If-Match
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [('"3"', 3), ('W/"3"', 3), ("3", 3), ("*", None), (' "12" ', 12)],
+)
+def test_if_match_parsing(header: str, expected: int | None) -> None:
+    request = RequestFactory().patch("/", HTTP_IF_MATCH=header)
+    assert if_match(request) == expected
+
+
+@pytest.mark.parametrize("header", ['"abc"', '"1", "2"', '"99999999999999999999"', "W/x"])
+def test_if_match_that_matches_no_version_is_412(header: str) -> None:
+    with pytest.raises(exceptions.StaleVersion):
+        if_match(RequestFactory().patch("/", HTTP_IF_MATCH=header))
+
+
+def test_if_match_absent_is_428() -> None:
+    with pytest.raises(exceptions.PreconditionRequired):
+        if_match(RequestFactory().patch("/"))
+
+
+def test_every_update_and_delete_requires_if_match(world: World) -> None:
+    """Walks the spec: a new PATCH/DELETE endpoint must answer 428 without If-Match."""
+    fix = Fixture(world)
+    spec = load_spec()
+    client = api_as(world.hq_admin)
+    checked = 0
+    for method, path, operation in operations(spec):
+        if method not in {"PATCH", "DELETE"}:
+            continue
+        names = path_params(operation)
+        objs = {n: PATH_OBJECTS[n](fix) for n in names}
+        url = path.format(**{n: obj.pk for n, obj in objs.items()})
+        factory = BODIES.get((method, path))
+        body = factory(fix) if factory else sample_body(spec, operation, fix)
+        before = [type(o)._default_manager.filter(pk=o.pk).values().first()
+                  for o in objs.values()]
+        r = client.request(method, url, body)
+        assert_error(r, 428, "precondition_required")
+        after = [type(o)._default_manager.filter(pk=o.pk).values().first()
+                 for o in objs.values()]
+        assert before == after, f"{method} {path} changed without If-Match"
+        checked += 1
+    assert checked >= 6
+
+
+# ---------------------------------------------------------------------------- idempotency
+
+
+def test_idempotency_key_too_long_is_422(world: World) -> None:
+    r = api_as(world.hq_admin).post("/org-units", {"parent_id": world.hq.pk, "name": "长键"},
+                                    Idempotency_Key="k" * 201)
+    assert "Idempotency-Key" in assert_error(r, 422, "validation_error")["fields"]
+    assert not OrgUnit.objects.filter(name="长键").exists()
+
+
+def test_idempotency_key_is_per_path(world: World) -> None:
+    client = api_as(world.hq_admin)
+    unit = client.post("/org-units", {"parent_id": world.hq.pk, "name": "甲"},
+                       Idempotency_Key="same")
+    role = client.post("/roles", {"name": "甲", "permissions": [], "data_scope": "own"},
+                       Idempotency_Key="same")
+    assert unit.status == role.status == 201
+    assert IdempotencyKey.objects.filter(key="same").count() == 2
+
+
+def test_expired_idempotency_key_is_forgotten(world: World) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = api_as(world.hq_admin)
+    body = {"parent_id": world.hq.pk, "name": "旧键"}
+    first = client.post("/org-units", body, Idempotency_Key="old")
+    IdempotencyKey.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(days=2))
+    again = client.post("/org-units", body, Idempotency_Key="old")
+    # The first unit exists, so the new attempt is a real (refused) create, not a replay.
+    assert first.status == 201
+    assert_error(again, 409, "conflict")
+
+
+# ---------------------------------------------------------------------------- session auth
+
+
+def test_session_auth_with_csrf(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.hq_admin)
+    assert client.get(f"{API}/auth/me").json()["id"] == world.hq_admin.pk
+    denied = client.post(f"{API}/org-units", {"parent_id": world.hq.pk, "name": "会话组"},
+                         content_type="application/json")
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "csrf_failed"
+    assert not OrgUnit.objects.filter(name="会话组").exists()
+
+    page = client.get(f"{API}/docs")  # any page that sets the CSRF cookie
+    token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else None
+    assert page.status_code == 200 and token
+    ok = client.post(f"{API}/org-units", {"parent_id": world.hq.pk, "name": "会话组"},
+                     content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert ok.status_code == 201, ok.content
+
+
+def test_session_of_deactivated_user_is_401(world: World) -> None:
+    client = Client()
+    client.force_login(world.city_a1_rep)
+    assert client.get(f"{API}/auth/me").status_code == 200
+    services.user_deactivate(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
+    r = client.get(f"{API}/auth/me")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "not_authenticated"
+
+
+def test_role_change_applies_to_session_on_next_request(world: World) -> None:
+    client = Client()
+    client.force_login(world.prov_a_manager)
+    assert client.get(f"{API}/org-units").json()["count"] == 3
+    services.user_update(actor=world.hq_admin, user_id=world.prov_a_manager.pk,
+                         role_ids=[world.role("account_manager").pk])
+    assert client.get(f"{API}/org-units").json()["count"] == 1
+    assert fresh(world.prov_a_manager).roles.count() == 1
+
+
+def test_token_requests_carry_request_id_into_audit(world: World) -> None:
+    client = api_as(world.hq_admin)
+    r = client.request("PATCH", f"/org-units/{world.team_a1.pk}", {"code": "T1"},
+                       headers={"If-Match": etag(world.team_a1), "X-Request-ID": "req-42"})
+    assert r.status == 200 and r.headers["X-Request-ID"] == "req-42"
+    from kehu.core.models import AuditEvent
+
+    event = AuditEvent.objects.get(request_id="req-42")
+    assert event.actor_id == world.hq_admin.pk and event.action == "org_unit.update"
+
+
+# ---------------------------------------------------------------------------- docs
+
+
+def test_docs_load_with_no_external_assets(db: Any) -> None:
+    client = Client()
+    page = client.get(f"{API}/docs")
+    assert page.status_code == 200
+    html = page.content.decode()
+    urls = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)["\']', html)
+    urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", html)
+    assert urls, "the docs page references no assets?"
+    for url in urls:
+        assert url.startswith("/static/"), f"external or unexpected asset: {url}"
+        assert client.get(url).status_code == 200, url
+    assert "//cdn" not in html and "http://" not in html and "https://" not in html
+    assert f"{API}/openapi.json" in html
+
+
+def test_openapi_spec(db: Any) -> None:
+    spec = load_spec()
+    assert spec["info"]["title"] == "Kehu API"
+    paths = set(spec["paths"])
+    for expected in ("/auth/signup", "/auth/token", "/auth/tokens", "/auth/me", "/org-units",
+                     "/org-units/{unit_id}", "/org-units/{unit_id}/move", "/users",
+                     "/users/{user_id}", "/users/{user_id}/unlock",
+                     "/users/{user_id}/reset-password", "/roles", "/roles/{role_id}",
+                     "/permissions", "/audit-events", "/audit-events/{event_id}"):
+        assert API + expected in paths, expected
+    schemes = spec["components"]["securitySchemes"]
+    assert {s["type"] for s in schemes.values()} >= {"http", "apiKey"}
+    signup = spec["paths"][f"{API}/auth/signup"]["post"]
+    assert not signup.get("security")
+    audit = spec["paths"][f"{API}/audit-events/{{event_id}}"]
+    assert set(audit) == {"get"}
+
+
+def test_openapi_operation_ids_are_unique() -> None:
+    spec = load_spec()
+    op_ids = [op["operationId"] for _m, _p, op in operations(spec)]
+    assert len(op_ids) == len(set(op_ids))
