@@ -112,6 +112,7 @@ class SignupForm(KehuForm):
 
 
 class OrgUnitCreateForm(KehuForm):
+    prefix = "new"
     field_aliases = {"parent_id": "parent"}
 
     parent = forms.ChoiceField(label=_("Parent unit"))
@@ -125,6 +126,7 @@ class OrgUnitCreateForm(KehuForm):
 
 
 class OrgUnitEditForm(KehuForm):
+    prefix = "edit"
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Type"), choices=OrgUnit.Kind.choices)
     code = forms.CharField(label=_("Code"), max_length=50, required=False)
@@ -132,6 +134,7 @@ class OrgUnitEditForm(KehuForm):
 
 
 class OrgUnitMoveForm(KehuForm):
+    prefix = "move"
     field_aliases = {"parent_id": "parent"}
     autofocus = False
 

@@ -16,8 +16,15 @@ from kehu.core.testing import PASSWORD, World, make_user
 
 pytestmark = pytest.mark.django_db
 
-ALL_PERSONAS = ("hq_admin", "prov_a_manager", "city_a1_manager", "city_a1_rep",
-                "prov_b_manager", "analyst", "other_tenant_admin")
+ALL_PERSONAS = (
+    "hq_admin",
+    "prov_a_manager",
+    "city_a1_manager",
+    "city_a1_rep",
+    "prov_b_manager",
+    "analyst",
+    "other_tenant_admin",
+)
 
 
 def client_for(user: User) -> Client:
@@ -34,7 +41,7 @@ def table(response, testid: str) -> str:  # type: ignore[no-untyped-def]
     """The HTML of one data table on the page (leaves out header, menus, filters)."""
     body = text(response)
     start = body.index(f'data-testid="{testid}"')
-    return body[start:body.index("</table>", start)]
+    return body[start : body.index("</table>", start)]
 
 
 # ---------------------------------------------------------------------------- access matrix
@@ -45,13 +52,30 @@ PAGE_ACCESS = {
     "profile": set(ALL_PERSONAS),
     "org_tree": set(ALL_PERSONAS),
     "user_list": set(ALL_PERSONAS),
-    "user_create": {"hq_admin", "prov_a_manager", "city_a1_manager", "prov_b_manager",
-                    "other_tenant_admin"},
-    "role_list": {"hq_admin", "prov_a_manager", "city_a1_manager", "prov_b_manager", "analyst",
-                  "other_tenant_admin"},
+    "user_create": {
+        "hq_admin",
+        "prov_a_manager",
+        "city_a1_manager",
+        "prov_b_manager",
+        "other_tenant_admin",
+    },
+    "role_list": {
+        "hq_admin",
+        "prov_a_manager",
+        "city_a1_manager",
+        "prov_b_manager",
+        "analyst",
+        "other_tenant_admin",
+    },
     "role_create": {"hq_admin", "other_tenant_admin"},
-    "audit_list": {"hq_admin", "prov_a_manager", "city_a1_manager", "prov_b_manager", "analyst",
-                   "other_tenant_admin"},
+    "audit_list": {
+        "hq_admin",
+        "prov_a_manager",
+        "city_a1_manager",
+        "prov_b_manager",
+        "analyst",
+        "other_tenant_admin",
+    },
     "audit_export": {"hq_admin", "analyst", "other_tenant_admin"},
 }
 
@@ -74,11 +98,12 @@ def test_anonymous_users_are_sent_to_login(world: World) -> None:
 
 
 def test_refusal_is_audited(world: World) -> None:
-    before = AuditEvent.objects.filter(action="permission_denied",
-                                       actor=world.city_a1_rep).count()
+    before = AuditEvent.objects.filter(action="permission_denied", actor=world.city_a1_rep).count()
     client_for(world.city_a1_rep).get(reverse("audit_list"))
-    assert AuditEvent.objects.filter(action="permission_denied",
-                                     actor=world.city_a1_rep).count() == before + 1
+    assert (
+        AuditEvent.objects.filter(action="permission_denied", actor=world.city_a1_rep).count()
+        == before + 1
+    )
 
 
 def test_nav_shows_only_permitted_items(world: World) -> None:
@@ -86,7 +111,7 @@ def test_nav_shows_only_permitted_items(world: World) -> None:
 
     def nav_links(persona: str) -> set[str]:
         body = text(client_for(getattr(world, persona)).get(reverse("home")))
-        nav = body[body.index('id="site-nav"'):body.index("</nav>", body.index('id="site-nav"'))]
+        nav = body[body.index('id="site-nav"') : body.index("</nav>", body.index('id="site-nav"'))]
         return {name for name, url in urls.items() if f'href="{url}"' in nav}
 
     assert nav_links("hq_admin") == set(urls)
@@ -123,8 +148,7 @@ def test_detail_pages_of_other_areas_are_404_without_leaking(world: World) -> No
 def test_login_and_logout(world: World) -> None:
     client = Client()
     assert client.get(reverse("login")).status_code == 200
-    response = client.post(reverse("login"), {"email": world.hq_admin.email,
-                                              "password": PASSWORD})
+    response = client.post(reverse("login"), {"email": world.hq_admin.email, "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
     assert client.get(reverse("home")).status_code == 200
@@ -136,29 +160,34 @@ def test_login_and_logout(world: World) -> None:
 def test_login_wrong_password_and_lockout_message(world: World, settings) -> None:  # type: ignore[no-untyped-def]
     settings.KEHU_LOCKOUT_THRESHOLD = 2
     client = Client()
-    response = client.post(reverse("login"), {"email": world.city_a1_rep.email,
-                                              "password": "wrong-one"})
+    response = client.post(
+        reverse("login"), {"email": world.city_a1_rep.email, "password": "wrong-one"}
+    )
     assert response.status_code == 401
     assert 'role="alert"' in text(response)
-    response = client.post(reverse("login"), {"email": world.city_a1_rep.email,
-                                              "password": "wrong-two"})
+    response = client.post(
+        reverse("login"), {"email": world.city_a1_rep.email, "password": "wrong-two"}
+    )
     assert "locked" in text(response) or "锁定" in text(response)
     # Even the right password is refused now, with the same clear message.
-    response = client.post(reverse("login"), {"email": world.city_a1_rep.email,
-                                              "password": PASSWORD})
+    response = client.post(
+        reverse("login"), {"email": world.city_a1_rep.email, "password": PASSWORD}
+    )
     assert response.status_code == 401
     assert "locked" in text(response) or "锁定" in text(response)
 
 
 def test_login_safe_next_only(world: World) -> None:
     client = Client()
-    response = client.post(reverse("login"), {"email": world.hq_admin.email,
-                                              "password": PASSWORD, "next": "/users/"})
+    response = client.post(
+        reverse("login"), {"email": world.hq_admin.email, "password": PASSWORD, "next": "/users/"}
+    )
     assert response["Location"] == "/users/"
     client = Client()
-    response = client.post(reverse("login"), {"email": world.hq_admin.email,
-                                              "password": PASSWORD,
-                                              "next": "https://evil.example/"})
+    response = client.post(
+        reverse("login"),
+        {"email": world.hq_admin.email, "password": PASSWORD, "next": "https://evil.example/"},
+    )
     assert response["Location"] == reverse("home")
 
 
@@ -171,22 +200,31 @@ def test_login_with_totp_second_step(world: World) -> None:
     assert response.status_code == 200
     assert 'name="totp_code"' in text(response)
     assert "_auth_user_id" not in client.session
-    response = client.post(reverse("login"), {"email": user.email, "password": PASSWORD,
-                                              "totp_code": "000000"})
+    response = client.post(
+        reverse("login"), {"email": user.email, "password": PASSWORD, "totp_code": "000000"}
+    )
     assert response.status_code == 401
     assert 'name="totp_code"' in text(response)
-    response = client.post(reverse("login"), {"email": user.email, "password": PASSWORD,
-                                              "totp_code": pyotp.TOTP(secret).now()})
+    response = client.post(
+        reverse("login"),
+        {"email": user.email, "password": PASSWORD, "totp_code": pyotp.TOTP(secret).now()},
+    )
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 200
 
 
 def test_signup_creates_company_and_signs_in(db) -> None:  # type: ignore[no-untyped-def]
     client = Client()
-    response = client.post(reverse("signup"), {
-        "company_name": "长江物流股份有限公司", "admin_name": "陈总", "email": "chen@changjiang.test",
-        "password": PASSWORD, "password_confirm": PASSWORD,
-    })
+    response = client.post(
+        reverse("signup"),
+        {
+            "company_name": "长江物流股份有限公司",
+            "admin_name": "陈总",
+            "email": "chen@changjiang.test",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        },
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
     tenant = Tenant.objects.get(name="长江物流股份有限公司")
@@ -197,16 +235,28 @@ def test_signup_creates_company_and_signs_in(db) -> None:  # type: ignore[no-unt
 
 def test_signup_shows_field_errors(world: World) -> None:
     client = Client()
-    response = client.post(reverse("signup"), {
-        "company_name": world.tenant.name, "admin_name": "某人", "email": "x@new.test",
-        "password": PASSWORD, "password_confirm": PASSWORD,
-    })
+    response = client.post(
+        reverse("signup"),
+        {
+            "company_name": world.tenant.name,
+            "admin_name": "某人",
+            "email": "x@new.test",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        },
+    )
     assert response.status_code == 422
     assert "errorlist" in text(response)
-    response = client.post(reverse("signup"), {
-        "company_name": "新公司", "admin_name": "某人", "email": "not-an-email",
-        "password": "123", "password_confirm": "456",
-    })
+    response = client.post(
+        reverse("signup"),
+        {
+            "company_name": "新公司",
+            "admin_name": "某人",
+            "email": "not-an-email",
+            "password": "123",
+            "password_confirm": "456",
+        },
+    )
     assert response.status_code == 422
     body = text(response)
     assert body.count('class="errorlist"') >= 2
@@ -238,34 +288,52 @@ def test_org_tree_htmx_returns_partial(world: World) -> None:
 
 def test_org_unit_create_rename_move_deactivate(world: World) -> None:
     client = client_for(world.hq_admin)
-    response = client.post(reverse("org_unit_create"), {
-        "parent": world.prov_a.pk, "name": "深圳分公司", "kind": "city", "code": "SZ"})
+    response = client.post(
+        reverse("org_unit_create"),
+        {
+            "new-parent": world.prov_a.pk,
+            "new-name": "深圳分公司",
+            "new-kind": "city",
+            "new-code": "SZ",
+        },
+    )
     assert response.status_code == 302
     unit = OrgUnit.objects.get(name="深圳分公司")
     assert unit.parent_id == world.prov_a.pk
     assert AuditEvent.objects.filter(action="org_unit.create", object_id=str(unit.pk)).exists()
 
-    response = client.post(reverse("org_unit_edit", args=[unit.pk]), {
-        "name": "深圳市分公司", "kind": "city", "code": "SZ1", "version": unit.version})
+    response = client.post(
+        reverse("org_unit_edit", args=[unit.pk]),
+        {
+            "edit-name": "深圳市分公司",
+            "edit-kind": "city",
+            "edit-code": "SZ1",
+            "edit-version": unit.version,
+        },
+    )
     assert response.status_code == 302
     unit.refresh_from_db()
     assert (unit.name, unit.code) == ("深圳市分公司", "SZ1")
 
-    response = client.post(reverse("org_unit_move", args=[unit.pk]), {
-        "parent": world.prov_b.pk, "version": unit.version})
+    response = client.post(
+        reverse("org_unit_move", args=[unit.pk]),
+        {"move-parent": world.prov_b.pk, "move-version": unit.version},
+    )
     assert response.status_code == 302
     unit.refresh_from_db()
     assert unit.parent_id == world.prov_b.pk
     assert unit.path.startswith(world.prov_b.path)
     assert AuditEvent.objects.filter(action="org_unit.move", object_id=str(unit.pk)).exists()
 
-    response = client.post(reverse("org_unit_deactivate", args=[unit.pk]),
-                           {"version": unit.version})
+    response = client.post(
+        reverse("org_unit_deactivate", args=[unit.pk]), {"version": unit.version}
+    )
     assert response.status_code == 302
     unit.refresh_from_db()
     assert not unit.is_active
-    response = client.post(reverse("org_unit_reactivate", args=[unit.pk]),
-                           {"version": unit.version})
+    response = client.post(
+        reverse("org_unit_reactivate", args=[unit.pk]), {"version": unit.version}
+    )
     unit.refresh_from_db()
     assert unit.is_active
 
@@ -273,8 +341,9 @@ def test_org_unit_create_rename_move_deactivate(world: World) -> None:
 def test_org_unit_deactivation_refusal_is_shown(world: World) -> None:
     client = client_for(world.hq_admin)
     version = world.city_a1.version
-    response = client.post(reverse("org_unit_deactivate", args=[world.city_a1.pk]),
-                           {"version": version})
+    response = client.post(
+        reverse("org_unit_deactivate", args=[world.city_a1.pk]), {"version": version}
+    )
     assert response.status_code == 422
     body = text(response)
     assert 'class="message message-error"' in body
@@ -284,12 +353,16 @@ def test_org_unit_deactivation_refusal_is_shown(world: World) -> None:
 
 def test_org_unit_form_errors_show(world: World) -> None:
     client = client_for(world.hq_admin)
-    response = client.post(reverse("org_unit_create"), {
-        "parent": world.prov_a.pk, "name": world.city_a1.name, "kind": "city"})
+    response = client.post(
+        reverse("org_unit_create"),
+        {"new-parent": world.prov_a.pk, "new-name": world.city_a1.name, "new-kind": "city"},
+    )
     assert response.status_code == 422
     assert "errorlist" in text(response)
-    response = client.post(reverse("org_unit_create"), {
-        "parent": world.prov_a.pk, "name": "", "kind": "city"})
+    response = client.post(
+        reverse("org_unit_create"),
+        {"new-parent": world.prov_a.pk, "new-name": "", "new-kind": "city"},
+    )
     assert response.status_code == 422
     assert OrgUnit.objects.filter(parent=world.prov_a).count() == 1
 
@@ -298,37 +371,68 @@ def test_org_denied_posts_change_nothing(world: World) -> None:
     before = list(OrgUnit.objects.order_by("pk").values_list("pk", "name", "path", "is_active"))
     events = AuditEvent.objects.exclude(action="permission_denied").count()
     rep = client_for(world.city_a1_rep)
-    assert rep.post(reverse("org_unit_create"), {
-        "parent": world.city_a1.pk, "name": "X", "kind": "team"}).status_code == 403
-    assert rep.post(reverse("org_unit_edit", args=[world.city_a1.pk]), {
-        "name": "X", "kind": "team", "version": 1}).status_code == 403
+    assert (
+        rep.post(
+            reverse("org_unit_create"),
+            {"new-parent": world.city_a1.pk, "new-name": "X", "new-kind": "team"},
+        ).status_code
+        == 403
+    )
+    assert (
+        rep.post(
+            reverse("org_unit_edit", args=[world.city_a1.pk]),
+            {"edit-name": "X", "edit-kind": "team", "edit-version": 1},
+        ).status_code
+        == 403
+    )
     manager = client_for(world.prov_a_manager)
-    assert manager.post(reverse("org_unit_edit", args=[world.prov_b.pk]), {
-        "name": "X", "kind": "province", "version": world.prov_b.version}).status_code == 404
-    assert manager.post(reverse("org_unit_move", args=[world.city_b1.pk]), {
-        "parent": world.prov_a.pk, "version": 1}).status_code == 404
-    assert manager.post(reverse("org_unit_create"), {
-        "parent": world.prov_b.pk, "name": "X", "kind": "city"}).status_code in (404, 422)
-    assert manager.post(reverse("org_unit_deactivate", args=[world.city_b1.pk]),
-                        {"version": 1}).status_code == 404
+    assert (
+        manager.post(
+            reverse("org_unit_edit", args=[world.prov_b.pk]),
+            {"edit-name": "X", "edit-kind": "province", "edit-version": world.prov_b.version},
+        ).status_code
+        == 404
+    )
+    assert (
+        manager.post(
+            reverse("org_unit_move", args=[world.city_b1.pk]),
+            {"move-parent": world.prov_a.pk, "move-version": 1},
+        ).status_code
+        == 404
+    )
+    assert manager.post(
+        reverse("org_unit_create"),
+        {"new-parent": world.prov_b.pk, "new-name": "X", "new-kind": "city"},
+    ).status_code in (404, 422)
+    assert (
+        manager.post(
+            reverse("org_unit_deactivate", args=[world.city_b1.pk]), {"version": 1}
+        ).status_code
+        == 404
+    )
     other = client_for(world.other_tenant_admin)
-    assert other.post(reverse("org_unit_edit", args=[world.prov_a.pk]), {
-        "name": "X", "kind": "province", "version": 1}).status_code == 404
+    assert (
+        other.post(
+            reverse("org_unit_edit", args=[world.prov_a.pk]),
+            {"edit-name": "X", "edit-kind": "province", "edit-version": 1},
+        ).status_code
+        == 404
+    )
     after = list(OrgUnit.objects.order_by("pk").values_list("pk", "name", "path", "is_active"))
     assert after == before
     assert AuditEvent.objects.exclude(action="permission_denied").count() == events
 
 
-def test_org_tree_query_count_does_not_grow(world: World,
-                                            django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_org_tree_query_count_does_not_grow(world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
     client = client_for(world.hq_admin)
     url = reverse("org_tree") + f"?unit={world.prov_a.pk}"
     client.get(url)
     with django_assert_max_num_queries(12) as small:
         client.get(url)
     for i in range(25):
-        services.org_unit_create(actor=world.hq_admin, parent_id=world.prov_a.pk,
-                                 name=f"团队{i}", kind="team")
+        services.org_unit_create(
+            actor=world.hq_admin, parent_id=world.prov_a.pk, name=f"团队{i}", kind="team"
+        )
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert "团队24" in text(client.get(url))
 
@@ -358,8 +462,13 @@ def test_user_list_search_filter_and_scope(world: World) -> None:
 
 def test_user_list_paginates(world: World) -> None:
     for i in range(30):
-        make_user(world.hq_admin, f"u{i:02d}@huaxia.test", f"员工{i:02d}", world.team_a1,
-                  "account_manager")
+        make_user(
+            world.hq_admin,
+            f"u{i:02d}@huaxia.test",
+            f"员工{i:02d}",
+            world.team_a1,
+            "account_manager",
+        )
     client = client_for(world.hq_admin)
     first = text(client.get(reverse("user_list")))
     second = text(client.get(reverse("user_list"), {"page": 2}))
@@ -367,15 +476,19 @@ def test_user_list_paginates(world: World) -> None:
     assert "u29@huaxia.test" in second and "u29@huaxia.test" not in first
 
 
-def test_user_list_query_count_does_not_grow(world: World,
-                                             django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_user_list_query_count_does_not_grow(world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
     client = client_for(world.hq_admin)
     client.get(reverse("user_list"))
     with django_assert_max_num_queries(12) as small:
         client.get(reverse("user_list"))
     for i in range(20):
-        make_user(world.hq_admin, f"q{i:02d}@huaxia.test", f"员工{i:02d}", world.team_a1,
-                  "account_manager")
+        make_user(
+            world.hq_admin,
+            f"q{i:02d}@huaxia.test",
+            f"员工{i:02d}",
+            world.team_a1,
+            "account_manager",
+        )
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(reverse("user_list"))
 
@@ -383,17 +496,26 @@ def test_user_list_query_count_does_not_grow(world: World,
 def test_user_create_shows_password_once(world: World) -> None:
     client = client_for(world.prov_a_manager)
     role = world.role("account_manager")
-    response = client.post(reverse("user_create"), {
-        "email": "new.rep@huaxia.test", "full_name": "新客户经理", "phone": "13800138000",
-        "org_unit": world.city_a1.pk, "roles": [role.pk], "language": "zh-hans"})
+    response = client.post(
+        reverse("user_create"),
+        {
+            "email": "new.rep@huaxia.test",
+            "full_name": "新客户经理",
+            "phone": "13800138000",
+            "org_unit": world.city_a1.pk,
+            "roles": [role.pk],
+            "language": "zh-hans",
+        },
+    )
     assert response.status_code == 200
     created = User.objects.get(email="new.rep@huaxia.test")
     assert created.org_unit_id == world.city_a1.pk
     assert list(created.roles.all()) == [role]
     body = text(response)
     start = body.index('data-testid="one-time-password"><code>') + len(
-        'data-testid="one-time-password"><code>')
-    password = body[start:body.index("</code>", start)]
+        'data-testid="one-time-password"><code>'
+    )
+    password = body[start : body.index("</code>", start)]
     assert created.check_password(password)
     assert AuditEvent.objects.filter(action="user.create", object_id=str(created.pk)).exists()
     # The detail page never shows it again.
@@ -403,35 +525,74 @@ def test_user_create_shows_password_once(world: World) -> None:
 def test_user_create_errors_and_denials(world: World) -> None:
     client = client_for(world.prov_a_manager)
     count = User.objects.count()
-    response = client.post(reverse("user_create"), {
-        "email": world.city_a1_rep.email, "full_name": "重复", "org_unit": world.city_a1.pk,
-        "roles": [], "language": "zh-hans"})
+    response = client.post(
+        reverse("user_create"),
+        {
+            "email": world.city_a1_rep.email,
+            "full_name": "重复",
+            "org_unit": world.city_a1.pk,
+            "roles": [],
+            "language": "zh-hans",
+        },
+    )
     assert response.status_code == 422
     assert "errorlist" in text(response)
     # A role granting more than the manager holds is refused with a message.
-    response = client.post(reverse("user_create"), {
-        "email": "x@huaxia.test", "full_name": "某人", "org_unit": world.city_a1.pk,
-        "roles": [world.role("tenant_admin").pk], "language": "zh-hans"})
+    response = client.post(
+        reverse("user_create"),
+        {
+            "email": "x@huaxia.test",
+            "full_name": "某人",
+            "org_unit": world.city_a1.pk,
+            "roles": [world.role("tenant_admin").pk],
+            "language": "zh-hans",
+        },
+    )
     assert response.status_code == 422
     assert "message-error" in text(response)
     # A unit outside the manager's area.
-    response = client.post(reverse("user_create"), {
-        "email": "y@huaxia.test", "full_name": "某人", "org_unit": world.city_b1.pk,
-        "roles": [], "language": "zh-hans"})
+    response = client.post(
+        reverse("user_create"),
+        {
+            "email": "y@huaxia.test",
+            "full_name": "某人",
+            "org_unit": world.city_b1.pk,
+            "roles": [],
+            "language": "zh-hans",
+        },
+    )
     assert response.status_code == 422
     rep = client_for(world.city_a1_rep)
-    assert rep.post(reverse("user_create"), {
-        "email": "z@huaxia.test", "full_name": "某人", "org_unit": world.city_a1.pk,
-        "roles": [], "language": "zh-hans"}).status_code == 403
+    assert (
+        rep.post(
+            reverse("user_create"),
+            {
+                "email": "z@huaxia.test",
+                "full_name": "某人",
+                "org_unit": world.city_a1.pk,
+                "roles": [],
+                "language": "zh-hans",
+            },
+        ).status_code
+        == 403
+    )
     assert User.objects.count() == count
 
 
 def test_user_edit_deactivate_unlock_reset(world: World) -> None:
     client = client_for(world.hq_admin)
     rep = world.city_a1_rep
-    response = client.post(reverse("user_detail", args=[rep.pk]), {
-        "full_name": "李经理", "phone": "", "org_unit": world.team_a1.pk,
-        "roles": [world.role("account_manager").pk], "language": "en", "version": rep.version})
+    response = client.post(
+        reverse("user_detail", args=[rep.pk]),
+        {
+            "full_name": "李经理",
+            "phone": "",
+            "org_unit": world.team_a1.pk,
+            "roles": [world.role("account_manager").pk],
+            "language": "en",
+            "version": rep.version,
+        },
+    )
     assert response.status_code == 302
     rep.refresh_from_db()
     assert (rep.full_name, rep.org_unit_id, rep.language) == ("李经理", world.team_a1.pk, "en")
@@ -444,8 +605,7 @@ def test_user_edit_deactivate_unlock_reset(world: World) -> None:
     rep.refresh_from_db()
     assert rep.is_active
 
-    User.objects.filter(pk=rep.pk).update(failed_login_count=0,
-                                          locked_until="2099-01-01T00:00:00Z")
+    User.objects.filter(pk=rep.pk).update(failed_login_count=0, locked_until="2099-01-01T00:00:00Z")
     assert client.post(reverse("user_unlock", args=[rep.pk])).status_code == 302
     rep.refresh_from_db()
     assert rep.locked_until is None
@@ -455,7 +615,7 @@ def test_user_edit_deactivate_unlock_reset(world: World) -> None:
     assert response.status_code == 200
     body = text(response)
     start = body.index("<code>") + len("<code>")
-    new_password = body[start:body.index("</code>", start)]
+    new_password = body[start : body.index("</code>", start)]
     rep.refresh_from_db()
     assert rep.check_password(new_password)
 
@@ -464,17 +624,42 @@ def test_user_denied_posts_change_nothing(world: World) -> None:
     target = world.prov_b_manager
     before = (target.full_name, target.is_active, target.password, target.version)
     manager = client_for(world.prov_a_manager)
-    assert manager.post(reverse("user_detail", args=[target.pk]), {
-        "full_name": "X", "org_unit": world.prov_b.pk, "language": "zh-hans",
-        "version": target.version}).status_code == 404
-    assert manager.post(reverse("user_deactivate", args=[target.pk]),
-                        {"version": target.version}).status_code == 404
+    assert (
+        manager.post(
+            reverse("user_detail", args=[target.pk]),
+            {
+                "full_name": "X",
+                "org_unit": world.prov_b.pk,
+                "language": "zh-hans",
+                "version": target.version,
+            },
+        ).status_code
+        == 404
+    )
+    assert (
+        manager.post(
+            reverse("user_deactivate", args=[target.pk]), {"version": target.version}
+        ).status_code
+        == 404
+    )
     # users.admin is not granted to province managers.
-    assert manager.post(reverse("user_reset_password",
-                                args=[world.city_a1_rep.pk])).status_code == 403
-    assert client_for(world.analyst).post(reverse("user_detail", args=[target.pk]), {
-        "full_name": "X", "org_unit": world.prov_b.pk, "language": "zh-hans",
-        "version": target.version}).status_code == 403
+    assert (
+        manager.post(reverse("user_reset_password", args=[world.city_a1_rep.pk])).status_code == 403
+    )
+    assert (
+        client_for(world.analyst)
+        .post(
+            reverse("user_detail", args=[target.pk]),
+            {
+                "full_name": "X",
+                "org_unit": world.prov_b.pk,
+                "language": "zh-hans",
+                "version": target.version,
+            },
+        )
+        .status_code
+        == 403
+    )
     target.refresh_from_db()
     assert (target.full_name, target.is_active, target.password, target.version) == before
     rep = User.objects.get(pk=world.city_a1_rep.pk)
@@ -492,9 +677,10 @@ def test_roles_list_and_builtins_read_only(world: World) -> None:
     builtin = world.role("analyst")
     body = text(client.get(reverse("role_detail", args=[builtin.pk])))
     assert "disabled" in body
-    response = client.post(reverse("role_detail", args=[builtin.pk]), {
-        "name": "X", "data_scope": "own", "permissions": ["org.view"],
-        "version": builtin.version})
+    response = client.post(
+        reverse("role_detail", args=[builtin.pk]),
+        {"name": "X", "data_scope": "own", "permissions": ["org.view"], "version": builtin.version},
+    )
     assert response.status_code == 422
     builtin.refresh_from_db()
     assert builtin.name != "X"
@@ -502,9 +688,15 @@ def test_roles_list_and_builtins_read_only(world: World) -> None:
 
 def test_role_create_edit_delete(world: World) -> None:
     client = client_for(world.hq_admin)
-    response = client.post(reverse("role_create"), {
-        "name": "区域质检", "description": "只看组织和用户", "data_scope": "subtree",
-        "permissions": ["org.view", "users.view"]})
+    response = client.post(
+        reverse("role_create"),
+        {
+            "name": "区域质检",
+            "description": "只看组织和用户",
+            "data_scope": "subtree",
+            "permissions": ["org.view", "users.view"],
+        },
+    )
     assert response.status_code == 302
     role = Role.objects.get(tenant=world.tenant, name="区域质检")
     assert role.permissions == ["org.view", "users.view"]
@@ -512,9 +704,15 @@ def test_role_create_edit_delete(world: World) -> None:
     body = text(client.get(reverse("role_detail", args=[role.pk])))
     assert 'value="org.view"' in body and "checked" in body
 
-    response = client.post(reverse("role_detail", args=[role.pk]), {
-        "name": "区域质检员", "data_scope": "unit", "permissions": ["org.view"],
-        "version": role.version})
+    response = client.post(
+        reverse("role_detail", args=[role.pk]),
+        {
+            "name": "区域质检员",
+            "data_scope": "unit",
+            "permissions": ["org.view"],
+            "version": role.version,
+        },
+    )
     assert response.status_code == 302
     role.refresh_from_db()
     assert (role.name, role.data_scope, role.permissions) == ("区域质检员", "unit", ["org.view"])
@@ -527,19 +725,32 @@ def test_role_create_edit_delete(world: World) -> None:
 
 def test_role_form_errors_and_denials(world: World) -> None:
     client = client_for(world.hq_admin)
-    response = client.post(reverse("role_create"), {
-        "name": world.role("analyst").name, "data_scope": "own", "permissions": []})
+    response = client.post(
+        reverse("role_create"),
+        {"name": world.role("analyst").name, "data_scope": "own", "permissions": []},
+    )
     assert response.status_code == 422
     assert "errorlist" in text(response)
     count = Role.objects.count()
-    assert client_for(world.prov_a_manager).post(reverse("role_create"), {
-        "name": "X", "data_scope": "own", "permissions": []}).status_code == 403
-    custom = services.role_create(actor=world.hq_admin, name="临时", permissions=["org.view"],
-                                  data_scope="own")
-    assert client_for(world.prov_a_manager).post(
-        reverse("role_delete", args=[custom.pk])).status_code == 403
-    assert client_for(world.other_tenant_admin).post(
-        reverse("role_delete", args=[custom.pk])).status_code == 404
+    assert (
+        client_for(world.prov_a_manager)
+        .post(reverse("role_create"), {"name": "X", "data_scope": "own", "permissions": []})
+        .status_code
+        == 403
+    )
+    custom = services.role_create(
+        actor=world.hq_admin, name="临时", permissions=["org.view"], data_scope="own"
+    )
+    assert (
+        client_for(world.prov_a_manager).post(reverse("role_delete", args=[custom.pk])).status_code
+        == 403
+    )
+    assert (
+        client_for(world.other_tenant_admin)
+        .post(reverse("role_delete", args=[custom.pk]))
+        .status_code
+        == 404
+    )
     assert Role.objects.count() == count + 1
 
 
@@ -551,8 +762,9 @@ def test_audit_list_filters(world: World) -> None:
     body = text(client.get(reverse("audit_list"), {"action": "org_unit.create"}))
     assert world.prov_a.name in body
     assert "tenant.signup" not in body
-    body = text(client.get(reverse("audit_list"), {"actor": world.hq_admin.pk,
-                                                   "object_type": "user"}))
+    body = text(
+        client.get(reverse("audit_list"), {"actor": world.hq_admin.pk, "object_type": "user"})
+    )
     assert world.city_a1_rep.email in body
     assert "org_unit.create" not in body
     body = text(client.get(reverse("audit_list"), {"since": "2001-01-01", "until": "2001-01-02"}))
@@ -598,12 +810,14 @@ def test_audit_export_needs_export_permission(world: World) -> None:
 def test_language_switch_renders_english(world: World) -> None:
     client = client_for(world.city_a1_rep)
     body = text(client.get(reverse("home")))
-    assert "<html lang=\"zh-CN\">" in body
-    response = client.post(reverse("profile"), {
-        "full_name": world.city_a1_rep.full_name, "phone": "", "language": "en"})
+    assert '<html lang="zh-CN">' in body
+    response = client.post(
+        reverse("profile"),
+        {"full_name": world.city_a1_rep.full_name, "phone": "", "language": "en"},
+    )
     assert response.status_code == 302
     body = text(client.get(reverse("home")))
-    assert "<html lang=\"en\">" in body
+    assert '<html lang="en">' in body
     assert "Your roles" in body
     assert User.objects.get(pk=world.city_a1_rep.pk).language == "en"
 
@@ -615,13 +829,17 @@ def test_chinese_is_the_default(world: World) -> None:
 
 def test_profile_errors_show(world: World) -> None:
     client = client_for(world.city_a1_rep)
-    response = client.post(reverse("profile"), {"full_name": "", "phone": "abc",
-                                                "language": "en"})
+    response = client.post(reverse("profile"), {"full_name": "", "phone": "abc", "language": "en"})
     assert response.status_code == 422
     assert "errorlist" in text(response)
-    response = client.post(reverse("profile_password"), {
-        "current_password": "wrong-password", "new_password": "Another-pass-2026",
-        "new_password_confirm": "Another-pass-2026"})
+    response = client.post(
+        reverse("profile_password"),
+        {
+            "current_password": "wrong-password",
+            "new_password": "Another-pass-2026",
+            "new_password_confirm": "Another-pass-2026",
+        },
+    )
     assert response.status_code == 422
     assert "errorlist" in text(response)
     assert User.objects.get(pk=world.city_a1_rep.pk).check_password(PASSWORD)
@@ -629,9 +847,14 @@ def test_profile_errors_show(world: World) -> None:
 
 def test_password_change_keeps_session(world: World) -> None:
     client = client_for(world.city_a1_rep)
-    response = client.post(reverse("profile_password"), {
-        "current_password": PASSWORD, "new_password": "Another-pass-2026",
-        "new_password_confirm": "Another-pass-2026"})
+    response = client.post(
+        reverse("profile_password"),
+        {
+            "current_password": PASSWORD,
+            "new_password": "Another-pass-2026",
+            "new_password_confirm": "Another-pass-2026",
+        },
+    )
     assert response.status_code == 302
     assert User.objects.get(pk=world.city_a1_rep.pk).check_password("Another-pass-2026")
     assert client.get(reverse("profile")).status_code == 200
@@ -661,13 +884,15 @@ def test_api_token_create_list_revoke(world: World) -> None:
     body = text(response)
     token = ApiToken.objects.get(user=world.city_a1_rep)
     start = body.index('data-testid="new-token">') + len('data-testid="new-token">')
-    plaintext = body[start:body.index("</code>", start)]
+    plaintext = body[start : body.index("</code>", start)]
     assert plaintext.startswith("kehu_" + token.prefix)
     listing = text(client.get(reverse("profile")))
     assert "报表脚本" in listing and plaintext not in listing
     # Another user cannot revoke it.
-    assert client_for(world.hq_admin).post(
-        reverse("api_token_revoke", args=[token.pk])).status_code == 404
+    assert (
+        client_for(world.hq_admin).post(reverse("api_token_revoke", args=[token.pk])).status_code
+        == 404
+    )
     token.refresh_from_db()
     assert token.revoked_at is None
     assert client.post(reverse("api_token_revoke", args=[token.pk])).status_code == 302

@@ -1,0 +1,150 @@
+"""End-to-end: a company signs up, signs out and in, builds its org tree; phone-width nav."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kehu.core.models import AuditEvent, OrgUnit, Tenant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "Kehu-e2e-pass-2026"
+SHOTS = Path("/tmp/kehu-e2e-shots")
+
+
+def go(page: Any, path: str) -> None:
+    page.goto(page.base_url + path)
+
+
+def sign_up(page: Any, company: str, email: str) -> None:
+    go(page, "/signup/")
+    # The first field has focus: type straight away, as a keyboard user would.
+    page.keyboard.type(company)
+    page.fill("#id_admin_name", "周总")
+    page.fill("#id_email", email)
+    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password_confirm", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(page.base_url + "/")
+
+
+def tree_row(page: Any, name: str) -> Any:
+    return page.locator('[data-testid="org-tree"] tr', has=page.get_by_role("link", name=name,
+                                                                            exact=True))
+
+
+def test_signup_logout_login(page: Any) -> None:
+    sign_up(page, "岭南电子有限公司", "zhou@lingnan.test")
+    assert page.locator(".tenant-name").inner_text() == "岭南电子有限公司"
+    assert Tenant.objects.filter(name="岭南电子有限公司").exists()
+
+    page.locator(".user-menu summary").click()
+    page.locator(".user-menu button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/login/"))
+    go(page, "/")
+    assert "/login/" in page.url
+
+    page.fill("#id_email", "zhou@lingnan.test")
+    page.fill("#id_password", "wrong-password!")
+    page.click("button[type=submit]")
+    assert page.locator(".form-errors[role=alert]").is_visible()
+
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(page.base_url + "/")
+    assert page.locator(".tenant-name").inner_text() == "岭南电子有限公司"
+
+
+def test_signup_field_errors_are_shown(page: Any) -> None:
+    go(page, "/signup/")
+    page.fill("#id_company_name", "测试公司")
+    page.fill("#id_admin_name", "某人")
+    page.fill("#id_email", "someone@test.test")
+    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password_confirm", PASSWORD + "x")
+    page.click("button[type=submit]")
+    assert page.locator(".field.has-error #id_password_confirm").count() == 1
+    assert not Tenant.objects.filter(name="测试公司").exists()
+
+
+def test_org_tree_create_rename_move(page: Any) -> None:
+    sign_up(page, "华南通信集团", "admin@huanan.test")
+    page.locator("#site-nav").get_by_role("link", name="组织架构").click()
+    page.wait_for_url(re.compile(r"/org/"))
+
+    # A province under the root (the default parent).
+    page.fill("#id_new-name", "广东省公司")
+    page.select_option("#id_new-kind", "province")
+    page.click("form[aria-label] >> text=创建单位")
+    tree_row(page, "广东省公司").wait_for()
+    province = OrgUnit.objects.get(name="广东省公司")
+    assert province.kind == "province"
+
+    # A city under it: the new province is now selected and is the default parent.
+    assert page.locator("#id_new-parent").input_value() == str(province.pk)
+    page.fill("#id_new-name", "深圳分公司")
+    page.select_option("#id_new-kind", "city")
+    page.click("form[aria-label] >> text=创建单位")
+    tree_row(page, "深圳分公司").wait_for()
+    city = OrgUnit.objects.get(name="深圳分公司")
+    assert city.parent_id == province.pk
+
+    # Rename it: the city is selected; its edit form is in the side panel.
+    page.fill("#id_edit-name", "深圳市分公司")
+    page.fill("#id_edit-code", "SZ")
+    page.get_by_role("button", name="保存").click()
+    tree_row(page, "深圳市分公司").wait_for()
+    city.refresh_from_db()
+    assert (city.name, city.code) == ("深圳市分公司", "SZ")
+
+    # A second province, then move the city under it.
+    root = OrgUnit.objects.get(tenant=city.tenant, parent=None)
+    page.select_option("#id_new-parent", str(root.pk))
+    page.fill("#id_new-name", "广西省公司")
+    page.select_option("#id_new-kind", "province")
+    page.click("form[aria-label] >> text=创建单位")
+    tree_row(page, "广西省公司").wait_for()
+    guangxi = OrgUnit.objects.get(name="广西省公司")
+
+    tree_row(page, "深圳市分公司").get_by_role("link").click()
+    page.locator("#id_move-parent").wait_for()
+    page.select_option("#id_move-parent", str(guangxi.pk))
+    page.get_by_role("button", name="移到这里").click()
+    page.locator(".message-success").wait_for()
+    city.refresh_from_db()
+    assert city.parent_id == guangxi.pk
+    # In the tree the city now follows Guangxi, one level deeper.
+    names = page.locator('[data-testid="org-tree"] tbody tr td:first-child').all_inner_texts()
+    assert names.index("深圳市分公司") == names.index("广西省公司") + 1
+    assert AuditEvent.objects.filter(action="org_unit.move", object_id=str(city.pk)).exists()
+
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "org-tree-wide.png"), full_page=True)
+
+
+def test_phone_width_navigation_is_usable(phone_page: Any) -> None:
+    page = phone_page
+    sign_up(page, "川渝商贸有限公司", "admin@chuanyu.test")
+    nav = page.locator("#site-nav")
+    toggle = page.locator("[data-nav-toggle]")
+    # Collapsed behind the menu button at 375px; nothing overflows sideways.
+    assert toggle.is_visible()
+    assert not nav.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    link = nav.get_by_role("link", name="组织架构")
+    assert link.is_visible()
+    box = link.bounding_box()
+    assert box is not None and box["height"] >= 40  # a comfortable touch target
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "nav-phone-open.png"), full_page=True)
+    link.click()
+    page.wait_for_url(re.compile(r"/org/"))
+    assert page.locator('[data-testid="org-tree"]').is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(SHOTS / "org-phone.png"), full_page=True)
