@@ -69,7 +69,7 @@ migrations-check: $(DEV_STAMP) ## Fail if models changed without a migration
 	$(KEHU) makemigrations --check --dry-run
 
 messages: $(DEV_STAMP) ## Update the zh_Hans translation catalogue and compile all catalogues
-	cd kehu && ../$(KEHU) makemessages --locale zh_Hans --no-obsolete --add-location file \
+	cd kehu && ../$(KEHU) makemessages --locale zh_Hans --no-obsolete \
 		--ignore 'static/*'
 	cd kehu && ../$(KEHU) compilemessages
 
