@@ -39,6 +39,11 @@ class KehuForm(forms.Form):
                 self.add_error(field if field in self.fields else None, str(message))
 
 
+def set_choices(form: forms.Form, name: str, choices: Any) -> None:
+    field: Any = form.fields[name]
+    field.choices = choices
+
+
 def unit_choices(units: Any, *, blank: str | None = None) -> list[tuple[str, str]]:
     """Units as an indented select, in tree order (the queryset is ordered by path)."""
     units = list(units)
@@ -122,7 +127,7 @@ class OrgUnitCreateForm(KehuForm):
 
     def __init__(self, *args: Any, units: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = unit_choices([u for u in units if u.is_active])
+        set_choices(self, "parent", unit_choices([u for u in units if u.is_active]))
 
 
 class OrgUnitEditForm(KehuForm):
@@ -147,7 +152,7 @@ class OrgUnitMoveForm(KehuForm):
         # Offer only places the unit can go: active, outside its own subtree.
         allowed = [u for u in units if u.is_active
                    and (unit is None or not u.path.startswith(unit.path))]
-        self.fields["parent"].choices = unit_choices(allowed)
+        set_choices(self, "parent", unit_choices(allowed))
 
 
 class VersionForm(KehuForm):
@@ -169,8 +174,9 @@ class UserFilterForm(forms.Form):
     active = forms.ChoiceField(label=_("Status"), required=False, choices=ACTIVE_CHOICES)
 
     def __init__(self, *args: Any, units: Any = (), **kwargs: Any) -> None:
-        super().__init__(*args, label_suffix="", **kwargs)
-        self.fields["unit"].choices = unit_choices(units, blank=str(_("All units")))
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        set_choices(self, "unit", unit_choices(units, blank=str(_("All units"))))
 
     def selector_filters(self) -> dict[str, Any]:
         if not self.is_valid():
@@ -197,10 +203,10 @@ class UserForm(KehuForm):
 
     def __init__(self, *args: Any, units: Any = (), roles: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["org_unit"].choices = unit_choices(
+        set_choices(self, "org_unit", unit_choices(
             [u for u in units if u.is_active], blank="—"
-        )
-        self.fields["roles"].choices = [(str(r.pk), r.name) for r in roles]
+        ))
+        set_choices(self, "roles", [(str(r.pk), r.name) for r in roles])
 
 
 class UserEditForm(UserForm):
@@ -228,9 +234,9 @@ class RoleForm(KehuForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["permissions"].choices = [
+        set_choices(self, "permissions", [
             (p, permissions.permission_label(p)) for p in permissions.all_permissions()
-        ]
+        ])
 
     def matrix(self) -> list[dict[str, Any]]:
         """Rows of module-by-action cells for the permission grid."""
@@ -262,10 +268,11 @@ class AuditFilterForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, actors: Any = (), **kwargs: Any) -> None:
-        super().__init__(*args, label_suffix="", **kwargs)
-        self.fields["actor"].choices = [("", _("Anyone"))] + [
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        set_choices(self, "actor", [("", _("Anyone"))] + [
             (str(u.pk), f"{u.full_name} <{u.email}>") for u in actors
-        ]
+        ])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

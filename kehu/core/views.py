@@ -27,6 +27,7 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -45,7 +46,7 @@ AUTH_BACKEND = "kehu.core.auth.EmailBackend"
 USERS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def require(me: Any, permission: str) -> None:
@@ -61,7 +62,7 @@ def page(permission: str | None = None) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if permission is not None:
                 require(request.user, permission)
             try:
@@ -578,7 +579,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     events = selectors.audit_event_list(actor=me, **form.selector_filters())
     page_obj = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
     for event in page_obj:
-        event.change_lines = [(key, _change_text(value)) for key, value in event.changes.items()]
+        lines = [(key, _change_text(value)) for key, value in event.changes.items()]
+        setattr(event, "change_lines", lines)  # noqa: B010 (template-only attribute)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "core/audit_list.html", {
@@ -623,7 +625,7 @@ def _audit_csv_rows(events: Any) -> Iterator[str]:
 
 
 @page("audit.export")
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponseBase:
     me = user(request)
     form = _audit_filter(request)
     filters = form.selector_filters()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from kehu.core.models import AuditEvent, OrgUnit, Tenant
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Kehu-e2e-pass-2026"
-SHOTS = Path("/tmp/kehu-e2e-shots")
+SHOTS = Path(os.environ.get("KEHU_E2E_SHOTS", Path(tempfile.gettempdir()) / "kehu-e2e-shots"))
 
 
 def go(page: Any, path: str) -> None:

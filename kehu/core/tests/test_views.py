@@ -33,11 +33,11 @@ def client_for(user: User) -> Client:
     return client
 
 
-def text(response) -> str:  # type: ignore[no-untyped-def]
+def text(response) -> str:
     return response.content.decode()
 
 
-def table(response, testid: str) -> str:  # type: ignore[no-untyped-def]
+def table(response, testid: str) -> str:
     """The HTML of one data table on the page (leaves out header, menus, filters)."""
     body = text(response)
     start = body.index(f'data-testid="{testid}"')
@@ -157,7 +157,7 @@ def test_login_and_logout(world: World) -> None:
     assert client.get(reverse("home")).status_code == 302
 
 
-def test_login_wrong_password_and_lockout_message(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_login_wrong_password_and_lockout_message(world: World, settings) -> None:
     settings.KEHU_LOCKOUT_THRESHOLD = 2
     client = Client()
     response = client.post(
@@ -213,7 +213,7 @@ def test_login_with_totp_second_step(world: World) -> None:
     assert client.get(reverse("home")).status_code == 200
 
 
-def test_signup_creates_company_and_signs_in(db) -> None:  # type: ignore[no-untyped-def]
+def test_signup_creates_company_and_signs_in(db) -> None:
     client = Client()
     response = client.post(
         reverse("signup"),
@@ -423,7 +423,7 @@ def test_org_denied_posts_change_nothing(world: World) -> None:
     assert AuditEvent.objects.exclude(action="permission_denied").count() == events
 
 
-def test_org_tree_query_count_does_not_grow(world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_org_tree_query_count_does_not_grow(world: World, django_assert_max_num_queries) -> None:
     client = client_for(world.hq_admin)
     url = reverse("org_tree") + f"?unit={world.prov_a.pk}"
     client.get(url)
@@ -443,7 +443,7 @@ def test_org_tree_query_count_does_not_grow(world: World, django_assert_max_num_
 def test_user_list_search_filter_and_scope(world: World) -> None:
     client = client_for(world.prov_a_manager)
 
-    def listed(**params: object) -> str:
+    def listed(**params: str | int) -> str:
         return table(client.get(reverse("user_list"), params), "user-table")
 
     body = listed()
@@ -476,7 +476,7 @@ def test_user_list_paginates(world: World) -> None:
     assert "u29@huaxia.test" in second and "u29@huaxia.test" not in first
 
 
-def test_user_list_query_count_does_not_grow(world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_user_list_query_count_does_not_grow(world: World, django_assert_max_num_queries) -> None:
     client = client_for(world.hq_admin)
     client.get(reverse("user_list"))
     with django_assert_max_num_queries(12) as small:
@@ -763,7 +763,7 @@ def test_audit_list_filters(world: World) -> None:
     assert world.prov_a.name in body
     assert "tenant.signup" not in body
     body = text(
-        client.get(reverse("audit_list"), {"actor": world.hq_admin.pk, "object_type": "user"})
+        client.get(reverse("audit_list"), {"actor": str(world.hq_admin.pk), "object_type": "user"})
     )
     assert world.city_a1_rep.email in body
     assert "org_unit.create" not in body
@@ -786,7 +786,7 @@ def test_audit_csv_export(world: World) -> None:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    raw = b"".join(response.streaming_content)
+    raw = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) == 1 + 5  # header + the tenant's five units, none of the other tenant
