@@ -195,7 +195,7 @@ class UserForm(KehuForm):
     field_aliases = {"org_unit_id": "org_unit", "role_ids": "roles"}
 
     email = forms.EmailField(label=_("Email"), max_length=254)
-    full_name = forms.CharField(label=_("Name"), max_length=100)
+    full_name = forms.CharField(label=_("Full name"), max_length=100)
     phone = forms.CharField(label=_("Mobile phone"), max_length=30, required=False)
     org_unit = forms.TypedChoiceField(label=_("Unit"), coerce=int)
     roles = RoleChoiceField(label=_("Roles"), coerce=int, required=False)
@@ -261,7 +261,8 @@ class AuditFilterForm(forms.Form):
                                    empty_value=None)
     object_type = forms.CharField(label=_("Object type"), required=False, max_length=50)
     action = forms.CharField(label=_("Action"), required=False, max_length=50,
-                             help_text=_("Matches the start, e.g. “user.”"))
+                             help_text=_("Matches the start, e.g. “user.”"),
+                             widget=forms.TextInput(attrs={"placeholder": "user."}))
     since = forms.DateField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("To"), required=False,
@@ -299,7 +300,7 @@ class AuditFilterForm(forms.Form):
 
 
 class ProfileForm(KehuForm):
-    full_name = forms.CharField(label=_("Name"), max_length=100,
+    full_name = forms.CharField(label=_("Full name"), max_length=100,
                                 widget=forms.TextInput(attrs={"autocomplete": "name"}))
     phone = forms.CharField(label=_("Mobile phone"), max_length=30, required=False,
                             widget=forms.TextInput(attrs={"autocomplete": "tel"}))

@@ -906,3 +906,16 @@ def test_no_external_assets(world: World) -> None:
         assert "http://" not in body.replace("http://www.w3.org", "")
         assert "https://" not in body
     assert "https://" not in text(Client().get(reverse("login")))
+
+
+def test_chinese_catalog_is_complete_and_compiled() -> None:
+    import polib
+    from django.conf import settings
+
+    folder = settings.LOCALE_PATHS[0] / "zh_Hans" / "LC_MESSAGES"
+    po = polib.pofile(str(folder / "django.po"))
+    assert not [e.msgid for e in po.untranslated_entries()]
+    assert not [e.msgid for e in po.fuzzy_entries()]
+    mo = {e.msgid: e.msgstr for e in polib.mofile(str(folder / "django.mo"))}
+    stale = [e.msgid for e in po if not e.msgid_plural and mo.get(e.msgid) != e.msgstr]
+    assert not stale, "run `kehu compilemessages` and commit the .mo"
