@@ -223,14 +223,18 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
 
 def _json_errors_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Turn Ninja's plain-text 405 into the error format."""
+    """Turn Ninja's plain-text 404/405 into the error format."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = translation.get_language()
         try:
             response = view(request, *args, **kwargs)
         except Http404:
             return _unknown_path(request)
+        finally:
+            # A token user's language applies to this request only, not to the thread.
+            translation.activate(language)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
             "application/json"
         ):
