@@ -92,6 +92,8 @@ def run_pytest(name: str, database_url: str | None, pytest_args: list[str]) -> R
     with tempfile.TemporaryDirectory(prefix="kehu-test-") as tmp:
         env = os.environ.copy()
         env["KEHU_DATA_DIR"] = str(Path(tmp) / "data")
+        # STATIC_ROOT: WhiteNoise serves from the finders but warns when it is missing.
+        (Path(tmp) / "data" / "static").mkdir(parents=True)
         env["DATABASE_URL"] = database_url or f"sqlite:///{Path(tmp) / 'data' / 'kehu.sqlite3'}"
         junit = Path(tmp) / "junit.xml"
         command = [sys.executable, "-m", "pytest", f"--junitxml={junit}", *pytest_args]

@@ -130,9 +130,13 @@ def test_database_url_unknown_scheme(tmp_path, url):
         env.database_config(url, tmp_path)
 
 
+# Variables the test process may carry that must not reach a production-like command.
+NOT_INHERITED = {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def kehu(args: list[str], extra_env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith("KEHU_") and k != "DATABASE_URL"}
+                   if not k.startswith("KEHU_") and k not in NOT_INHERITED}
     environment |= {"KEHU_DATA_DIR": str(tmp_path / "data"), **extra_env}
     return subprocess.run(  # noqa: S603
         [sys.executable, "-m", "kehu.cli", *args], cwd=ROOT, env=environment,
