@@ -151,6 +151,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.env_str("KEHU_LOG_LEVEL", "INFO")},
+    # A handler on "huey" stops `kehu worker` (run_huey) from adding its own: no duplicates.
+    "loggers": {"huey": {"handlers": ["console"], "propagate": False}},
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
