@@ -21,9 +21,11 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from django.db import IntegrityError, models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, re_path
@@ -35,7 +37,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
 
 from kehu.core.exceptions import AuthenticationFailed, KehuError, StaleVersion, ValidationFailed
 
@@ -114,6 +117,9 @@ _VALIDATION_MESSAGES: dict[str, Any] = {
     "model_type": gettext_lazy("Send a JSON object."),
     "dict_type": gettext_lazy("Send a JSON object."),
     "json_invalid": gettext_lazy("The body is not valid JSON."),
+    "nul_character": gettext_lazy("NUL characters are not allowed."),
+    "timezone_aware": gettext_lazy("Give the time zone offset, e.g. +08:00."),
+    "value_error": gettext_lazy("Enter a valid value."),
 }
 
 
@@ -211,6 +217,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     def on_uncaught(request: HttpRequest, exc: Any) -> HttpResponse:
         logger.exception("Unhandled error in %s %s", request.method, request.path)
+        # As Django does for its own 500s: error reporters (and the test client) hear of it.
+        got_request_exception.send(sender=None, request=request)
         code, message = _HTTP_CODES[500]
         return error_response(500, code, message)
 
@@ -234,7 +242,8 @@ def _json_errors_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
             return _unknown_path(request)
         finally:
             # A token user's language applies to this request only, not to the thread.
-            translation.activate(language)
+            if language:
+                translation.activate(language)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
             "application/json"
         ):
@@ -362,7 +371,36 @@ def try_authenticate(request: HttpRequest) -> Any:
 # ---------------------------------------------------------------------------- input
 
 
-class InputSchema(Schema):
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
+class CleanText:
+    """Refuses NUL characters in any text input (databases cannot store them)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise PydanticCustomError("nul_character", "NUL characters are not allowed.")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _aware_datetimes(cls, value: Any) -> Any:
+        # A date-time without an offset is read in the server's time zone.
+        if isinstance(value, datetime) and timezone.is_naive(value):
+            return timezone.make_aware(value)
+        return value
+
+
+class InputSchema(CleanText, Schema):
     """Base of every input body: unknown (or read-only) fields are rejected with 422."""
 
     model_config = ConfigDict(extra="forbid")
@@ -389,11 +427,11 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
-class PageQuery(Schema):
+class PageQuery(CleanText, Schema):
     """Declared paging parameters; list filters subclass this."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_ID)
+    offset: int = Field(0, ge=0, le=MAX_ID - MAX_LIMIT)
 
 
 class Page(Schema, Generic[T]):

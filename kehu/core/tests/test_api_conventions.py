@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory
 from kehu.core import exceptions, selectors, services
 from kehu.core.http import if_match
 from kehu.core.models import IdempotencyKey, OrgUnit
-from kehu.core.testing import World, fresh
+from kehu.core.testing import PASSWORD, World, fresh
 from kehu.core.tests.test_api import API, ApiClient, api_as, assert_error, etag
 from kehu.core.tests.test_cross_tenant import (
     BODIES,
@@ -75,6 +75,27 @@ def test_validation_errors_name_the_field(world: World) -> None:
     assert set(huge["fields"]) == {"unit_id"}
 
 
+def test_nul_characters_and_extreme_numbers_are_422_not_500(world: World) -> None:
+    client = api_as(world.hq_admin)
+    r = client.post("/org-units", {"parent_id": world.hq.pk, "name": "a\u0000b"})
+    assert set(assert_error(r, 422, "validation_error")["fields"]) == {"name"}
+    r = client.get("/users", search="a\x00b")
+    assert set(assert_error(r, 422, "validation_error")["fields"]) == {"search"}
+    r = client.post("/org-units", {"parent_id": 2**64, "name": "x"})
+    assert set(assert_error(r, 422, "validation_error")["fields"]) == {"parent_id"}
+    assert client.get("/org-units", offset=2**63 - 1 - 500).data["items"] == []
+
+
+def test_datetimes_without_offset_are_read_in_server_time(world: World) -> None:
+    r = ApiClient().post("/auth/token", {"email": "analyst@huaxia.test",
+                                         "password": PASSWORD,
+                                         "expires_at": "2099-01-01T00:00:00"})
+    assert r.status == 201 and r.data["expires_at"].startswith("2099-01-01T00:00:00")
+    events = api_as(world.hq_admin).get("/audit-events", since="2000-01-01T00:00:00",
+                                        until="2099-01-01")
+    assert events.status == 200 and events.data["count"] > 0
+
+
 def test_unreadable_body_is_400(world: World) -> None:
     r = api_as(world.hq_admin).request("POST", "/org-units", raw_body="{not json")
     assert_error(r, 400, "bad_request")
@@ -107,7 +128,10 @@ def test_every_kehu_error_maps_to_its_status_and_code(
 
 def test_uncaught_exception_is_500_in_error_format(world: World,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    client = api_as(world.hq_admin)
+    # The exception is also signalled (for error reporters), so the test client must not
+    # re-raise it here.
+    client = ApiClient(api_as(world.hq_admin).token,
+                       client=Client(raise_request_exception=False))
 
     def boom(**kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
