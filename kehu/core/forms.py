@@ -257,9 +257,10 @@ class RoleForm(KehuForm):
 
 
 class AuditFilterForm(forms.Form):
-    actor = forms.TypedChoiceField(label=_("Actor"), required=False, coerce=int,
-                                   empty_value=None)
-    object_type = forms.CharField(label=_("Object type"), required=False, max_length=50)
+    actor = forms.EmailField(label=_("Actor's email"), required=False, max_length=254,
+                             widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}))
+    object_type = forms.CharField(label=_("Object type"), required=False, max_length=50,
+                                  widget=forms.TextInput(attrs={"placeholder": "orgunit"}))
     action = forms.CharField(label=_("Action"), required=False, max_length=50,
                              help_text=_("Matches the start, e.g. “user.”"),
                              widget=forms.TextInput(attrs={"placeholder": "user."}))
@@ -268,12 +269,9 @@ class AuditFilterForm(forms.Form):
     until = forms.DateField(label=_("To"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, actors: Any = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        set_choices(self, "actor", [("", _("Anyone"))] + [
-            (str(u.pk), f"{u.full_name} <{u.email}>") for u in actors
-        ])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -292,7 +290,8 @@ class AuditFilterForm(forms.Form):
         if data.get("until"):
             until = dt.datetime.combine(data["until"] + dt.timedelta(days=1), dt.time.min,
                                         tzinfo=tz)
-        return {"actor_id": data.get("actor"), "object_type": data.get("object_type") or "",
+        return {"actor_email": data.get("actor") or "",
+                "object_type": data.get("object_type") or "",
                 "action": data.get("action") or "", "since": since, "until": until}
 
 

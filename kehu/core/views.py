@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
@@ -63,6 +63,13 @@ def page(permission: str | None = None) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                if is_htmx(request):
+                    # A session that ran out mid-page: load the sign-in page whole.
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = redirect_to_login(request.get_full_path()).url
+                    return response
+                return redirect_to_login(request.get_full_path())
             if permission is not None:
                 require(request.user, permission)
             try:
@@ -70,7 +77,7 @@ def page(permission: str | None = None) -> Callable[[View], View]:
             except NotFound:
                 raise Http404 from None
 
-        return login_required(wrapper)
+        return wrapper
 
     return decorator
 
@@ -566,17 +573,23 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------------------- audit
 
 
-def _audit_filter(request: HttpRequest) -> f.AuditFilterForm:
-    actors = selectors.user_list(actor=user(request)).select_related(None).prefetch_related(
-        None).only("id", "full_name", "email")
-    return f.AuditFilterForm(request.GET or None, actors=actors)
+def _audit_filters(request: HttpRequest) -> tuple[f.AuditFilterForm, dict[str, Any]]:
+    """The filter form and the selector's keyword arguments; the actor is given by email."""
+    me = user(request)
+    form = f.AuditFilterForm(request.GET or None)
+    filters = form.selector_filters()
+    email = filters.pop("actor_email", "")
+    if email:
+        actor = selectors.user_list(actor=me, search=email).filter(email__iexact=email).first()
+        filters["actor_id"] = actor.pk if actor else 0  # unknown email: no events
+    return form, filters
 
 
 @page("audit.view")
 def audit_list(request: HttpRequest) -> HttpResponse:
     me = user(request)
-    form = _audit_filter(request)
-    events = selectors.audit_event_list(actor=me, **form.selector_filters())
+    form, filters = _audit_filters(request)
+    events = selectors.audit_event_list(actor=me, **filters)
     page_obj = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
     for event in page_obj:
         lines = [(key, _change_text(value)) for key, value in event.changes.items()]
@@ -627,8 +640,7 @@ def _audit_csv_rows(events: Any) -> Iterator[str]:
 @page("audit.export")
 def audit_export(request: HttpRequest) -> HttpResponseBase:
     me = user(request)
-    form = _audit_filter(request)
-    filters = form.selector_filters()
+    _form, filters = _audit_filters(request)
     events = selectors.audit_event_list(actor=me, for_export=True, **filters)
     audit.record(actor=me, action="audit.export", object_type="auditevent", changes={
         "filters": {k: str(v) for k, v in filters.items() if v not in (None, "")},

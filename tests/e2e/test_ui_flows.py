@@ -25,6 +25,8 @@ def go(page: Any, path: str) -> None:
 def sign_up(page: Any, company: str, email: str) -> None:
     go(page, "/signup/")
     # The first field has focus: type straight away, as a keyboard user would.
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'id_company_name'")
     page.keyboard.type(company)
     page.fill("#id_admin_name", "周总")
     page.fill("#id_email", email)
@@ -78,6 +80,9 @@ def test_org_tree_create_rename_move(page: Any) -> None:
     page.locator("#site-nav").get_by_role("link", name="组织架构").click()
     page.wait_for_url(re.compile(r"/org/"))
 
+    # htmx swaps the tree in place: a marker on the window survives every action below.
+    page.evaluate("window.__kehuSamePage = true")
+
     # A province under the root (the default parent).
     page.fill("#id_new-name", "广东省公司")
     page.select_option("#id_new-kind", "province")
@@ -123,6 +128,7 @@ def test_org_tree_create_rename_move(page: Any) -> None:
     names = page.locator('[data-testid="org-tree"] tbody tr td:first-child').all_inner_texts()
     assert names.index("深圳市分公司") == names.index("广西省公司") + 1
     assert AuditEvent.objects.filter(action="org_unit.move", object_id=str(city.pk)).exists()
+    assert page.evaluate("window.__kehuSamePage") is True
 
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "org-tree-wide.png"), full_page=True)
@@ -150,3 +156,56 @@ def test_phone_width_navigation_is_usable(phone_page: Any) -> None:
     assert page.locator('[data-testid="org-tree"]').is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path=str(SHOTS / "org-phone.png"), full_page=True)
+
+
+def test_org_tree_works_without_javascript(browser: Any, live_server: Any) -> None:
+    context = browser.new_context(java_script_enabled=False, locale="zh-CN")
+    page = context.new_page()
+    page.base_url = live_server.url
+    try:
+        sign_up(page, "黔中矿业有限公司", "admin@qianzhong.test")
+        go(page, "/org/")
+        page.fill("#id_new-name", "贵州省公司")
+        page.select_option("#id_new-kind", "province")
+        page.click("form[aria-label] >> text=创建单位")
+        page.wait_for_url(re.compile(r"/org/\?unit=\d+"))
+        assert tree_row(page, "贵州省公司").count() == 1
+        unit = OrgUnit.objects.get(name="贵州省公司")
+        page.fill("#id_edit-name", "贵州分公司")
+        page.get_by_role("button", name="保存").click()
+        page.wait_for_load_state()
+        assert tree_row(page, "贵州分公司").count() == 1
+        unit.refresh_from_db()
+        assert unit.name == "贵州分公司"
+        # On a phone-sized window without JavaScript the menu is simply shown.
+        page.set_viewport_size({"width": 375, "height": 740})
+        assert page.locator("#site-nav").get_by_role("link", name="用户").is_visible()
+    finally:
+        context.close()
+
+
+def test_admin_creates_user_who_then_signs_in(page: Any, browser: Any, live_server: Any) -> None:
+    sign_up(page, "闽东茶业有限公司", "admin@mindong.test")
+    page.locator("#site-nav").get_by_role("link", name="用户").click()
+    page.get_by_role("link", name="新建用户").click()
+    page.wait_for_url(re.compile(r"/users/new/"))
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_email'")
+    page.keyboard.type("lin@mindong.test")
+    page.fill("#id_full_name", "林晓")
+    page.get_by_label("客户经理").check()
+    page.get_by_role("button", name="创建用户").click()
+    password = page.locator('[data-testid="one-time-password"] code').inner_text()
+    assert len(password) >= 12
+
+    context = browser.new_context(locale="zh-CN")
+    other = context.new_page()
+    try:
+        other.goto(live_server.url + "/login/")
+        other.fill("#id_email", "lin@mindong.test")
+        other.fill("#id_password", password)
+        other.click("button[type=submit]")
+        other.wait_for_url(live_server.url + "/")
+        nav = other.locator("#site-nav").all_inner_texts()[0]
+        assert "用户" in nav and "角色" not in nav and "审计日志" not in nav
+    finally:
+        context.close()

@@ -763,9 +763,11 @@ def test_audit_list_filters(world: World) -> None:
     assert world.prov_a.name in body
     assert "tenant.signup" not in body
     body = text(
-        client.get(reverse("audit_list"), {"actor": str(world.hq_admin.pk), "object_type": "user"})
+        client.get(reverse("audit_list"), {"actor": world.hq_admin.email, "object_type": "user"})
     )
     assert world.city_a1_rep.email in body
+    assert "org_unit.create" not in body
+    body = table(client.get(reverse("audit_list"), {"actor": "nobody@huaxia.test"}), "audit-table")
     assert "org_unit.create" not in body
     body = text(client.get(reverse("audit_list"), {"since": "2001-01-01", "until": "2001-01-02"}))
     assert "org_unit.create" not in body
@@ -900,6 +902,20 @@ def test_api_token_create_list_revoke(world: World) -> None:
     assert token.revoked_at is not None
 
 
+def test_htmx_request_with_expired_session_redirects_whole_page(world: World) -> None:
+    response = Client().get(reverse("org_tree"), headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(reverse("login"))
+
+
+def test_anonymous_language_switch(db) -> None:
+    client = Client()
+    assert "登录" in text(client.get(reverse("login")))
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/login/"})
+    assert response.status_code == 302
+    assert "Sign in to Kehu" in text(client.get(reverse("login")))
+
+
 def test_no_external_assets(world: World) -> None:
     for page in ("home", "org_tree", "user_list", "role_list", "audit_list", "profile"):
         body = text(client_for(world.hq_admin).get(reverse(page)))
@@ -919,3 +935,10 @@ def test_chinese_catalog_is_complete_and_compiled() -> None:
     mo = {e.msgid: e.msgstr for e in polib.mofile(str(folder / "django.mo"))}
     stale = [e.msgid for e in po if not e.msgid_plural and mo.get(e.msgid) != e.msgstr]
     assert not stale, "run `kehu compilemessages` and commit the .mo"
+
+
+def test_csrf_failure_page(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"email": "a@b.test", "password": "x"})
+    assert response.status_code == 403
+    assert "403" in text(response)
