@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
-from ninja.decorators import decorate_view
 
 from kehu.core import access, auth, permissions, selectors, services
 from kehu.core.exceptions import NotFound
@@ -20,6 +19,7 @@ from kehu.core.http import (
     current_user,
     idempotent,
     if_match,
+    needs_if_match,
     paginate,
     responses,
     set_etag,
@@ -72,7 +72,7 @@ def _user(user_id: int, actor: User) -> User:
 
 
 @auth_router.post("/signup", auth=None, response=responses({201: SignupOut}, 409))
-@decorate_view(idempotent())
+@idempotent()
 def signup(request: HttpRequest, payload: SignupIn) -> Status:
     """Create a company (tenant), its root unit and its first administrator."""
     tenant, user = services.tenant_signup(**payload.model_dump())
@@ -81,7 +81,7 @@ def signup(request: HttpRequest, payload: SignupIn) -> Status:
 
 
 @auth_router.post("/token", auth=None, response=responses({201: TokenCreatedOut}))
-@decorate_view(idempotent(secret_fields=("token",)))
+@idempotent(secret_fields=("token",))
 def token_create(request: HttpRequest, payload: TokenIn) -> Status:
     """Exchange email and password (and the TOTP code when enabled) for a bearer token.
 
@@ -103,6 +103,7 @@ def token_list(request: HttpRequest, filters: Query[TokenFilters]) -> dict:
 
 
 @auth_router.delete("/tokens/{token_id}", response=responses({200: TokenOut}, 404, 412, 428))
+@needs_if_match
 def token_revoke(request: HttpRequest, token_id: DbId, response: HttpResponse) -> object:
     """Revoke one of your tokens; it stops working at once."""
     actor = current_user(request)
@@ -125,6 +126,7 @@ def me(request: HttpRequest, response: HttpResponse) -> object:
 
 
 @auth_router.patch("/me", response=responses({200: MeOut}, 412, 428))
+@needs_if_match
 def me_update(request: HttpRequest, payload: ProfilePatch, response: HttpResponse) -> object:
     """Change your name, phone, language or password (``current_password`` +
     ``new_password``). Send ``If-Match`` with the ETag of ``GET /auth/me``."""
@@ -151,7 +153,7 @@ def org_unit_list(request: HttpRequest, filters: Query[OrgUnitFilters]) -> dict:
 
 
 @org_units_router.post("", response=responses({201: OrgUnitOut}, 403, 404, 409))
-@decorate_view(idempotent())
+@idempotent()
 def org_unit_create(request: HttpRequest, payload: OrgUnitIn, response: HttpResponse) -> Status:
     unit = services.org_unit_create(actor=current_user(request), **payload.model_dump())
     set_etag(response, unit)
@@ -167,6 +169,7 @@ def org_unit_get(request: HttpRequest, unit_id: DbId, response: HttpResponse) ->
 
 @org_units_router.patch("/{unit_id}",
                         response=responses({200: OrgUnitOut}, 403, 404, 409, 412, 428))
+@needs_if_match
 def org_unit_update(request: HttpRequest, unit_id: DbId, payload: OrgUnitPatch,
                     response: HttpResponse) -> object:
     """Rename, retype, recode, or (de)activate a unit."""
@@ -180,6 +183,7 @@ def org_unit_update(request: HttpRequest, unit_id: DbId, payload: OrgUnitPatch,
 
 @org_units_router.delete("/{unit_id}",
                          response=responses({200: OrgUnitOut}, 403, 404, 409, 412, 428))
+@needs_if_match
 def org_unit_deactivate(request: HttpRequest, unit_id: DbId, response: HttpResponse) -> object:
     """Deactivate a unit; refused (409) while it still owns active users or records."""
     unit = services.org_unit_deactivate(
@@ -191,7 +195,8 @@ def org_unit_deactivate(request: HttpRequest, unit_id: DbId, response: HttpRespo
 
 @org_units_router.post("/{unit_id}/move",
                        response=responses({200: OrgUnitOut}, 403, 404, 409, 412, 428))
-@decorate_view(idempotent())
+@idempotent()
+@needs_if_match
 def org_unit_move(request: HttpRequest, unit_id: DbId, payload: OrgUnitMoveIn,
                   response: HttpResponse) -> object:
     """Move a unit with its whole subtree under another parent (``If-Match`` required)."""
@@ -216,7 +221,7 @@ def user_list(request: HttpRequest, filters: Query[UserFilters]) -> dict:
 
 
 @users_router.post("", response=responses({201: UserCreatedOut}, 403, 404, 409))
-@decorate_view(idempotent(secret_fields=("initial_password",)))
+@idempotent(secret_fields=("initial_password",))
 def user_create(request: HttpRequest, payload: UserIn, response: HttpResponse) -> Status:
     """Add a user. Without ``password`` one is generated and returned once as
     ``initial_password``."""
@@ -234,6 +239,7 @@ def user_get(request: HttpRequest, user_id: DbId, response: HttpResponse) -> obj
 
 
 @users_router.patch("/{user_id}", response=responses({200: UserOut}, 403, 404, 409, 412, 428))
+@needs_if_match
 def user_update(request: HttpRequest, user_id: DbId, payload: UserPatch,
                 response: HttpResponse) -> object:
     user = services.user_update(
@@ -245,6 +251,7 @@ def user_update(request: HttpRequest, user_id: DbId, payload: UserPatch,
 
 
 @users_router.delete("/{user_id}", response=responses({200: UserOut}, 403, 404, 412, 428))
+@needs_if_match
 def user_deactivate(request: HttpRequest, user_id: DbId, response: HttpResponse) -> object:
     """Deactivate a user: their sessions and API tokens stop working at once."""
     user = services.user_deactivate(
@@ -255,7 +262,7 @@ def user_deactivate(request: HttpRequest, user_id: DbId, response: HttpResponse)
 
 
 @users_router.post("/{user_id}/unlock", response=responses({200: UserOut}, 403, 404))
-@decorate_view(idempotent())
+@idempotent()
 def user_unlock(request: HttpRequest, user_id: DbId, response: HttpResponse) -> object:
     """Lift a lockout after repeated failed sign-ins."""
     user = services.user_unlock(actor=current_user(request), user_id=user_id)
@@ -265,7 +272,7 @@ def user_unlock(request: HttpRequest, user_id: DbId, response: HttpResponse) -> 
 
 @users_router.post("/{user_id}/reset-password",
                    response=responses({200: PasswordResetOut}, 403, 404))
-@decorate_view(idempotent(secret_fields=("password",)))
+@idempotent(secret_fields=("password",))
 def user_reset_password(request: HttpRequest, user_id: DbId, response: HttpResponse) -> object:
     """Set a new generated password, returned this once."""
     user, password = services.user_reset_password(actor=current_user(request), user_id=user_id)
@@ -285,7 +292,7 @@ def role_list(request: HttpRequest, filters: Query[RoleFilters]) -> dict:
 
 
 @roles_router.post("", response=responses({201: RoleOut}, 403, 409))
-@decorate_view(idempotent())
+@idempotent()
 def role_create(request: HttpRequest, payload: RoleIn, response: HttpResponse) -> Status:
     """Create a custom role: module actions plus a data scope."""
     role = services.role_create(actor=current_user(request), **payload.model_dump())
@@ -301,6 +308,7 @@ def role_get(request: HttpRequest, role_id: DbId, response: HttpResponse) -> obj
 
 
 @roles_router.patch("/{role_id}", response=responses({200: RoleOut}, 403, 404, 409, 412, 428))
+@needs_if_match
 def role_update(request: HttpRequest, role_id: DbId, payload: RolePatch,
                 response: HttpResponse) -> object:
     """Change a custom role (built-in roles cannot be changed)."""
@@ -313,6 +321,7 @@ def role_update(request: HttpRequest, role_id: DbId, payload: RolePatch,
 
 
 @roles_router.delete("/{role_id}", response=responses({204: None}, 403, 404, 409, 412, 428))
+@needs_if_match
 def role_delete(request: HttpRequest, role_id: DbId) -> Status:
     """Delete a custom role nobody holds any more."""
     services.role_delete(

@@ -8,6 +8,18 @@
 - ``PageQuery`` / ``Page`` / ``paginate``: declared ``limit``/``offset`` and the list shape.
 - ``etag`` / ``set_etag`` / ``if_match``: ETag out, ``If-Match`` in (428 absent, 412 stale).
 - ``idempotent``: ``Idempotency-Key`` on POST creates, first 2xx response replayed.
+- ``responses``: the ``response=`` mapping with the documented error statuses.
+- ``needs_if_match``: documents the ``If-Match`` header of PATCH/DELETE operations.
+
+A router looks like this::
+
+    @router.patch("/{thing_id}", response=responses({200: ThingOut}, 404, 409, 412, 428))
+    @needs_if_match
+    def thing_update(request, thing_id: DbId, payload: ThingPatch, response: HttpResponse):
+        thing = services.thing_update(actor=current_user(request), thing_id=thing_id,
+                                      expected_version=if_match(request), **payload.changes())
+        set_etag(response, thing)
+        return thing
 
 Routers stay thin: parse input, call services/selectors, shape output.
 """
@@ -33,10 +45,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, NinjaAPI, Schema
+from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
-from ninja.utils import check_csrf
+from ninja.types import TCallable
+from ninja.utils import check_csrf, contribute_operation_callback
 from pydantic import ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -525,16 +539,53 @@ def _replay(stored: Any) -> HttpResponse:
     return response
 
 
-def idempotent(*, secret_fields: Sequence[str] = ()) -> Callable[[Callable], Callable]:
-    """Operation decorator (``@decorate_view(idempotent())``) for POST creates.
+IF_MATCH_PARAMETER = {
+    "in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+    "description": 'The ETag of the record as you last read it, e.g. "3" (428 when absent, '
+                   "412 when the record has changed since).",
+}
+IDEMPOTENCY_PARAMETER = {
+    "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
+    "schema": {"type": "string", "maxLength": _MAX_KEY_LENGTH},
+    "description": "Any unique string: a retry with the same key and body returns the first "
+                   "result instead of acting twice.",
+}
 
-    With an ``Idempotency-Key`` header the first successful (2xx) response is stored, keyed
-    by (user, method, path, key), and replayed on a retry with the same body; the same key
-    with another body is refused (422 ``idempotency_key_reused``). Error responses are not
-    stored, so a corrected request may reuse its key. ``secret_fields`` (passwords,
-    tokens shown once) are never stored: a replay carries ``null`` there.
+
+def _document_header(parameter: dict[str, Any]) -> Callable[[Any], None]:
+    def contribute(operation: Any) -> None:
+        extra = dict(operation.openapi_extra or {})
+        extra["parameters"] = [*extra.get("parameters", []), parameter]
+        operation.openapi_extra = extra
+
+    return contribute
+
+
+def needs_if_match(view_func: TCallable) -> TCallable:
+    """Documents the ``If-Match`` header of a PATCH/DELETE (the view calls ``if_match``)."""
+    contribute_operation_callback(view_func, _document_header(IF_MATCH_PARAMETER))
+    return view_func
+
+
+def idempotent(*, secret_fields: Sequence[str] = ()) -> Callable[[TCallable], TCallable]:
+    """View decorator (under the router's) for POST creates: ``Idempotency-Key``.
+
+    With the header, the first successful (2xx) response is stored, keyed by (user, method,
+    path, key), and replayed on a retry with the same body; the same key with another body
+    is refused (422 ``idempotency_key_reused``). Error responses are not stored, so a
+    corrected request may reuse its key. ``secret_fields`` (passwords, tokens shown once)
+    are never stored: a replay carries ``null`` there.
     """
 
+    def decorator(view_func: TCallable) -> TCallable:
+        view_func = decorate_view(_idempotent_run(tuple(secret_fields)))(view_func)
+        contribute_operation_callback(view_func, _document_header(IDEMPOTENCY_PARAMETER))
+        return view_func
+
+    return decorator
+
+
+def _idempotent_run(secret_fields: tuple[str, ...]) -> Callable[[Callable], Callable]:
     def decorator(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(run)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -560,6 +611,7 @@ def idempotent(*, secret_fields: Sequence[str] = ()) -> Callable[[Callable], Cal
                     if 200 <= response.status_code < 300:
                         _store(lookup, request_hash, response, secret_fields)
             except _StoreRace:
+                # A concurrent request with the same key won: this one's writes are undone.
                 stored = _stored(lookup)
                 if stored is None:  # pragma: no cover - the winner rolled back
                     raise

@@ -382,6 +382,16 @@ def test_openapi_spec(db: Any) -> None:
     assert set(audit) == {"get"}
 
 
+def test_headers_of_the_conventions_are_documented() -> None:
+    spec = load_spec()
+    for method, path, operation in operations(spec):
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if method in {"PATCH", "DELETE"} or path.endswith("/move"):
+            assert "If-Match" in headers, f"{method} {path}: decorate the view @needs_if_match"
+        if method == "POST":
+            assert "Idempotency-Key" in headers, f"{method} {path}: decorate it @idempotent()"
+
+
 def test_openapi_operation_ids_are_unique() -> None:
     spec = load_spec()
     op_ids = [op["operationId"] for _m, _p, op in operations(spec)]
