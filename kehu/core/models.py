@@ -192,6 +192,17 @@ class Role(AccessControlled, TimeStamped):
     def is_builtin(self) -> bool:
         return bool(self.builtin_key)
 
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language: built-in roles take their registry label."""
+        builtin = perms.BUILTIN_ROLES.get(self.builtin_key) if self.builtin_key else None
+        return str(builtin.label) if builtin else self.name
+
+    @property
+    def display_description(self) -> str:
+        builtin = perms.BUILTIN_ROLES.get(self.builtin_key) if self.builtin_key else None
+        return str(builtin.description) if builtin else self.description
+
     def effective_permissions(self) -> frozenset[str]:
         if self.builtin_key:
             builtin = perms.BUILTIN_ROLES.get(self.builtin_key)
