@@ -206,7 +206,7 @@ class UserForm(KehuForm):
         set_choices(self, "org_unit", unit_choices(
             [u for u in units if u.is_active], blank="—"
         ))
-        set_choices(self, "roles", [(str(r.pk), r.name) for r in roles])
+        set_choices(self, "roles", [(str(r.pk), r.display_name) for r in roles])
 
 
 class UserEditForm(UserForm):

@@ -523,7 +523,7 @@ def role_detail(request: HttpRequest, pk: int) -> HttpResponse:
     me = user(request)
     role = access.get_for(Role, me, pk)
     editable = not role.is_builtin and access.has_perm(me, "roles.change")
-    initial = {"name": role.name, "description": role.description,
+    initial = {"name": role.display_name, "description": role.display_description,
                "data_scope": role.data_scope, "version": role.version,
                "permissions": sorted(role.effective_permissions())}
     form = f.RoleForm(initial=initial)

@@ -821,6 +821,8 @@ def test_language_switch_renders_english(world: World) -> None:
     body = text(client.get(reverse("home")))
     assert '<html lang="en">' in body
     assert "Your roles" in body
+    # Built-in role names follow the reader's language, whatever the signup language was.
+    assert "Account manager" in body
     assert User.objects.get(pk=world.city_a1_rep.pk).language == "en"
 
 
