@@ -252,6 +252,7 @@ def _json_errors_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         language = translation.get_language()
         try:
             response = view(request, *args, **kwargs)
+            response.headers.setdefault("Content-Language", translation.get_language())
         except Http404:
             return _unknown_path(request)
         finally:
