@@ -57,12 +57,15 @@ class OrgUnitOut(Schema):
 class RoleRef(Schema):
     id: int
     name: str
+    display_name: str = Field(..., description="The name in your language (built-in roles).")
 
 
 class RoleOut(Schema):
     id: int
     name: str
+    display_name: str = Field(..., description="The name in your language (built-in roles).")
     description: str
+    display_description: str
     builtin: bool
     builtin_key: str
     permissions: list[str] = Field(..., description="Effective permissions, e.g. org.view.")

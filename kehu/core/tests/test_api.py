@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, IdempotencyKey, OrgUnit, Role, Tenant, User
@@ -645,6 +646,8 @@ def test_roles_builtin_flag_and_permissions(world: World) -> None:
     client = api_as(world.hq_admin)
     builtin = client.get(f"/roles/{world.role('analyst').pk}")
     assert builtin.data["builtin"] is True and "org.view" in builtin.data["permissions"]
+    with translation.override(world.hq_admin.language):  # the reader's language: zh-hans
+        assert builtin.data["display_name"] == world.role("analyst").display_name
     assert "org.create" not in builtin.data["permissions"]
     assert builtin.headers["ETag"] == '"1"'
     refused = client.patch(f"/roles/{world.role('analyst').pk}", {"name": "X"}, If_Match='"1"')
