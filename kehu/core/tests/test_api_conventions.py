@@ -158,6 +158,28 @@ def test_every_operation_documents_the_error_format() -> None:
         assert schema["$ref"].endswith("/ErrorOut"), f"{method} {path}"
 
 
+def test_messages_are_translated_chinese_by_default(world: World) -> None:
+    from django.utils import translation
+
+    from kehu.core.http import NotAuthenticated
+
+    anonymous = Client().get(f"{API}/users").json()["error"]["message"]
+    with translation.override("zh-hans"):
+        assert anonymous == str(NotAuthenticated.default_message)
+    english = Client().get(f"{API}/users", HTTP_ACCEPT_LANGUAGE="en").json()
+    with translation.override("en"):
+        assert english["error"]["message"] == str(NotAuthenticated.default_message)
+    # A token user's saved language wins over the client's Accept-Language.
+    services.profile_update(actor=world.analyst, language="en")
+    as_english_user = ApiClient(api_as(world.analyst).token, language="zh-hans")
+    error = assert_error(as_english_user.post("/org-units", {}), 422, "validation_error")
+    assert error["fields"]["parent_id"] == ["This field is required."]
+    as_chinese_user = ApiClient(api_as(world.hq_admin).token, language="en")
+    error = assert_error(as_chinese_user.post("/org-units", {}), 422, "validation_error")
+    with translation.override("zh-hans"):
+        assert error["fields"]["parent_id"] == [translation.gettext("This field is required.")]
+
+
 # ---------------------------------------------------------------------------- strict input
 
 
