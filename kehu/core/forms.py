@@ -31,12 +31,28 @@ class KehuForm(forms.Form):
                     field.widget.attrs.setdefault("autofocus", True)
                     break
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.focus_first_error()
+
     def add_service_error(self, error: KehuError) -> None:
         """Put ``error.fields`` on the matching fields; unknown names become form errors."""
         for name, messages in error.fields.items():
             field = self.field_aliases.get(name, name)
             for message in messages:
                 self.add_error(field if field in self.fields else None, str(message))
+        self.focus_first_error()
+
+    def focus_first_error(self) -> None:
+        """After a failed submit the cursor goes to the first field to correct."""
+        wrong = [name for name in self.fields if name in self.errors]
+        if wrong:
+            self.blur()
+            self.fields[wrong[0]].widget.attrs["autofocus"] = True
+
+    def blur(self) -> None:
+        for field in self.fields.values():
+            field.widget.attrs.pop("autofocus", None)
 
 
 def set_choices(form: forms.Form, name: str, choices: Any) -> None:

@@ -226,6 +226,12 @@ def _org_context(request: HttpRequest, selected_id: Any = None,
             initial={"parent": selected.parent_id, "version": selected.version},
             units=units, unit=selected)
         ctx["status_form"] = f.VersionForm(initial={"version": selected.version})
+    ctx["status_error"] = forms.get("status_error", "")
+    if request.method == "POST":
+        # Re-shown after a failed action: only the form that failed takes the focus.
+        for name in ("create_form", "edit_form", "move_form"):
+            if name in ctx and name not in forms:
+                ctx[name].blur()
     return ctx
 
 
@@ -323,8 +329,10 @@ def org_unit_status(request: HttpRequest, pk: int, active: bool) -> HttpResponse
             expected_version=form.cleaned_data.get("version"),
         )
     except KehuError as exc:
-        service_error(request, None, exc)
-        return _org_render(request, status=422, selected_id=pk)
+        if isinstance(exc, NotFound):
+            raise Http404 from None
+        # Shown next to the button that was pressed, where the user is looking.
+        return _org_render(request, status=422, selected_id=pk, status_error=str(exc.message))
     if active:
         messages.success(request, _("Unit “%(name)s” reactivated.") % {"name": unit.name})
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pyotp
 import pytest
@@ -260,6 +261,9 @@ def test_signup_shows_field_errors(world: World) -> None:
     assert response.status_code == 422
     body = text(response)
     assert body.count('class="errorlist"') >= 2
+    # The cursor goes to the first field to correct, not back to the first field.
+    tags = re.findall(r"<input[^>]*>", body)
+    assert [t for t in tags if "autofocus" in t] == [t for t in tags if 'name="email"' in t]
     assert Tenant.objects.filter(name="新公司").count() == 0
 
 
@@ -346,7 +350,8 @@ def test_org_unit_deactivation_refusal_is_shown(world: World) -> None:
     )
     assert response.status_code == 422
     body = text(response)
-    assert 'class="message message-error"' in body
+    assert 'data-testid="status-error"' in body
+    assert "用户" in body[body.index('data-testid="status-error"') :]
     world.city_a1.refresh_from_db()
     assert world.city_a1.is_active
 
