@@ -176,13 +176,8 @@ def main(pytest_args: list[str]) -> int:
             print(f"    failed: {test_id}")
         if len(result.failed_tests) > 30:
             print(f"    … and {len(result.failed_tests) - 30} more")
-    skip_reasons: Counter[str] = Counter()
-    for result in results:
-        skip_reasons.update(result.skip_reasons)
-    if skip_reasons:
-        print("Skipped tests (per run):")
-        for reason, count in skip_reasons.most_common():
-            print(f"    {count}x {reason}")
+        for reason, count in result.skip_reasons.most_common():
+            print(f"    skipped {count}x: {reason}")
 
     ok = all(r.ok for r in results)
     if postgres_problem and strict_postgres:
