@@ -479,7 +479,7 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
         service_error(request, None, exc)
         return redirect("user_detail", pk=pk)
     return render(request, "core/password_once.html", {
-        "subject": subject, "password": password, "heading": _("Password reset"),
+        "subject": subject, "password": password, "heading": _("Password reset"), "reset": True,
     })
 
 
@@ -626,6 +626,12 @@ class _Echo:
         return value
 
 
+def _csv_cell(value: Any) -> str:
+    """Text that Excel or WPS would run as a formula is quoted (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _audit_csv_rows(events: Any) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # Excel reads the file as UTF-8 only with a byte-order mark
@@ -635,14 +641,14 @@ def _audit_csv_rows(events: Any) -> Iterator[str]:
     ])
     tz = timezone.get_current_timezone()
     for event in events.iterator(chunk_size=2000):
-        yield writer.writerow([
+        yield writer.writerow([_csv_cell(value) for value in (
             event.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             event.actor_label, event.action, event.object_type, event.object_id,
             event.object_repr,
             json.dumps(event.changes, ensure_ascii=False, sort_keys=True) if event.changes
             else "",
             event.ip or "", event.request_id,
-        ])
+        )])
 
 
 @page("audit.export")

@@ -805,6 +805,17 @@ def test_audit_csv_export(world: World) -> None:
     assert export.changes["filters"] == {"action": "org_unit.create"}
 
 
+def test_audit_csv_export_defuses_formulas(world: World) -> None:
+    services.org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk,
+                             name="=HYPERLINK(\"http://x\")", kind="other")
+    response = client_for(world.hq_admin).get(reverse("audit_export"),
+                                              {"action": "org_unit.create"})
+    raw = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert "'=HYPERLINK(\"http://x\")" in [row[5] for row in rows]
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
 def test_audit_export_needs_export_permission(world: World) -> None:
     response = client_for(world.prov_a_manager).get(reverse("audit_export"))
     assert response.status_code == 403
