@@ -209,3 +209,47 @@ def test_admin_creates_user_who_then_signs_in(page: Any, browser: Any, live_serv
         assert "用户" in nav and "角色" not in nav and "审计日志" not in nav
     finally:
         context.close()
+
+
+def test_two_factor_enrol_then_sign_in_with_code(page: Any) -> None:
+    import pyotp
+
+    sign_up(page, "滇西农垦有限公司", "admin@dianxi.test")
+    page.locator(".user-menu summary").click()
+    page.locator(".user-menu-panel").get_by_role("link").first.click()
+    page.wait_for_url(re.compile(r"/profile/"))
+    page.get_by_role("button", name="设置双因素认证").click()
+    secret = page.locator('[data-testid="totp-secret"]').inner_text()
+    page.fill("#id_code", pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="确认并开启").click()
+    page.locator(".message-success").wait_for()
+
+    page.locator(".user-menu summary").click()
+    page.locator(".user-menu button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/login/"))
+    page.fill("#id_email", "admin@dianxi.test")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    code_field = page.locator("#id_totp_code")
+    code_field.wait_for()
+    assert code_field.evaluate("el => el === document.activeElement")
+    code_field.fill(pyotp.TOTP(secret).now())
+    page.click("button[type=submit]")
+    page.wait_for_url(page.base_url + "/")
+
+
+def test_audit_csv_download(page: Any) -> None:
+    sign_up(page, "晋北煤业有限公司", "admin@jinbei.test")
+    page.locator("#site-nav").get_by_role("link", name="审计日志").click()
+    page.fill("#id_action", "tenant.")
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_url(re.compile(r"action=tenant"))
+    with page.expect_download() as info:
+        page.locator('[data-testid="audit-export"]').click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    content = Path(download.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    text = content.decode("utf-8-sig")
+    assert "tenant.signup" in text and "晋北煤业有限公司" in text
+    assert "user.create" not in text
