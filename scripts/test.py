@@ -18,6 +18,7 @@ Exit code: 0 when every run that ran passed and nothing required was skipped, el
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -191,6 +192,8 @@ def main(pytest_args: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    # On SIGTERM as on Ctrl+C: stop pytest (subprocess.call kills it) and drop the databases.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:
