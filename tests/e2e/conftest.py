@@ -23,7 +23,8 @@ def _require_chromium() -> None:
     if Path(CHROMIUM).exists():
         return
     reason = f"Chromium not found at {CHROMIUM}; browser tests skipped"
-    if os.environ.get("CI") or os.environ.get("KEHU_REQUIRE_BROWSER") == "1":
+    in_ci = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+    if in_ci or os.environ.get("KEHU_REQUIRE_BROWSER") == "1":
         pytest.fail(f"Chromium not found at {CHROMIUM} and browser tests are required here "
                     "(CI or KEHU_REQUIRE_BROWSER=1). Install Debian's chromium package or "
                     "point KEHU_CHROMIUM at a Chromium binary.", pytrace=False)
