@@ -11,11 +11,9 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from kehu.core import access, auth, permissions, selectors, services
-from kehu.core.exceptions import NotFound
 from kehu.core.http import (
     DbId,
     Page,
-    check_version,
     current_user,
     idempotent,
     if_match,
@@ -107,12 +105,9 @@ def token_list(request: HttpRequest, filters: Query[TokenFilters]) -> dict:
 def token_revoke(request: HttpRequest, token_id: DbId, response: HttpResponse) -> object:
     """Revoke one of your tokens; it stops working at once."""
     actor = current_user(request)
-    expected = if_match(request)
-    token = selectors.api_token_list(actor=actor).filter(pk=token_id).first()
-    if token is None:
-        raise NotFound()
-    check_version(token, expected)
-    token = services.api_token_revoke(actor=actor, token_id=token_id)
+    token = services.api_token_revoke(
+        actor=actor, token_id=token_id, expected_version=if_match(request)
+    )
     set_etag(response, token)
     return token
 
@@ -131,8 +126,9 @@ def me_update(request: HttpRequest, payload: ProfilePatch, response: HttpRespons
     """Change your name, phone, language or password (``current_password`` +
     ``new_password``). Send ``If-Match`` with the ETag of ``GET /auth/me``."""
     actor = current_user(request)
-    check_version(actor, if_match(request))
-    user = services.profile_update(actor=actor, **payload.changes())
+    user = services.profile_update(
+        actor=actor, expected_version=if_match(request), **payload.changes()
+    )
     user.tenant = actor.tenant
     set_etag(response, user)
     return user

@@ -501,12 +501,6 @@ def if_match(request: HttpRequest) -> int | None:
     return int(match.group(1))
 
 
-def check_version(obj: Any, expected: int | None) -> None:
-    """For the few writes whose service takes no ``expected_version``."""
-    if expected is not None and obj.version != expected:
-        raise StaleVersion()
-
-
 # ---------------------------------------------------------------------------- idempotency
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

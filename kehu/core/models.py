@@ -399,7 +399,12 @@ class IdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "method", "path", "key"], name="core_unique_idempotency_key"
-            )
+            ),
+            # Sign-up has no user; NULLs are distinct in the constraint above.
+            models.UniqueConstraint(
+                fields=["method", "path", "key"], condition=Q(user__isnull=True),
+                name="core_unique_anonymous_idempotency_key",
+            ),
         ]
 
     def __str__(self) -> str:

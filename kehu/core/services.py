@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.core import access, audit, permissions
@@ -42,12 +43,15 @@ def _bump(obj: Any) -> None:
 
 
 def builtin_roles_create(tenant: Tenant) -> dict[str, Role]:
+    """The built-in roles of a new tenant. Their stored names are in the default language
+    whatever the signer's language; pages show ``Role.display_name`` in the reader's."""
     roles = {}
-    for key, spec in permissions.BUILTIN_ROLES.items():
-        roles[key] = Role.objects.create(
-            tenant=tenant, name=str(spec.label), description=str(spec.description),
-            builtin_key=key, data_scope=spec.scope,
-        )
+    with translation.override(settings.LANGUAGE_CODE):
+        for key, spec in permissions.BUILTIN_ROLES.items():
+            roles[key] = Role.objects.create(
+                tenant=tenant, name=str(spec.label), description=str(spec.description),
+                builtin_key=key, data_scope=spec.scope,
+            )
     return roles
 
 
@@ -134,7 +138,7 @@ def org_unit_create(
     if OrgUnit.objects.filter(parent=parent, name=name).exists():
         raise Conflict(fields={"name": [_("A unit with this name already exists here.")]})
     unit = OrgUnit.objects.create(
-        tenant_id=actor.tenant_id, parent=parent, name=name, kind=kind, code=code.strip(),
+        tenant_id=actor.tenant_id, parent=parent, name=name, kind=kind, code=_clean_code(code),
         depth=parent.depth + 1,
     )
     unit.path = f"{parent.path}{unit.pk}/"
@@ -162,7 +166,7 @@ def org_unit_update(
             raise Conflict(fields={"name": [_("A unit with this name already exists here.")]})
         unit.name = name
     if "code" in changes:
-        unit.code = (changes["code"] or "").strip()
+        unit.code = _clean_code(changes["code"])
     if "kind" in changes:
         if changes["kind"] not in OrgUnit.Kind.values:
             raise ValidationFailed(fields={"kind": [_("Unknown unit type.")]})
@@ -181,6 +185,13 @@ def org_unit_update(
     audit.record(actor=actor, action="org_unit.update", obj=unit,
                  changes=audit.diff(OrgUnit, before, after))
     return unit
+
+
+def _clean_code(value: str | None) -> str:
+    code = (value or "").strip()
+    if len(code) > 50:
+        raise ValidationFailed(fields={"code": [_("At most %(n)d characters.") % {"n": 50}]})
+    return code
 
 
 def _refuse_deactivation(unit: OrgUnit) -> None:
@@ -381,9 +392,10 @@ def user_reset_password(*, actor: User, user_id: int) -> tuple[User, str]:
 
 
 @transaction.atomic
-def profile_update(*, actor: User, **changes: Any) -> User:
+def profile_update(*, actor: User, expected_version: int | None = None, **changes: Any) -> User:
     """A user's own settings: name, phone, language, password."""
     user = User.objects.select_for_update().get(pk=actor.pk)
+    _check_version(user, expected_version)
     before = audit.snapshot(user)
     if "full_name" in changes:
         user.full_name = clean_name(changes["full_name"], "full_name")
@@ -453,7 +465,12 @@ def _clean_role_fields(changes: dict[str, Any]) -> dict[str, Any]:
     if "name" in changes:
         cleaned["name"] = clean_name(changes["name"], "name")
     if "description" in changes:
-        cleaned["description"] = (changes["description"] or "").strip()[:300]
+        description = (changes["description"] or "").strip()
+        if len(description) > 300:
+            raise ValidationFailed(
+                fields={"description": [_("At most %(n)d characters.") % {"n": 300}]}
+            )
+        cleaned["description"] = description
     if "permissions" in changes:
         known = set(permissions.all_permissions())
         wanted = list(dict.fromkeys(changes["permissions"] or []))
@@ -502,7 +519,7 @@ def role_update(
     role = access.get_for(Role, actor, role_id, "change", for_update=True)
     _check_version(role, expected_version)
     if role.is_builtin:
-        raise ValidationFailed(_("Built-in roles cannot be changed; create a custom role instead."))
+        raise Conflict(_("Built-in roles cannot be changed; create a custom role instead."))
     fields = _clean_role_fields(changes)
     if "name" in fields:
         _unique_role_name(actor.tenant_id, fields["name"], role.pk)
@@ -521,7 +538,7 @@ def role_delete(*, actor: User, role_id: int, expected_version: int | None = Non
     role = access.get_for(Role, actor, role_id, "delete", for_update=True)
     _check_version(role, expected_version)
     if role.is_builtin:
-        raise ValidationFailed(_("Built-in roles cannot be deleted."))
+        raise Conflict(_("Built-in roles cannot be deleted."))
     holders = role.users.count()
     if holders:
         raise Conflict(
@@ -558,14 +575,17 @@ def api_token_create(
 
 
 @transaction.atomic
-def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
+def api_token_revoke(
+    *, actor: User, token_id: int, expected_version: int | None = None
+) -> ApiToken:
     from kehu.core.exceptions import NotFound
 
-    token = ApiToken.objects.filter(user=actor, pk=token_id).first()
+    token = ApiToken.objects.select_for_update().filter(user=actor, pk=token_id).first()
     if token is None:
         raise NotFound()
+    _check_version(token, expected_version)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        _bump(token)
         audit.record(actor=actor, action="api_token.revoke", obj=token)
     return token

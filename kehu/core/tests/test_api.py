@@ -651,7 +651,7 @@ def test_roles_builtin_flag_and_permissions(world: World) -> None:
     assert "org.create" not in builtin.data["permissions"]
     assert builtin.headers["ETag"] == '"1"'
     refused = client.patch(f"/roles/{world.role('analyst').pk}", {"name": "X"}, If_Match='"1"')
-    assert_error(refused, 422, "validation_error")
+    assert_error(refused, 409, "conflict")
     custom = client.post("/roles", {"name": "客服质检", "description": "d",
                                     "permissions": ["org.view"], "data_scope": "subtree"})
     assert custom.status == 201 and custom.data["builtin"] is False

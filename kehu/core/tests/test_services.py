@@ -169,11 +169,34 @@ def test_cannot_deactivate_self(world: World) -> None:
 def test_builtin_roles_are_read_only(world: World) -> None:
     w = world
     role = w.role("analyst")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict):
         services.role_update(actor=w.hq_admin, role_id=role.pk, name="改")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict):
         services.role_delete(actor=w.hq_admin, role_id=role.pk)
     assert Role.objects.get(pk=role.pk).name == role.name
+
+
+def test_builtin_role_names_stored_in_default_language() -> None:
+    from django.utils import translation
+
+    with translation.override("en"):
+        tenant, _ = services.tenant_signup(company_name="Acme", admin_name="A",
+                                           email="a@acme.test", password=PASSWORD)
+    analyst = Role.objects.get(tenant=tenant, builtin_key="analyst")
+    assert analyst.name == "分析员（只读）"
+    with translation.override("en"):
+        assert analyst.display_name == "Analyst (read-only)"
+
+
+def test_code_and_description_lengths_refused(world: World) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        services.org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="长",
+                                 code="x" * 51)
+    assert "code" in err.value.fields
+    with pytest.raises(ValidationFailed) as err:
+        services.role_create(actor=world.hq_admin, name="长", permissions=[],
+                             data_scope="own", description="d" * 301)
+    assert "description" in err.value.fields
 
 
 def test_custom_role_lifecycle(world: World) -> None:
