@@ -44,6 +44,21 @@ def demo_email(role_key: str) -> str:
     return f"{role_key}@{DEMO_DOMAIN}"
 
 
+def org_tree() -> str:
+    """The demo organisation as an indented tree."""
+    lines = [f"  {DEMO_COMPANY} ({OrgUnit.Kind.GROUP.label})"]
+
+    def walk(parent: str | None, indent: str) -> None:
+        children = [(name, kind) for name, kind, up in DEMO_UNITS if up == parent]
+        for i, (name, kind) in enumerate(children):
+            last = i == len(children) - 1
+            lines.append(f"  {indent}{'└─' if last else '├─'} {name} ({OrgUnit.Kind(kind).label})")
+            walk(name, indent + ("   " if last else "│  "))
+
+    walk(None, "")
+    return "\n".join(lines)
+
+
 class Command(BaseCommand):
     help = (
         f"Create the demo company {DEMO_COMPANY} (org tree and one user per built-in role) "
@@ -58,7 +73,8 @@ class Command(BaseCommand):
             )
             return
         rows = self._create()
-        self.stdout.write(self.style.SUCCESS(f"Created demo company {DEMO_COMPANY}."))
+        self.stdout.write(self.style.SUCCESS(f"Created demo company {DEMO_COMPANY}:"))
+        self.stdout.write(org_tree())
         self.stdout.write(
             "Sign in with one of these accounts. The passwords are shown only now: "
             "keep them somewhere safe."
