@@ -320,6 +320,7 @@ class ProfileForm(KehuForm):
     phone = forms.CharField(label=_("Mobile phone"), max_length=30, required=False,
                             widget=forms.TextInput(attrs={"autocomplete": "tel"}))
     language = forms.ChoiceField(label=_("Language"), choices=User.Language.choices)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class PasswordChangeForm(KehuForm):

@@ -674,7 +674,8 @@ def _profile_render(request: HttpRequest, status: int = 200, **extra: Any) -> Ht
     me = User.objects.select_related("org_unit", "tenant").get(pk=user(request).pk)
     ctx: dict[str, Any] = {
         "profile_form": f.ProfileForm(initial={
-            "full_name": me.full_name, "phone": me.phone, "language": me.language}),
+            "full_name": me.full_name, "phone": me.phone, "language": me.language,
+            "version": me.version}),
         "password_form": f.PasswordChangeForm(),
         "totp_enable_form": f.TotpEnableForm(),
         "totp_disable_form": f.TotpDisableForm(),
@@ -699,8 +700,10 @@ def profile(request: HttpRequest) -> HttpResponse:
         return _profile_render(request)
     form = f.ProfileForm(request.POST)
     if form.is_valid():
+        data = dict(form.cleaned_data)
         try:
-            services.profile_update(actor=user(request), **form.cleaned_data)
+            services.profile_update(actor=user(request), expected_version=data.pop("version"),
+                                    **data)
         except KehuError as exc:
             service_error(request, form, exc)
         else:
@@ -789,6 +792,13 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @page()
 def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    token = services.api_token_revoke(actor=user(request), token_id=pk)
+    form = f.VersionForm(request.POST)
+    form.is_valid()
+    try:
+        token = services.api_token_revoke(actor=user(request), token_id=pk,
+                                          expected_version=form.cleaned_data.get("version"))
+    except KehuError as exc:
+        service_error(request, None, exc)
+        return redirect(reverse("profile") + "#tokens")
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect(reverse("profile") + "#tokens")

@@ -847,6 +847,19 @@ def test_chinese_is_the_default(world: World) -> None:
     assert "你的角色" in body
 
 
+def test_profile_stale_version_is_refused(world: World) -> None:
+    client = client_for(world.city_a1_rep)
+    stale = world.city_a1_rep.version
+    services.profile_update(actor=world.city_a1_rep, phone="13900139000")
+    response = client.post(
+        reverse("profile"),
+        {"full_name": "别人改过", "phone": "", "language": "en", "version": stale},
+    )
+    assert response.status_code == 422
+    assert "message-error" in text(response)
+    assert User.objects.get(pk=world.city_a1_rep.pk).full_name != "别人改过"
+
+
 def test_profile_errors_show(world: World) -> None:
     client = client_for(world.city_a1_rep)
     response = client.post(reverse("profile"), {"full_name": "", "phone": "abc", "language": "en"})
