@@ -353,7 +353,10 @@ def user_list(request: HttpRequest) -> HttpResponse:
     page_obj = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "core/user_list.html", {
+    template = "core/user_list.html"
+    if is_htmx(request) and request.headers.get("HX-Target") == "user-results":
+        template += "#results"
+    return render(request, template, {
         "filter_form": form, "page_obj": page_obj, "query": query.urlencode(),
         "can_create": access.has_perm(me, "users.create"),
     })

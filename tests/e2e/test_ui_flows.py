@@ -197,6 +197,18 @@ def test_admin_creates_user_who_then_signs_in(page: Any, browser: Any, live_serv
     password = page.locator('[data-testid="one-time-password"] code').inner_text()
     assert len(password) >= 12
 
+    # Live search on the users page narrows the list as one types (htmx, no reload).
+    page.get_by_role("link", name="返回用户列表").click()
+    page.evaluate("window.__kehuSamePage = true")
+    rows = page.locator('[data-testid="user-table"] tbody tr')
+    assert rows.count() == 2
+    page.fill("#id_q", "林")
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=\"user-table\"] tbody tr').length === 1")
+    assert "lin@mindong.test" in rows.first.inner_text()
+    assert page.evaluate("window.__kehuSamePage") is True
+    assert "q=" in page.url
+
     context = browser.new_context(locale="zh-CN")
     other = context.new_page()
     try:

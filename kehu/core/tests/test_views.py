@@ -465,6 +465,16 @@ def test_user_list_search_filter_and_scope(world: World) -> None:
     assert world.city_a1_rep.email not in body
 
 
+def test_user_list_htmx_search_returns_results_only(world: World) -> None:
+    response = client_for(world.hq_admin).get(
+        reverse("user_list"), {"q": "李"},
+        headers={"HX-Request": "true", "HX-Target": "user-results"},
+    )
+    body = text(response)
+    assert "<html" not in body and 'id="user-results"' in body
+    assert world.city_a1_rep.email in body and world.analyst.email not in body
+
+
 def test_user_list_paginates(world: World) -> None:
     for i in range(30):
         make_user(
