@@ -39,6 +39,10 @@ class SecondFactorRequired(AuthenticationFailed):
     code = "totp_required"
     default_message = gettext_lazy("Enter the code from your authenticator app.")
 
+    def __init__(self, message: Any = None, *, user_id: int | None = None) -> None:
+        super().__init__(message)
+        self.user_id = user_id
+
 
 def verify_totp(user: User, code: str | None) -> bool:
     import pyotp
@@ -57,14 +61,51 @@ def _locked_message(user: User) -> str:
     ) % {"minutes": minutes}
 
 
+def _count_failure(user: User, reason: str) -> AuthenticationFailed | None:
+    """Count a wrong password or code; lock at the threshold. The lockout error, if any."""
+    user.failed_login_count += 1
+    locked_now = user.failed_login_count >= settings.KEHU_LOCKOUT_THRESHOLD
+    if locked_now:
+        user.locked_until = timezone.now() + timedelta(minutes=settings.KEHU_LOCKOUT_MINUTES)
+        user.failed_login_count = 0
+    user.save(update_fields=["failed_login_count", "locked_until"])
+    audit.record(actor=user, action="auth.login_failed", obj=user,
+                 changes={"reason": "locked_now" if locked_now else reason})
+    if locked_now:
+        audit.record(actor=user, action="auth.locked", obj=user)
+        return AuthenticationFailed(_locked_message(user))
+    return None
+
+
+def _succeed(user: User) -> User:
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login = timezone.now()
+    user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+    audit.record(actor=user, action="auth.login", obj=user)
+    return user
+
+
+def _check_code(user: User, totp_code: str | None) -> User | AuthenticationFailed:
+    """Second factor: success, or the failure to raise (wrong codes count to lockout)."""
+    if not user.totp_enabled or verify_totp(user, totp_code):
+        return _succeed(user)
+    if not totp_code:
+        return SecondFactorRequired(user_id=user.pk)
+    return _count_failure(user, "wrong_totp") or SecondFactorRequired(
+        _("The code is wrong or has expired."), user_id=user.pk
+    )
+
+
 def login_with_password(email: str, password: str, totp_code: str | None = None) -> User:
     """Check credentials, count failures, lock after the threshold, audit every attempt.
 
     Raises AuthenticationFailed (wrong credentials, locked, inactive) or
-    SecondFactorRequired (password right, code missing or wrong).
+    SecondFactorRequired (password right, code missing or wrong; carries ``user_id`` so a
+    page can finish with ``login_second_factor`` without holding on to the password).
     """
     email = (email or "").strip().lower()
-    failure: AuthenticationFailed
+    outcome: User | AuthenticationFailed
     with transaction.atomic():
         user = (
             User.objects.select_for_update().select_related("tenant")
@@ -75,46 +116,46 @@ def login_with_password(email: str, password: str, totp_code: str | None = None)
             User().set_password(password or "")
             audit.record(actor=None, action="auth.login_failed", object_type="user",
                          object_repr=email[:300], changes={"reason": "unknown_email"})
-            failure = AuthenticationFailed()
+            outcome = AuthenticationFailed()
         elif user.is_locked():
             audit.record(actor=user, action="auth.login_failed", obj=user,
                          changes={"reason": "locked"})
-            failure = AuthenticationFailed(_locked_message(user))
+            outcome = AuthenticationFailed(_locked_message(user))
         elif not user.check_password(password or ""):
-            user.failed_login_count += 1
-            reason = "wrong_password"
-            if user.failed_login_count >= settings.KEHU_LOCKOUT_THRESHOLD:
-                lock_for = timedelta(minutes=settings.KEHU_LOCKOUT_MINUTES)
-                user.locked_until = timezone.now() + lock_for
-                user.failed_login_count = 0
-                reason = "locked_now"
-            user.save(update_fields=["failed_login_count", "locked_until"])
-            audit.record(actor=user, action="auth.login_failed", obj=user,
-                         changes={"reason": reason})
-            if user.locked_until and user.is_locked():
-                audit.record(actor=user, action="auth.locked", obj=user)
-                failure = AuthenticationFailed(_locked_message(user))
-            else:
-                failure = AuthenticationFailed()
+            outcome = _count_failure(user, "wrong_password") or AuthenticationFailed()
         elif not user.is_active or not user.tenant.is_active:
             audit.record(actor=user, action="auth.login_failed", obj=user,
                          changes={"reason": "inactive"})
-            failure = AuthenticationFailed(_("This account is deactivated."))
-        elif user.totp_enabled and not verify_totp(user, totp_code):
-            if totp_code:
-                audit.record(actor=user, action="auth.login_failed", obj=user,
-                             changes={"reason": "wrong_totp"})
-            failure = SecondFactorRequired(
-                _("The code is wrong or has expired.") if totp_code else None
-            )
+            outcome = AuthenticationFailed(_("This account is deactivated."))
         else:
-            user.failed_login_count = 0
-            user.locked_until = None
-            user.last_login = timezone.now()
-            user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
-            audit.record(actor=user, action="auth.login", obj=user)
-            return user
-    raise failure
+            outcome = _check_code(user, totp_code)
+    if isinstance(outcome, AuthenticationFailed):
+        raise outcome
+    return outcome
+
+
+def login_second_factor(user_id: int, totp_code: str | None) -> User:
+    """Finish a sign-in whose password was already verified (``SecondFactorRequired``)."""
+    outcome: User | AuthenticationFailed
+    with transaction.atomic():
+        user = (
+            User.objects.select_for_update().select_related("tenant").filter(pk=user_id).first()
+        )
+        if user is None or not user.is_active or not user.tenant.is_active:
+            outcome = AuthenticationFailed(_("Please sign in again."))
+        elif user.is_locked():
+            audit.record(actor=user, action="auth.login_failed", obj=user,
+                         changes={"reason": "locked"})
+            outcome = AuthenticationFailed(_locked_message(user))
+        else:
+            outcome = _check_code(user, totp_code)
+    if isinstance(outcome, AuthenticationFailed):
+        raise outcome
+    return outcome
+
+
+def record_logout(user: User) -> None:
+    audit.record(actor=user, action="auth.logout", obj=user)
 
 
 def user_for_token(plaintext: str) -> User | None:

@@ -88,10 +88,8 @@ class LoginForm(KehuForm):
 
 
 class TotpLoginForm(KehuForm):
-    """Second step: the code, with the first step's credentials carried along."""
+    """Second step: the code. The verified first step is remembered in the session."""
 
-    email = forms.CharField(widget=forms.HiddenInput)
-    password = forms.CharField(strip=False, widget=forms.HiddenInput)
     totp_code = forms.CharField(
         label=_("Authentication code"), max_length=10,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",

@@ -49,7 +49,8 @@ def role_list(*, actor: User) -> QuerySet[Role]:
 
 
 def audit_event_list(
-    *, actor: User, actor_id: int | None = None, object_type: str = "", object_id: str = "",
+    *, actor: User, actor_id: int | None = None, actor_email: str = "", object_type: str = "",
+    object_id: str = "",
     action: str = "", since: datetime | None = None, until: datetime | None = None,
     for_export: bool = False,
 ) -> QuerySet[AuditEvent]:
@@ -57,6 +58,9 @@ def audit_event_list(
     filters: dict[str, Any] = {}
     if actor_id is not None:
         filters["actor_id"] = actor_id
+    if actor_email:
+        # The label keeps the email as it was when the event happened.
+        filters["actor_label__iexact"] = actor_email.strip()
     if object_type:
         filters["object_type"] = object_type
     if object_id:

@@ -429,6 +429,7 @@ def totp_setup(*, actor: User) -> str:
         raise Conflict(_("Two-factor authentication is already on."))
     user.totp_secret = pyotp.random_base32()
     user.save(update_fields=["totp_secret"])
+    audit.record(actor=user, action="user.totp_setup", obj=user)
     return user.totp_secret
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any
@@ -119,37 +120,66 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form: f.KehuForm
     if request.method != "POST":
         return render(request, "core/login.html", {"form": f.LoginForm(), "next": next_url})
-    second_step = "totp_code" in request.POST
-    form = f.TotpLoginForm(request.POST) if second_step else f.LoginForm(request.POST)
+    if "totp_code" in request.POST:
+        return _login_second_step(request, next_url)
+    form = f.LoginForm(request.POST)
     if not form.is_valid():
-        template = "core/login_totp.html" if second_step else "core/login.html"
-        return render(request, template, {"form": form, "next": next_url}, status=422)
+        return render(request, "core/login.html", {"form": form, "next": next_url}, status=422)
     data = form.cleaned_data
     try:
-        signed_in = auth.login_with_password(data["email"], data["password"],
-                                             data.get("totp_code"))
+        signed_in = auth.login_with_password(data["email"], data["password"])
     except auth.SecondFactorRequired as exc:
-        totp_form = f.TotpLoginForm(initial={"email": data["email"],
-                                             "password": data["password"]})
-        status = 200
-        if second_step:
-            totp_form = form  # type: ignore[assignment]
-            totp_form.add_error("totp_code", str(exc.message))
-            status = 401
-        return render(request, "core/login_totp.html", {"form": totp_form, "next": next_url},
-                      status=status)
+        # The password was right: remember that (not the password) for a few minutes.
+        request.session[PENDING_LOGIN_KEY] = {"user_id": exc.user_id, "at": time.time()}
+        return render(request, "core/login_totp.html",
+                      {"form": f.TotpLoginForm(), "next": next_url})
     except KehuError as exc:
-        login_form = f.LoginForm({"email": data["email"], "password": ""})
-        login_form.errors.clear()
-        login_form.add_error(None, str(exc.message))
-        return render(request, "core/login.html", {"form": login_form, "next": next_url},
+        return _login_refused(request, next_url, str(exc.message), email=data["email"])
+    login(request, signed_in, backend=AUTH_BACKEND)
+    return HttpResponseRedirect(next_url)
+
+
+PENDING_LOGIN_KEY = "kehu_pending_login"
+PENDING_LOGIN_SECONDS = 300
+
+
+def _login_refused(request: HttpRequest, next_url: str, message: str,
+                   email: str = "") -> HttpResponse:
+    login_form = f.LoginForm({"email": email, "password": ""})
+    login_form.errors.clear()
+    login_form.add_error(None, message)
+    return render(request, "core/login.html", {"form": login_form, "next": next_url},
+                  status=401)
+
+
+def _login_second_step(request: HttpRequest, next_url: str) -> HttpResponse:
+    pending = request.session.get(PENDING_LOGIN_KEY) or {}
+    if not pending or time.time() - float(pending.get("at", 0)) > PENDING_LOGIN_SECONDS:
+        request.session.pop(PENDING_LOGIN_KEY, None)
+        return _login_refused(request, next_url, _("Please sign in again."))
+    form = f.TotpLoginForm(request.POST)
+    if not form.is_valid():
+        return render(request, "core/login_totp.html", {"form": form, "next": next_url},
+                      status=422)
+    try:
+        signed_in = auth.login_second_factor(int(pending["user_id"]),
+                                             form.cleaned_data["totp_code"])
+    except auth.SecondFactorRequired as exc:
+        form.add_error("totp_code", str(exc.message))
+        return render(request, "core/login_totp.html", {"form": form, "next": next_url},
                       status=401)
+    except KehuError as exc:
+        request.session.pop(PENDING_LOGIN_KEY, None)
+        return _login_refused(request, next_url, str(exc.message))
+    request.session.pop(PENDING_LOGIN_KEY, None)
     login(request, signed_in, backend=AUTH_BACKEND)
     return HttpResponseRedirect(next_url)
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        auth.record_logout(user(request))
     logout(request)
     messages.info(request, _("You have signed out."))
     return redirect("login")
@@ -585,15 +615,9 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _audit_filters(request: HttpRequest) -> tuple[f.AuditFilterForm, dict[str, Any]]:
-    """The filter form and the selector's keyword arguments; the actor is given by email."""
-    me = user(request)
+    """The filter form and the selector's keyword arguments."""
     form = f.AuditFilterForm(request.GET or None)
-    filters = form.selector_filters()
-    email = filters.pop("actor_email", "")
-    if email:
-        actor = selectors.user_list(actor=me, search=email).filter(email__iexact=email).first()
-        filters["actor_id"] = actor.pk if actor else 0  # unknown email: no events
-    return form, filters
+    return form, form.selector_filters()
 
 
 @page("audit.view")

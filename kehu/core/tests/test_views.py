@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, Tenant, User
-from kehu.core.testing import PASSWORD, World, make_user
+from kehu.core.testing import PASSWORD, World, fresh, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -199,19 +199,42 @@ def test_login_with_totp_second_step(world: World) -> None:
     client = Client()
     response = client.post(reverse("login"), {"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
-    assert 'name="totp_code"' in text(response)
+    body = text(response)
+    assert 'name="totp_code"' in body
+    assert PASSWORD not in body  # the password is not carried through the page
     assert "_auth_user_id" not in client.session
-    response = client.post(
-        reverse("login"), {"email": user.email, "password": PASSWORD, "totp_code": "000000"}
-    )
+    response = client.post(reverse("login"), {"totp_code": "000000"})
     assert response.status_code == 401
     assert 'name="totp_code"' in text(response)
-    response = client.post(
-        reverse("login"),
-        {"email": user.email, "password": PASSWORD, "totp_code": pyotp.TOTP(secret).now()},
-    )
+    assert fresh(user).failed_login_count == 1  # wrong codes count towards lockout
+    response = client.post(reverse("login"), {"totp_code": pyotp.TOTP(secret).now()})
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_totp_step_without_verified_password_is_refused(world: World) -> None:
+    user = world.city_a1_rep
+    secret = services.totp_setup(actor=user)
+    services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
+    client = Client()
+    response = client.post(reverse("login"), {"totp_code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 401
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_totp_codes_lock_the_account(world: World, settings) -> None:
+    settings.KEHU_LOCKOUT_THRESHOLD = 3
+    user = world.city_a1_rep
+    secret = services.totp_setup(actor=user)
+    services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
+    client = Client()
+    client.post(reverse("login"), {"email": user.email, "password": PASSWORD})
+    for _ in range(3):
+        client.post(reverse("login"), {"totp_code": "000000"})
+    assert fresh(user).is_locked()
+    response = client.post(reverse("login"), {"totp_code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 401
+    assert "_auth_user_id" not in client.session
 
 
 def test_signup_creates_company_and_signs_in(db) -> None:
