@@ -13,9 +13,39 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
+from django.utils.functional import Promise
 
 from kehu.core import context, pii
 from kehu.core.models import AuditEvent
+
+# Every audit action is registered with a label (apps do it in AppConfig.ready), so the
+# audit page can name and filter them, and a typo in an action name fails loudly.
+ACTIONS: dict[str, Promise | str] = {}
+
+
+def register_action(key: str, label: Promise | str) -> None:
+    ACTIONS[key] = label
+
+
+def action_label(key: str) -> str:
+    return str(ACTIONS.get(key, key))
+
+
+def action_choices() -> list[tuple[str, str]]:
+    return sorted(((key, f"{label} ({key})") for key, label in ACTIONS.items()),
+                  key=lambda item: item[0])
+
+
+def object_type_choices() -> list[tuple[str, str]]:
+    """Kehu's own models, by the name audit rows store (``object_type``)."""
+    from django.apps import apps
+
+    return sorted(
+        {(m._meta.model_name or "", str(m._meta.verbose_name))
+         for m in apps.get_models() if m.__module__.startswith("kehu.")},
+        key=lambda item: item[0],
+    )
+
 
 _pending_denials: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
     "kehu_pending_denials", default=None
@@ -72,6 +102,8 @@ def record(
     object_repr: str = "",
 ) -> AuditEvent:
     """Write one audit event; call it inside the service's transaction."""
+    if action not in ACTIONS:
+        raise ValueError(f"Audit action {action!r} is not registered (audit.register_action).")
     ctx = context.current()
     actor_user = actor if getattr(actor, "pk", None) and hasattr(actor, "tenant_id") else None
     if obj is not None:

@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core import permissions
+from kehu.core import audit, permissions
 from kehu.core.exceptions import KehuError
 from kehu.core.models import OrgUnit, User
 from kehu.core.permissions import Scope
@@ -273,11 +273,8 @@ class RoleForm(KehuForm):
 class AuditFilterForm(forms.Form):
     actor = forms.EmailField(label=_("Actor's email"), required=False, max_length=254,
                              widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}))
-    object_type = forms.CharField(label=_("Object type"), required=False, max_length=50,
-                                  widget=forms.TextInput(attrs={"placeholder": "orgunit"}))
-    action = forms.CharField(label=_("Action"), required=False, max_length=50,
-                             help_text=_("Matches the start, e.g. “user.”"),
-                             widget=forms.TextInput(attrs={"placeholder": "user."}))
+    object_type = forms.ChoiceField(label=_("Object type"), required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
     since = forms.DateField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("To"), required=False,
@@ -286,6 +283,9 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        anything = [("", _("All"))]
+        set_choices(self, "object_type", anything + audit.object_type_choices())
+        set_choices(self, "action", anything + audit.action_choices())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -373,6 +373,12 @@ class AuditEvent(AccessControlled, models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit events are append-only.")
 
+    @property
+    def action_label(self) -> str:
+        from kehu.core.audit import action_label
+
+        return action_label(self.action)
+
     @classmethod
     def scope_q(cls, user: UserType, scope: str) -> Q:
         if scope == Scope.OWN:

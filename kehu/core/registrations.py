@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.audit import register_action
 from kehu.core.permissions import (
     Scope,
     grant_to_builtin_role,
@@ -19,6 +20,33 @@ def register() -> None:
     )
     register_module("roles", _("Roles"), ("view", "create", "change", "delete"))
     register_module("audit", _("Audit log"), ("view", "export"))
+
+    for key, label in (
+        ("tenant.signup", _("Company signed up")),
+        ("auth.login", _("Signed in")),
+        ("auth.logout", _("Signed out")),
+        ("auth.login_failed", _("Sign-in failed")),
+        ("auth.locked", _("Account locked")),
+        ("permission_denied", _("Permission denied")),
+        ("org_unit.create", _("Unit created")),
+        ("org_unit.update", _("Unit changed")),
+        ("org_unit.move", _("Unit moved")),
+        ("user.create", _("User created")),
+        ("user.update", _("User changed")),
+        ("user.unlock", _("User unlocked")),
+        ("user.reset_password", _("Password reset")),
+        ("user.profile_update", _("Profile changed")),
+        ("user.totp_setup", _("Two-factor enrolment started")),
+        ("user.totp_enable", _("Two-factor turned on")),
+        ("user.totp_disable", _("Two-factor turned off")),
+        ("role.create", _("Role created")),
+        ("role.update", _("Role changed")),
+        ("role.delete", _("Role deleted")),
+        ("api_token.create", _("API token created")),
+        ("api_token.revoke", _("API token revoked")),
+        ("audit.export", _("Audit log exported")),
+    ):
+        register_action(key, label)
 
     register_builtin_role("tenant_admin", _("Tenant administrator"), Scope.TENANT,
                           _("Everything in the company, including users, roles and audit."))

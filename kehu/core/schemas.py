@@ -180,6 +180,7 @@ class AuditEventOut(Schema):
     actor_label: str
     org_unit_id: int | None
     action: str
+    action_label: str = Field(..., description="The action in the reader's language.")
     object_type: str
     object_id: str
     object_repr: str
@@ -309,7 +310,9 @@ class AuditFilters(PageQuery):
     actor: DbId | None = omitted(description="The acting user's id.")
     object_type: str = Field("", max_length=50)
     object_id: str = Field("", max_length=50)
-    action: str = Field("", max_length=50, description="Action, or its prefix (“user.”).")
+    action: str = Field(
+        "", max_length=50, description="An action, or a family of them ending in “.” (“user.”)."
+    )
     since: datetime | None = omitted(description="At or after this time.")
     until: datetime | None = omitted(description="Before this time.")
 

@@ -65,8 +65,10 @@ def audit_event_list(
         filters["object_type"] = object_type
     if object_id:
         filters["object_id"] = object_id
-    if action:
-        filters["action__startswith"] = action
+    if action.endswith("."):
+        filters["action__startswith"] = action  # a family such as "user."
+    elif action:
+        filters["action"] = action
     if since is not None:
         filters["created_at__gte"] = since
     if until is not None:

@@ -71,3 +71,14 @@ def test_diff_masks_and_skips_unchanged() -> None:
     assert audit.diff(User, {"phone": "13800001111", "full_name": "甲"},
                       {"phone": "13800002222", "full_name": "甲"}) == {
         "phone": ["138****1111", "138****2222"]}
+
+
+def test_unregistered_action_is_refused(world: World) -> None:
+    with pytest.raises(ValueError, match="not registered"):
+        audit.record(actor=world.hq_admin, action="org_unit.explode", obj=world.hq)
+
+
+def test_every_action_written_by_the_suite_is_registered(world: World) -> None:
+    written = set(AuditEvent.objects.values_list("action", flat=True))
+    assert written <= set(audit.ACTIONS)
+    assert audit.action_label("org_unit.create") != "org_unit.create"

@@ -797,17 +797,22 @@ def test_role_form_errors_and_denials(world: World) -> None:
 
 def test_audit_list_filters(world: World) -> None:
     client = client_for(world.hq_admin)
-    body = text(client.get(reverse("audit_list"), {"action": "org_unit.create"}))
+    body = table(client.get(reverse("audit_list"), {"action": "org_unit.create"}), "audit-table")
     assert world.prov_a.name in body
     assert "tenant.signup" not in body
-    body = text(
-        client.get(reverse("audit_list"), {"actor": world.hq_admin.email, "object_type": "user"})
+    body = table(
+        client.get(reverse("audit_list"), {"actor": world.hq_admin.email, "object_type": "user"}),
+        "audit-table",
     )
     assert world.city_a1_rep.email in body
     assert "org_unit.create" not in body
+    # An exact action does not match its longer siblings.
+    body = table(client.get(reverse("audit_list"), {"action": "auth.login"}), "audit-table")
+    assert "auth.login_failed" not in body
     body = table(client.get(reverse("audit_list"), {"actor": "nobody@huaxia.test"}), "audit-table")
     assert "org_unit.create" not in body
-    body = text(client.get(reverse("audit_list"), {"since": "2001-01-01", "until": "2001-01-02"}))
+    body = table(client.get(reverse("audit_list"), {"since": "2001-01-01", "until": "2001-01-02"}),
+                 "audit-table")
     assert "org_unit.create" not in body
     response = client.get(reverse("audit_list"), {"since": "2030-01-02", "until": "2030-01-01"})
     assert response.status_code == 200
