@@ -35,9 +35,37 @@ def grants(user: Any) -> dict[str, str]:
 
 
 def forget(user: Any) -> None:
-    """Drop cached grants (after the user's roles change within one request)."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    """Drop cached grants and shares (after they change within one request)."""
+    user.__dict__.pop(_CACHE_ATTR, None)
+    user.__dict__.pop("_kehu_shares", None)
+
+
+SHARE_ACTIONS = {"view": False, "change": True}  # action → needs can_change
+
+
+def shared_ids(user: Any, model: type[models.Model], action: str) -> list[int]:
+    """Ids of ``model`` records explicitly shared with ``user`` for ``action``.
+
+    Loaded once per request and model; most users have none, so list queries keep their
+    simple plans.
+    """
+    if action not in SHARE_ACTIONS:
+        return []
+    cache: dict[tuple[str, str], list[int]] = user.__dict__.setdefault("_kehu_shares", {})
+    key = (model._meta.label, action)
+    if key not in cache:
+        from django.contrib.contenttypes.models import ContentType
+
+        from kehu.core.models import RecordShare
+
+        shares = RecordShare.objects.filter(
+            tenant_id=user.tenant_id, user_id=user.pk,
+            content_type=ContentType.objects.get_for_model(model),
+        )
+        if SHARE_ACTIONS[action]:
+            shares = shares.filter(can_change=True)
+        cache[key] = list(shares.values_list("object_id", flat=True))
+    return cache[key]
 
 
 def scope_for(user: Any, permission: str) -> str | None:

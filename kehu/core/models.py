@@ -32,7 +32,11 @@ class TenantQuerySet(models.QuerySet):
             return qs.none()
         if scope == Scope.TENANT:
             return qs
-        return qs.filter(model.scope_q(user, scope))
+        condition = model.scope_q(user, scope)
+        shared = access.shared_ids(user, model, action)
+        if shared:
+            condition |= Q(pk__in=shared)
+        return qs.filter(condition)
 
 
 class AccessControlled:
@@ -386,6 +390,36 @@ class AuditEvent(AccessControlled, models.Model):
         if scope == Scope.UNIT:
             return Q(org_unit_id=user.org_unit_id)
         return Q(org_unit__path__startswith=user.org_unit.path)
+
+
+class RecordShare(TimeStamped):
+    """An explicit share: one record opened to one user beyond their data scope.
+
+    A share widens *which* records a user sees, never *what* they may do: the user still
+    needs the module action (e.g. ``customers.view``) from a role.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.CASCADE, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shares",
+                             verbose_name=_("shared with"))
+    can_change = models.BooleanField(_("may change"), default=False)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("record share")
+        verbose_name_plural = _("record shares")
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "object_id", "user"],
+                                    name="core_unique_record_share")
+        ]
+        indexes = [models.Index(fields=["user", "content_type"], name="core_share_user_type")]
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id}:{self.object_id} → {self.user_id}"
 
 
 class IdempotencyKey(models.Model):

@@ -45,6 +45,8 @@ def register() -> None:
         ("api_token.create", _("API token created")),
         ("api_token.revoke", _("API token revoked")),
         ("audit.export", _("Audit log exported")),
+        ("share.grant", _("Record shared")),
+        ("share.revoke", _("Record unshared")),
     ):
         register_action(key, label)
 

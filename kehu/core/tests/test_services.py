@@ -119,8 +119,10 @@ def test_subtree_read_is_one_query_over_ten_thousand_units(world: World) -> None
         for i in range(10_000)
     ]
     OrgUnit.objects.bulk_create(units, batch_size=2000)
-    access.grants(w.prov_a_manager)  # once per request; not part of the subtree read
-    access.grants(w.prov_b_manager)
+    for manager in (w.prov_a_manager, w.prov_b_manager):
+        # Loaded once per request, not part of the subtree read itself.
+        access.grants(manager)
+        access.shared_ids(manager, OrgUnit, "view")
     with CaptureQueriesContext(connection) as ctx:
         subtree = list(selectors.org_unit_list(actor=w.prov_a_manager))
     assert len(ctx.captured_queries) == 1
