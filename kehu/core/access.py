@@ -34,10 +34,23 @@ def grants(user: Any) -> dict[str, str]:
     return result
 
 
-def forget(user: Any) -> None:
-    """Drop cached grants and shares (after they change within one request)."""
-    user.__dict__.pop(_CACHE_ATTR, None)
-    user.__dict__.pop("_kehu_shares", None)
+def covers(held: dict[str, str], wanted: dict[str, str]) -> bool:
+    """Whether ``held`` grants every permission of ``wanted`` with at least its scope."""
+    return all(
+        permission in held and Scope.ORDER.index(held[permission]) >= Scope.ORDER.index(scope)
+        for permission, scope in wanted.items()
+    )
+
+
+def can_grant(user: Any, permissions: frozenset[str] | set[str], scope: str) -> bool:
+    """A user may hand out (in a role, or a role to someone) only rights they hold."""
+    return covers(grants(user), dict.fromkeys(permissions, scope))
+
+
+def is_above(user: Any, subject: Any) -> bool:
+    """Whether ``subject`` holds any right ``user`` lacks: such users are not theirs to
+    manage (reset, unlock, re-role, deactivate)."""
+    return subject.pk != user.pk and not covers(grants(user), grants(subject))
 
 
 SHARE_ACTIONS = {"view": False, "change": True}  # action → needs can_change
@@ -93,6 +106,21 @@ def permission_denied_detail(user: Any, permission: str) -> Any:
     }
 
 
+def allows(user: Any, obj: Any, action: str) -> bool:
+    """Whether ``user`` may ``action`` this loaded record: ``visible_to`` for one row,
+    without a query (lists ask it per row, e.g. to unmask a phone)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if obj.tenant_id != user.tenant_id:
+        return False
+    scope = scope_for(user, f"{obj.access_module}.{action}")
+    if scope is None:
+        return False
+    if scope == Scope.TENANT or obj.in_scope(user, scope):
+        return True
+    return obj.pk in shared_ids(user, type(obj), action)
+
+
 def unit_in_scope(user: Any, permission: str, unit: Any) -> bool:
     """Whether ``unit`` lies inside the area where ``user`` holds ``permission``."""
     scope = scope_for(user, permission)
@@ -140,5 +168,6 @@ def get_for(
         if exists:
             from kehu.core import audit
 
-            audit.record_denial(user, f"{model._meta.model_name}.{action}", model, pk)
+            module = getattr(model, "access_module", model._meta.model_name)
+            audit.record_denial(user, f"{module}.{action}", model, pk)
     raise NotFound()

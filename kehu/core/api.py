@@ -6,6 +6,7 @@ audit), shape output. Conventions come from kehu.core.http.
 
 from __future__ import annotations
 
+from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -126,9 +127,11 @@ def me_update(request: HttpRequest, payload: ProfilePatch, response: HttpRespons
     """Change your name, phone, language or password (``current_password`` +
     ``new_password``). Send ``If-Match`` with the ETag of ``GET /auth/me``."""
     actor = current_user(request)
-    user = services.profile_update(
-        actor=actor, expected_version=if_match(request), **payload.changes()
-    )
+    changes = payload.changes()
+    user = services.profile_update(actor=actor, expected_version=if_match(request), **changes)
+    if changes.get("new_password") and request.session.session_key:
+        # A session caller stays signed in; other sessions end with the old hash.
+        update_session_auth_hash(request, user)
     user.tenant = actor.tenant
     set_etag(response, user)
     return user

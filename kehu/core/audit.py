@@ -114,7 +114,10 @@ def record(
         tenant_id = getattr(actor_user, "tenant_id", None) or getattr(obj, "tenant_id", None)
     event = AuditEvent(
         tenant_id=tenant_id,
-        org_unit_id=getattr(actor_user, "org_unit_id", None),
+        # The actor's unit places the event in the tree; with no actor (failed sign-in), the
+        # object's unit does, so branch managers see attempts on their own people.
+        org_unit_id=(getattr(actor_user, "org_unit_id", None)
+                     or getattr(obj, "org_unit_id", None)),
         actor=actor_user,
         actor_label=(actor_user.email if actor_user else str(actor or ""))[:300],
         action=action,

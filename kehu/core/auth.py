@@ -61,6 +61,11 @@ def _locked_message(user: User) -> str:
     ) % {"minutes": minutes}
 
 
+def _record_failure(user: User, reason: str) -> None:
+    # Whoever typed the password is unknown: the account is the object, not the actor.
+    audit.record(actor=None, action="auth.login_failed", obj=user, changes={"reason": reason})
+
+
 def _count_failure(user: User, reason: str) -> AuthenticationFailed | None:
     """Count a wrong password or code; lock at the threshold. The lockout error, if any."""
     user.failed_login_count += 1
@@ -69,10 +74,9 @@ def _count_failure(user: User, reason: str) -> AuthenticationFailed | None:
         user.locked_until = timezone.now() + timedelta(minutes=settings.KEHU_LOCKOUT_MINUTES)
         user.failed_login_count = 0
     user.save(update_fields=["failed_login_count", "locked_until"])
-    audit.record(actor=user, action="auth.login_failed", obj=user,
-                 changes={"reason": "locked_now" if locked_now else reason})
+    _record_failure(user, "locked_now" if locked_now else reason)
     if locked_now:
-        audit.record(actor=user, action="auth.locked", obj=user)
+        audit.record(actor=None, action="auth.locked", obj=user)
         return AuthenticationFailed(_locked_message(user))
     return None
 
@@ -118,14 +122,12 @@ def login_with_password(email: str, password: str, totp_code: str | None = None)
                          object_repr=email[:300], changes={"reason": "unknown_email"})
             outcome = AuthenticationFailed()
         elif user.is_locked():
-            audit.record(actor=user, action="auth.login_failed", obj=user,
-                         changes={"reason": "locked"})
+            _record_failure(user, "locked")
             outcome = AuthenticationFailed(_locked_message(user))
         elif not user.check_password(password or ""):
             outcome = _count_failure(user, "wrong_password") or AuthenticationFailed()
         elif not user.is_active or not user.tenant.is_active:
-            audit.record(actor=user, action="auth.login_failed", obj=user,
-                         changes={"reason": "inactive"})
+            _record_failure(user, "inactive")
             outcome = AuthenticationFailed(_("This account is deactivated."))
         else:
             outcome = _check_code(user, totp_code)
@@ -144,8 +146,7 @@ def login_second_factor(user_id: int, totp_code: str | None) -> User:
         if user is None or not user.is_active or not user.tenant.is_active:
             outcome = AuthenticationFailed(_("Please sign in again."))
         elif user.is_locked():
-            audit.record(actor=user, action="auth.login_failed", obj=user,
-                         changes={"reason": "locked"})
+            _record_failure(user, "locked")
             outcome = AuthenticationFailed(_locked_message(user))
         else:
             outcome = _check_code(user, totp_code)

@@ -226,9 +226,14 @@ class UserForm(KehuForm):
 class UserEditForm(UserForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, is_self: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, is_self: bool = False, reveal_phone: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["email"]
+        if not reveal_phone:
+            # Shown masked and read-only; the view never sends it back to the service.
+            self.fields["phone"].disabled = True
+            self.fields["phone"].help_text = _("Masked: your roles do not reveal personal data.")
         if is_self:
             self.fields["roles"].disabled = True
             self.fields["roles"].help_text = _("You cannot change your own roles.")

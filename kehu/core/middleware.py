@@ -6,7 +6,6 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
@@ -16,10 +15,9 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    if settings.SECURE_PROXY_SSL_HEADER:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
+    """The peer address. Behind a proxy, the ASGI server rewrites it from the trusted
+    proxy's X-Forwarded-For (``kehu serve`` runs uvicorn with proxy headers); reading the
+    header here would let any client forge the address in the audit log."""
     return request.META.get("REMOTE_ADDR") or None
 
 

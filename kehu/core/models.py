@@ -60,6 +60,15 @@ class AccessControlled:
             return Q(org_unit_id=unit.pk)
         return Q(org_unit__path__startswith=unit.path)
 
+    def in_scope(self, user: UserType, scope: str) -> bool:
+        """``scope_q`` for one loaded record, for per-row decisions such as unmasking."""
+        obj: Any = self
+        if scope == Scope.OWN:
+            return bool(obj.owner_id == user.pk)
+        if scope == Scope.UNIT:
+            return bool(obj.org_unit_id == user.org_unit_id)
+        return bool(obj.org_unit.path.startswith(user.org_unit.path))
+
 
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
@@ -153,6 +162,11 @@ class OrgUnit(AccessControlled, TimeStamped):
             return Q(pk=unit.pk)
         return Q(path__startswith=unit.path)
 
+    def in_scope(self, user: UserType, scope: str) -> bool:
+        if scope in (Scope.OWN, Scope.UNIT):
+            return self.pk == user.org_unit_id
+        return self.path.startswith(user.org_unit.path)
+
     def is_ancestor_of(self, other: OrgUnit) -> bool:
         return other.path.startswith(self.path)
 
@@ -191,6 +205,9 @@ class Role(AccessControlled, TimeStamped):
     def scope_q(cls, user: UserType, scope: str) -> Q:
         # Roles are company-wide reference data: the action permission is the whole check.
         return Q()
+
+    def in_scope(self, user: UserType, scope: str) -> bool:
+        return True
 
     @property
     def is_builtin(self) -> bool:
@@ -279,6 +296,11 @@ class User(AccessControlled, AbstractBaseUser):
         if scope == Scope.UNIT:
             return Q(org_unit_id=user.org_unit_id)
         return Q(org_unit__path__startswith=user.org_unit.path)
+
+    def in_scope(self, user: UserType, scope: str) -> bool:
+        if scope == Scope.OWN:
+            return self.pk == user.pk
+        return super().in_scope(user, scope)
 
     def is_locked(self) -> bool:
         return self.locked_until is not None and self.locked_until > timezone.now()
@@ -390,6 +412,15 @@ class AuditEvent(AccessControlled, models.Model):
         if scope == Scope.UNIT:
             return Q(org_unit_id=user.org_unit_id)
         return Q(org_unit__path__startswith=user.org_unit.path)
+
+    def in_scope(self, user: UserType, scope: str) -> bool:
+        if scope == Scope.OWN:
+            return self.actor_id == user.pk
+        if self.org_unit_id is None:
+            return False
+        if scope == Scope.UNIT:
+            return self.org_unit_id == user.org_unit_id
+        return self.org_unit is not None and self.org_unit.path.startswith(user.org_unit.path)
 
 
 class RecordShare(TimeStamped):

@@ -103,7 +103,7 @@ class UserOut(Schema):
     def resolve_phone(obj: Any, context: Any) -> str:
         viewer = _viewer(context)
         if viewer is not None and (
-            viewer.pk == obj.pk or access.has_perm(viewer, "users.reveal_pii")
+            viewer.pk == obj.pk or access.allows(viewer, obj, "reveal_pii")
         ):
             return str(obj.phone)
         return str(pii.mask("phone", obj.phone))

@@ -226,6 +226,8 @@ def org_unit_move(
     new_parent = access.get_for(OrgUnit, actor, new_parent_id, "change")
     if unit.parent_id is None:
         raise ValidationFailed(fields={"parent_id": [_("The root unit cannot be moved.")]})
+    if unit.parent_id == new_parent.pk:
+        return unit  # already there: nothing to do, nothing to audit
     if new_parent.path.startswith(unit.path):
         raise ValidationFailed(
             fields={"parent_id": [_("A unit cannot be moved under itself or its own sub-unit.")]}
@@ -256,21 +258,43 @@ def org_unit_move(
 # ---------------------------------------------------------------------------- users
 
 
+def _refuse(actor: User, permission: str, message: str) -> Forbidden:
+    """A refusal that is audited as a denial (it survives the rollback)."""
+    audit.record_denial(actor, permission)
+    return Forbidden(message)
+
+
 def _roles_for(actor: User, role_ids: list[int]) -> list[Role]:
     """Roles the actor may hand out: visible, and granting nothing the actor lacks."""
     roles = list(Role.objects.filter(tenant_id=actor.tenant_id, pk__in=set(role_ids)))
     if len(roles) != len(set(role_ids)):
         raise ValidationFailed(fields={"role_ids": [_("Unknown role.")]})
-    mine = access.grants(actor)
     for role in roles:
-        for permission in role.effective_permissions():
-            held = mine.get(permission)
-            if held is None or Scope.ORDER.index(held) < Scope.ORDER.index(role.data_scope):
-                raise Forbidden(
-                    _("You cannot grant the role “%(role)s”: it has rights you do not have.")
-                    % {"role": role.name}
-                )
+        if not access.can_grant(actor, role.effective_permissions(), role.data_scope):
+            raise _refuse(
+                actor, "users.change",
+                _("You cannot grant the role “%(role)s”: it has rights you do not have.")
+                % {"role": role.display_name},
+            )
     return roles
+
+
+def _ensure_may_manage(actor: User, subject: User) -> None:
+    if access.is_above(actor, subject):
+        raise _refuse(
+            actor, "users.change",
+            _("%(name)s holds rights you do not have; ask an administrator.")
+            % {"name": subject.full_name},
+        )
+
+
+def _keep_an_administrator(tenant_id: int) -> None:
+    """A company never loses its last active administrator."""
+    if not User.objects.filter(tenant_id=tenant_id, is_active=True,
+                               roles__builtin_key="tenant_admin").exists():
+        raise ValidationFailed(
+            _("The company must keep at least one active administrator.")
+        )
 
 
 def _unit_for_user(actor: User, unit_id: int, permission: str) -> OrgUnit:
@@ -326,6 +350,7 @@ def user_update(
     access.require(actor, "users.change")
     user = access.get_for(User, actor, user_id, "change", for_update=True)
     _check_version(user, expected_version)
+    _ensure_may_manage(actor, user)
     before = audit.snapshot(user) | {"roles": sorted(user.roles.values_list("pk", flat=True))}
     if "full_name" in changes:
         user.full_name = clean_name(changes["full_name"], "full_name")
@@ -350,6 +375,8 @@ def user_update(
         user.roles.set(roles)
     _bump(user)
     after = audit.snapshot(user) | {"roles": sorted(user.roles.values_list("pk", flat=True))}
+    if "role_ids" in changes or "is_active" in changes:
+        _keep_an_administrator(user.tenant_id)
     if user.is_active:
         access.ensure_still_visible(user, actor)
     audit.record(actor=actor, action="user.update", obj=user,
@@ -372,6 +399,7 @@ def user_deactivate(*, actor: User, user_id: int, expected_version: int | None =
 def user_unlock(*, actor: User, user_id: int) -> User:
     access.require(actor, "users.admin")
     user = access.get_for(User, actor, user_id, "admin", for_update=True)
+    _ensure_may_manage(actor, user)
     user.failed_login_count = 0
     user.locked_until = None
     _bump(user)
@@ -381,11 +409,15 @@ def user_unlock(*, actor: User, user_id: int) -> User:
 
 @transaction.atomic
 def user_reset_password(*, actor: User, user_id: int) -> tuple[User, str]:
-    """An administrator sets a new generated password, shown once."""
+    """An administrator sets a new generated password, shown once. Sessions end (Django
+    checks the password hash per request) and API tokens are revoked: a reset follows a
+    suspected compromise."""
     access.require(actor, "users.admin")
     user = access.get_for(User, actor, user_id, "admin", for_update=True)
+    _ensure_may_manage(actor, user)
     password = generate_password()
     user.set_password(password)
+    _end_access(user)
     _bump(user)
     audit.record(actor=actor, action="user.reset_password", obj=user)
     return user, password
@@ -488,6 +520,12 @@ def _clean_role_fields(changes: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _ensure_can_grant_role(actor: User, wanted: set[str] | frozenset[str], scope: str) -> None:
+    if not access.can_grant(actor, wanted, scope):
+        raise _refuse(actor, "roles.change",
+                      _("A role cannot hold rights you do not have yourself."))
+
+
 def _unique_role_name(tenant_id: int, name: str, exclude_pk: int | None = None) -> None:
     qs = Role.objects.filter(tenant_id=tenant_id, name=name)
     if exclude_pk:
@@ -505,6 +543,7 @@ def role_create(
         {"name": name, "permissions": permissions, "data_scope": data_scope,
          "description": description}
     )
+    _ensure_can_grant_role(actor, set(fields["permissions"]), fields["data_scope"])
     _unique_role_name(actor.tenant_id, fields["name"])
     role = Role.objects.create(tenant_id=actor.tenant_id, **fields)
     audit.record(actor=actor, action="role.create", obj=role,
@@ -522,6 +561,12 @@ def role_update(
     if role.is_builtin:
         raise Conflict(_("Built-in roles cannot be changed; create a custom role instead."))
     fields = _clean_role_fields(changes)
+    # The role as it is and as it will be must both lie within the editor's own rights.
+    _ensure_can_grant_role(actor, role.effective_permissions(), role.data_scope)
+    _ensure_can_grant_role(
+        actor, set(fields.get("permissions", role.permissions)),
+        fields.get("data_scope", role.data_scope),
+    )
     if "name" in fields:
         _unique_role_name(actor.tenant_id, fields["name"], role.pk)
     before = audit.snapshot(role)
@@ -603,7 +648,7 @@ def api_token_create(
     name = clean_name(name, "name")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed(fields={"expires_at": [_("The expiry must be in the future.")]})
-    prefix = secrets.token_hex(4)
+    prefix = secrets.token_hex(8)  # 64 bits: collisions on the unique column stay theoretical
     plaintext = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
         tenant_id=actor.tenant_id, user=actor, name=name, prefix=prefix,

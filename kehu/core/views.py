@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kehu.core import access, audit, auth, permissions, selectors, services
+from kehu.core import access, audit, auth, permissions, pii, selectors, services
 from kehu.core import forms as f
 from kehu.core.exceptions import Forbidden, KehuError, NotFound
 from kehu.core.models import OrgUnit, Role, User
@@ -426,12 +426,18 @@ def user_create(request: HttpRequest) -> HttpResponse:
                   status=status)
 
 
+def _may_reveal_phone(me: User, subject: User) -> bool:
+    return subject.pk == me.pk or access.allows(me, subject, "reveal_pii")
+
+
 def _user_edit_form(me: User, subject: User, data: Any = None) -> f.UserEditForm:
+    reveal = _may_reveal_phone(me, subject)
     return f.UserEditForm(data, initial={
-        "full_name": subject.full_name, "phone": subject.phone,
+        "full_name": subject.full_name,
+        "phone": subject.phone if reveal else pii.mask("phone", subject.phone),
         "org_unit": subject.org_unit_id, "roles": [r.pk for r in subject.roles.all()],
         "language": subject.language, "version": subject.version,
-    }, is_self=subject.pk == me.pk, **_user_form_choices(me))
+    }, is_self=subject.pk == me.pk, reveal_phone=reveal, **_user_form_choices(me))
 
 
 @page("users.view")
@@ -446,9 +452,11 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             changes: dict[str, Any] = {
-                "full_name": data["full_name"], "phone": data["phone"],
+                "full_name": data["full_name"],
                 "language": data["language"], "org_unit_id": data["org_unit"],
             }
+            if _may_reveal_phone(me, subject):
+                changes["phone"] = data["phone"]
             if subject.pk != me.pk and set(data["roles"]) != {
                 r.pk for r in subject.roles.all()
             }:

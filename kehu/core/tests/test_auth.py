@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from kehu.core import services
 from kehu.core.auth import SecondFactorRequired, login_with_password, user_for_token
-from kehu.core.exceptions import AuthenticationFailed
+from kehu.core.exceptions import AuthenticationFailed, ValidationFailed
 from kehu.core.models import AuditEvent, User
 from kehu.core.testing import PASSWORD, World, fresh
 
@@ -53,7 +53,10 @@ def test_lockout_after_threshold_and_admin_unlock(world: World, settings) -> Non
     # The right password no longer works while locked.
     with pytest.raises(AuthenticationFailed):
         login_with_password("rep_a1@huaxia.test", PASSWORD)
-    assert AuditEvent.objects.filter(action="auth.locked", actor=world.city_a1_rep).exists()
+    locked = AuditEvent.objects.get(action="auth.locked")
+    assert locked.actor is None  # whoever tried is unknown; the account is the object
+    assert locked.object_id == str(world.city_a1_rep.pk)
+    assert locked.org_unit_id == world.city_a1.pk
     services.user_unlock(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
     assert login_with_password("rep_a1@huaxia.test", PASSWORD).pk == world.city_a1_rep.pk
 
@@ -86,7 +89,7 @@ def test_inactive_user_cannot_log_in(world: World) -> None:
 def test_totp_enrol_login_disable(world: World) -> None:
     user = world.analyst
     secret = services.totp_setup(actor=user)
-    with pytest.raises(Exception, match=r"."):
+    with pytest.raises(ValidationFailed):
         services.totp_enable(actor=user, code="000000")
     services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
     with pytest.raises(SecondFactorRequired):
@@ -128,3 +131,23 @@ def test_other_users_token_cannot_be_revoked(world: World) -> None:
     with pytest.raises(NotFound):
         services.api_token_revoke(actor=world.hq_admin, token_id=token.pk)
     assert user_for_token(plaintext) is not None
+
+
+def test_success_resets_the_failure_count(world: World, settings) -> None:
+    settings.KEHU_LOCKOUT_THRESHOLD = 3
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed):
+            login_with_password("rep_a1@huaxia.test", "wrong")
+    login_with_password("rep_a1@huaxia.test", PASSWORD)
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed):
+            login_with_password("rep_a1@huaxia.test", "wrong")
+    assert not fresh(world.city_a1_rep).is_locked()  # failures must be consecutive
+
+
+def test_attempts_while_locked_do_not_extend_the_lock(world: World) -> None:
+    until = timezone.now() + timedelta(minutes=5)
+    User.objects.filter(pk=world.city_a1_rep.pk).update(locked_until=until)
+    with pytest.raises(AuthenticationFailed):
+        login_with_password("rep_a1@huaxia.test", "wrong")
+    assert fresh(world.city_a1_rep).locked_until == until
