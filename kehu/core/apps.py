@@ -1,5 +1,16 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _sync_builtin_roles(sender: AppConfig, **kwargs: Any) -> None:
+    # Set-up, like Django's own permissions: a module registered after a tenant signed up
+    # reaches that tenant's built-in roles on the next migrate.
+    from kehu.core.services import builtin_roles_sync
+
+    builtin_roles_sync()
 
 
 class CoreConfig(AppConfig):
@@ -11,4 +22,4 @@ class CoreConfig(AppConfig):
         from kehu.core import registrations
 
         registrations.register()
-        from kehu.core import nav  # noqa: F401  (registers core's navigation entries)
+        post_migrate.connect(_sync_builtin_roles, sender=self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.audit import register_action
+from kehu.core.context_processors import register_nav
 from kehu.core.permissions import (
     Scope,
     grant_to_builtin_role,
@@ -14,6 +15,12 @@ from kehu.core.permissions import (
 
 
 def register() -> None:
+    register_nav("home", _("Home"), None, order=0)
+    register_nav("org_tree", _("Organisation"), "org.view", order=10)
+    register_nav("user_list", _("Users"), "users.view", order=20)
+    register_nav("role_list", _("Roles"), "roles.view", order=30)
+    register_nav("audit_list", _("Audit log"), "audit.view", order=900)
+
     register_module("org", _("Organisation"), ("view", "create", "change", "delete"))
     register_module(
         "users", _("Users"), ("view", "create", "change", "delete", "export", "reveal_pii", "admin")

@@ -14,14 +14,14 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Value
+from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.core import access, audit, permissions
 from kehu.core.exceptions import Conflict, Forbidden, StaleVersion, ValidationFailed
-from kehu.core.models import ApiToken, OrgUnit, RecordShare, Role, Tenant, User
+from kehu.core.models import ApiToken, AuditEvent, OrgUnit, RecordShare, Role, Tenant, User
 from kehu.core.permissions import Scope
 from kehu.core.validators import check_password, clean_email, clean_name, clean_phone
 
@@ -53,6 +53,30 @@ def builtin_roles_create(tenant: Tenant) -> dict[str, Role]:
                 builtin_key=key, data_scope=spec.scope,
             )
     return roles
+
+
+@transaction.atomic
+def builtin_roles_sync() -> int:
+    """Give every tenant the built-in roles registered since it signed up, and keep their
+    scopes as registered. Runs after every ``migrate``; returns the roles created."""
+    created = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for tenant_id in Tenant.objects.values_list("pk", flat=True):
+            have = dict(Role.objects.filter(tenant_id=tenant_id)
+                        .exclude(builtin_key="").values_list("builtin_key", "data_scope"))
+            for key, spec in permissions.BUILTIN_ROLES.items():
+                if key not in have:
+                    name = str(spec.label)
+                    if Role.objects.filter(tenant_id=tenant_id, name=name).exists():
+                        name = f"{name} ({key})"  # a custom role already took the name
+                    Role.objects.create(tenant_id=tenant_id, name=name, builtin_key=key,
+                                        description=str(spec.description),
+                                        data_scope=spec.scope)
+                    created += 1
+                elif have[key] != spec.scope:
+                    Role.objects.filter(tenant_id=tenant_id, builtin_key=key).update(
+                        data_scope=spec.scope, version=F("version") + 1)
+    return created
 
 
 @transaction.atomic
@@ -98,6 +122,13 @@ def tenant_signup(
 # ---------------------------------------------------------------------------- org units
 
 
+def _lock_tree(tenant_id: int) -> None:
+    """Serialise a tenant's tree writes (create, move, (de)activate, user placement) so
+    that concurrent moves cannot build a cycle or write a path from a stale parent.
+    PostgreSQL locks the tenant row; SQLite's IMMEDIATE transactions already serialise."""
+    list(Tenant.objects.select_for_update().filter(pk=tenant_id).values_list("pk"))
+
+
 def _owned_record_counts(unit: OrgUnit) -> dict[str, int]:
     """Active records any app keeps under ``unit``: users, sub-units, business records."""
     counts: dict[str, int] = {}
@@ -129,6 +160,7 @@ def org_unit_create(
     *, actor: User, parent_id: int, name: str, kind: str = OrgUnit.Kind.OTHER, code: str = ""
 ) -> OrgUnit:
     access.require(actor, "org.create")
+    _lock_tree(actor.tenant_id)
     parent = access.get_for(OrgUnit, actor, parent_id, "create")
     if not parent.is_active:
         raise ValidationFailed(fields={"parent_id": [_("The parent unit is deactivated.")]})
@@ -155,6 +187,7 @@ def org_unit_update(
 ) -> OrgUnit:
     """Rename or retype a unit, change its code, or (de)activate it."""
     access.require(actor, "org.change")
+    _lock_tree(actor.tenant_id)
     unit = access.get_for(OrgUnit, actor, unit_id, "change", for_update=True)
     _check_version(unit, expected_version)
     before = audit.snapshot(unit)
@@ -221,6 +254,7 @@ def org_unit_move(
 ) -> OrgUnit:
     """Move a unit with its whole subtree under another parent: one UPDATE of the paths."""
     access.require(actor, "org.change")
+    _lock_tree(actor.tenant_id)
     unit = access.get_for(OrgUnit, actor, unit_id, "change", for_update=True)
     _check_version(unit, expected_version)
     new_parent = access.get_for(OrgUnit, actor, new_parent_id, "change")
@@ -298,6 +332,7 @@ def _keep_an_administrator(tenant_id: int) -> None:
 
 
 def _unit_for_user(actor: User, unit_id: int, permission: str) -> OrgUnit:
+    _lock_tree(actor.tenant_id)  # the unit cannot be deactivated while a user joins it
     unit = access.get_for(OrgUnit, actor, unit_id, "view")
     if not access.unit_in_scope(actor, permission, unit):
         raise ValidationFailed(fields={"org_unit_id": [_("This unit is outside your area.")]})
@@ -595,6 +630,23 @@ def role_delete(*, actor: User, role_id: int, expected_version: int | None = Non
     role.delete()
 
 
+# ---------------------------------------------------------------------------- audit
+
+
+@transaction.atomic
+def audit_export(*, actor: User, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
+    """The events to export; the export itself is an audited event."""
+    from kehu.core import selectors
+
+    access.require(actor, "audit.export")
+    events = selectors.audit_event_list(actor=actor, for_export=True, **filters)
+    audit.record(actor=actor, action="audit.export", object_type="auditevent", changes={
+        "filters": {k: str(v) for k, v in filters.items() if v not in (None, "")},
+        "rows": events.count(),
+    })
+    return events
+
+
 # ---------------------------------------------------------------------------- shares
 
 
@@ -606,7 +658,7 @@ def record_share(
     from django.contrib.contenttypes.models import ContentType
 
     record = access.get_for(type(obj), actor, obj.pk, "change")
-    target = User.objects.filter(tenant_id=actor.tenant_id, pk=user_id, is_active=True).first()
+    target = User.objects.visible_to(actor).filter(pk=user_id, is_active=True).first()
     if target is None:
         raise ValidationFailed(fields={"user_id": [_("Unknown user.")]})
     share, _created = RecordShare.objects.update_or_create(

@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kehu.core import access, audit, auth, permissions, pii, selectors, services
+from kehu.core import access, auth, permissions, pii, selectors, services
 from kehu.core import forms as f
 from kehu.core.exceptions import Forbidden, KehuError, NotFound
 from kehu.core.models import OrgUnit, Role, User
@@ -690,11 +690,7 @@ def _audit_csv_rows(events: Any) -> Iterator[str]:
 def audit_export(request: HttpRequest) -> HttpResponseBase:
     me = user(request)
     _form, filters = _audit_filters(request)
-    events = selectors.audit_event_list(actor=me, for_export=True, **filters)
-    audit.record(actor=me, action="audit.export", object_type="auditevent", changes={
-        "filters": {k: str(v) for k, v in filters.items() if v not in (None, "")},
-        "rows": events.count(),
-    })
+    events = services.audit_export(actor=me, filters=filters)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(_audit_csv_rows(events),
                                      content_type="text/csv; charset=utf-8")

@@ -235,3 +235,18 @@ def test_every_write_is_audited_in_its_transaction(world: World) -> None:
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True)[start:])
     assert actions == ["org_unit.create", "user.update", "user.profile_update", "user.unlock",
                        "user.reset_password", "api_token.create", "api_token.revoke"]
+
+
+def test_builtin_roles_sync_reaches_existing_tenants(world: World) -> None:
+    from kehu.core import permissions as perms
+
+    perms.register_builtin_role("kpi_officer", "KPI officer", "subtree")
+    try:
+        Role.objects.filter(tenant=world.tenant, builtin_key="analyst").update(data_scope="own")
+        assert services.builtin_roles_sync() == 2  # one new role in each tenant
+        assert Role.objects.get(tenant=world.tenant, builtin_key="kpi_officer").data_scope == (
+            "subtree")
+        assert world.role("analyst").data_scope == "tenant"  # back to the registered scope
+        assert services.builtin_roles_sync() == 0
+    finally:
+        del perms.BUILTIN_ROLES["kpi_officer"]

@@ -16,7 +16,7 @@ def test_share_opens_one_record_to_view(world: World) -> None:
     w = world
     rep = w.city_a1_rep
     assert not User.objects.visible_to(fresh(w.prov_b_manager)).filter(pk=rep.pk).exists()
-    services.record_share(actor=w.city_a1_manager, obj=rep, user_id=w.prov_b_manager.pk)
+    services.record_share(actor=w.hq_admin, obj=rep, user_id=w.prov_b_manager.pk)
     seen = User.objects.visible_to(fresh(w.prov_b_manager))
     assert seen.filter(pk=rep.pk).exists()
     assert not seen.filter(pk=w.city_a1_manager.pk).exists()  # only the shared record
@@ -64,6 +64,9 @@ def test_cannot_share_what_you_cannot_change_or_with_another_tenant(world: World
     with pytest.raises(ValidationFailed):
         services.record_share(actor=w.hq_admin, obj=w.city_a1_rep,
                               user_id=w.other_tenant_admin.pk)
+    with pytest.raises(ValidationFailed):  # only with colleagues the actor can see
+        services.record_share(actor=w.city_a1_manager, obj=w.city_a1_rep,
+                              user_id=w.prov_b_manager.pk)
     with pytest.raises(NotFound):
         services.record_share(actor=w.other_tenant_admin, obj=w.city_a1_rep,
                               user_id=w.other_tenant_admin.pk)
