@@ -43,14 +43,50 @@ def env_bool(name: str, default: bool = False) -> bool:
     )
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"Environment variable {name}={raw!r} is not an integer.") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"Environment variable {name}={value} must be at least {minimum}.")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ConfigError(
+            f"Environment variable {name}={value!r} is not one of: {', '.join(choices)}."
+        )
+    return value
+
+
+def env_time_zone(name: str, default: str) -> str:
+    import zoneinfo
+
+    value = env_str(name, default)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"Environment variable {name}={value!r} is not a time zone (e.g. Asia/Shanghai)."
+        ) from None
+    return value
+
+
+def env_redis_url(name: str) -> str | None:
+    value = env_str(name, "")
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"Environment variable {name} must be a redis://, rediss:// or unix:// URL."
+        )
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

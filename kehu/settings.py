@@ -17,6 +17,8 @@ ALLOWED_HOSTS = env.env_list("KEHU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[
 CSRF_TRUSTED_ORIGINS = env.env_list("KEHU_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # First, so that its management commands (createsuperuser) replace Django's.
+    "kehu.core",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -25,7 +27,6 @@ INSTALLED_APPS = [
     "template_partials",
     "ninja",
     "huey.contrib.djhuey",
-    "kehu.core",
 ]
 
 MIDDLEWARE = [
@@ -78,10 +79,7 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
-    },
+    {"NAME": "kehu.core.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -90,13 +88,13 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Lockout: this many consecutive failures lock the account for LOCKOUT_MINUTES.
-KEHU_LOCKOUT_THRESHOLD = env.env_int("KEHU_LOCKOUT_THRESHOLD", 5)
-KEHU_LOCKOUT_MINUTES = env.env_int("KEHU_LOCKOUT_MINUTES", 15)
+KEHU_LOCKOUT_THRESHOLD = env.env_int("KEHU_LOCKOUT_THRESHOLD", 5, minimum=1)
+KEHU_LOCKOUT_MINUTES = env.env_int("KEHU_LOCKOUT_MINUTES", 15, minimum=1)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = env.env_str("KEHU_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = env.env_time_zone("KEHU_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
@@ -111,11 +109,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.env_int("KEHU_SESSION_SECONDS", 60 * 60 * 12)
+SESSION_COOKIE_AGE = env.env_int("KEHU_SESSION_SECONDS", 60 * 60 * 12, minimum=60)
 SESSION_COOKIE_SECURE = env.env_bool("KEHU_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.env_bool("KEHU_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.env_int("KEHU_HSTS_SECONDS", 0)
+SECURE_HSTS_SECONDS = env.env_int("KEHU_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = (
@@ -125,7 +123,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-REDIS_URL = env.env_str("REDIS_URL", "") or None
+REDIS_URL = env.env_redis_url("REDIS_URL")
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -150,7 +148,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.env_str("KEHU_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env.env_choice(
+            "KEHU_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        ),
+    },
     # A handler on "huey" stops `kehu worker` (run_huey) from adding its own: no duplicates.
     "loggers": {"huey": {"handlers": ["console"], "propagate": False}},
 }

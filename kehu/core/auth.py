@@ -45,11 +45,25 @@ class SecondFactorRequired(AuthenticationFailed):
 
 
 def verify_totp(user: User, code: str | None) -> bool:
+    """Accept a code of the current 30-second step or a neighbour, each step once only:
+    a code seen on the wire cannot be replayed. Records the step on ``user`` (unsaved)."""
+    import hmac
+
     import pyotp
 
+    code = (code or "").strip().replace(" ", "")
     if not user.totp_secret or not code:
         return False
-    return bool(pyotp.TOTP(user.totp_secret).verify(code.strip(), valid_window=1))
+    totp = pyotp.TOTP(user.totp_secret)
+    now = timezone.now()
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if step > user.totp_last_step and hmac.compare_digest(
+            totp.generate_otp(step), code
+        ):
+            user.totp_last_step = step
+            return True
+    return False
 
 
 def _locked_message(user: User) -> str:
@@ -85,7 +99,8 @@ def _succeed(user: User) -> User:
     user.failed_login_count = 0
     user.locked_until = None
     user.last_login = timezone.now()
-    user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+    user.save(update_fields=["failed_login_count", "locked_until", "last_login",
+                             "totp_last_step"])
     audit.record(actor=user, action="auth.login", obj=user)
     return user
 

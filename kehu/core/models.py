@@ -250,7 +250,7 @@ class User(AccessControlled, AbstractBaseUser):
     access_module = "users"
     audit_exclude = frozenset(
         {"updated_at", "created_at", "version", "password", "last_login", "totp_secret",
-         "failed_login_count"}
+         "failed_login_count", "totp_last_step"}
     )
     audit_masked = {"phone": "phone"}
 
@@ -270,6 +270,8 @@ class User(AccessControlled, AbstractBaseUser):
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True, editable=False)
     totp_secret = models.CharField(max_length=64, blank=True, editable=False)
     totp_enabled = models.BooleanField(_("two-factor authentication"), default=False)
+    # The last 30-second step whose code was accepted: codes are single-use.
+    totp_last_step = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)

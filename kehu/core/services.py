@@ -39,6 +39,16 @@ def _bump(obj: Any) -> None:
     obj.refresh_from_db(fields=["version", "updated_at"])
 
 
+def _save_changes(obj: Any, before: dict[str, Any], extra_after: dict[str, Any] | None = None,
+                  ) -> dict[str, list[Any]]:
+    """Save ``obj`` if anything changed since ``before``; the audit diff, empty when
+    nothing did (then no new version and no audit row: a no-op save is not an event)."""
+    changes = audit.diff(type(obj), before, audit.snapshot(obj) | (extra_after or {}))
+    if changes:
+        _bump(obj)
+    return changes
+
+
 # ---------------------------------------------------------------------------- tenants
 
 
@@ -213,10 +223,9 @@ def org_unit_update(
         else:
             _refuse_deactivation(unit)
         unit.is_active = bool(changes["is_active"])
-    _bump(unit)
-    after = audit.snapshot(unit)
-    audit.record(actor=actor, action="org_unit.update", obj=unit,
-                 changes=audit.diff(OrgUnit, before, after))
+    diff = _save_changes(unit, before)
+    if diff:
+        audit.record(actor=actor, action="org_unit.update", obj=unit, changes=diff)
     return unit
 
 
@@ -408,14 +417,16 @@ def user_update(
             raise ValidationFailed(fields={"role_ids": [_("You cannot change your own roles.")]})
         roles = _roles_for(actor, list(changes["role_ids"]))
         user.roles.set(roles)
-    _bump(user)
-    after = audit.snapshot(user) | {"roles": sorted(user.roles.values_list("pk", flat=True))}
+    diff = _save_changes(
+        user, before, {"roles": sorted(user.roles.values_list("pk", flat=True))}
+    )
+    if not diff:
+        return user
     if "role_ids" in changes or "is_active" in changes:
         _keep_an_administrator(user.tenant_id)
     if user.is_active:
         access.ensure_still_visible(user, actor)
-    audit.record(actor=actor, action="user.update", obj=user,
-                 changes=audit.diff(User, before, after))
+    audit.record(actor=actor, action="user.update", obj=user, changes=diff)
     return user
 
 
@@ -478,11 +489,12 @@ def profile_update(*, actor: User, expected_version: int | None = None, **change
                 fields={"current_password": [_("The current password is wrong.")]}
             )
         user.set_password(check_password(changes["new_password"], user, "new_password"))
-    _bump(user)
-    changed = audit.diff(User, before, audit.snapshot(user))
-    if changes.get("new_password"):
-        changed["password"] = ["***", "***"]
-    audit.record(actor=user, action="user.profile_update", obj=user, changes=changed)
+        before["password"], after_password = "***", {"password": "***changed***"}
+    else:
+        after_password = {}
+    changed = _save_changes(user, before, after_password)
+    if changed:
+        audit.record(actor=user, action="user.profile_update", obj=user, changes=changed)
     return user
 
 
@@ -607,9 +619,9 @@ def role_update(
     before = audit.snapshot(role)
     for key, value in fields.items():
         setattr(role, key, value)
-    _bump(role)
-    audit.record(actor=actor, action="role.update", obj=role,
-                 changes=audit.diff(Role, before, audit.snapshot(role)))
+    diff = _save_changes(role, before)
+    if diff:
+        audit.record(actor=actor, action="role.update", obj=role, changes=diff)
     return role
 
 

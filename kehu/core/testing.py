@@ -84,3 +84,13 @@ def build_world() -> World:
 def fresh(user: User) -> User:
     """The user as the next request would load it (grants recomputed)."""
     return User.objects.select_related("org_unit", "tenant").get(pk=user.pk)
+
+
+def totp_code(secret: str, steps_ahead: int = 0) -> str:
+    """The code ``steps_ahead`` 30-second steps from now: codes are single-use, so a test
+    that enrols with one code signs in with the next."""
+    import pyotp
+    from django.utils import timezone
+
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(timezone.now()) + steps_ahead)

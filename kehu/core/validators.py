@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kehu.core.exceptions import ValidationFailed
 
@@ -44,6 +46,24 @@ def clean_phone(value: str | None, field: str = "phone") -> str:
     if not (_MOBILE_RE.match(text) or _PHONE_RE.match(text)):
         raise ValidationFailed(fields={field: [_("Enter a valid phone number.")]})
     return text
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django's, with a message our catalogue translates (Django's zh_Hans lacks it)."""
+
+    def get_error_message(self) -> str:
+        return ngettext(
+            "The password is too short: use at least %(min_length)d character.",
+            "The password is too short: use at least %(min_length)d characters.",
+            self.min_length,
+        ) % {"min_length": self.min_length}
+
+    def get_help_text(self) -> str:
+        return ngettext(
+            "At least %(min_length)d character.",
+            "At least %(min_length)d characters.",
+            self.min_length,
+        ) % {"min_length": self.min_length}
 
 
 def check_password(password: str | None, user: Any = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pyotp
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
@@ -13,7 +12,7 @@ from kehu.core import services
 from kehu.core.auth import SecondFactorRequired, login_with_password, user_for_token
 from kehu.core.exceptions import AuthenticationFailed, ValidationFailed
 from kehu.core.models import AuditEvent, User
-from kehu.core.testing import PASSWORD, World, fresh
+from kehu.core.testing import PASSWORD, World, fresh, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -91,12 +90,12 @@ def test_totp_enrol_login_disable(world: World) -> None:
     secret = services.totp_setup(actor=user)
     with pytest.raises(ValidationFailed):
         services.totp_enable(actor=user, code="000000")
-    services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
+    services.totp_enable(actor=user, code=totp_code(secret))
     with pytest.raises(SecondFactorRequired):
         login_with_password("analyst@huaxia.test", PASSWORD)
     with pytest.raises(SecondFactorRequired):
         login_with_password("analyst@huaxia.test", PASSWORD, "123456")
-    assert login_with_password("analyst@huaxia.test", PASSWORD, pyotp.TOTP(secret).now())
+    assert login_with_password("analyst@huaxia.test", PASSWORD, totp_code(secret, 1))
     services.totp_disable(actor=fresh(user), password=PASSWORD)
     assert login_with_password("analyst@huaxia.test", PASSWORD)
 
@@ -151,3 +150,13 @@ def test_attempts_while_locked_do_not_extend_the_lock(world: World) -> None:
     with pytest.raises(AuthenticationFailed):
         login_with_password("rep_a1@huaxia.test", "wrong")
     assert fresh(world.city_a1_rep).locked_until == until
+
+
+def test_totp_code_is_single_use(world: World) -> None:
+    user = world.analyst
+    secret = services.totp_setup(actor=user)
+    services.totp_enable(actor=user, code=totp_code(secret))
+    code = totp_code(secret, 1)
+    assert login_with_password("analyst@huaxia.test", PASSWORD, code)
+    with pytest.raises(SecondFactorRequired):
+        login_with_password("analyst@huaxia.test", PASSWORD, code)  # replayed

@@ -234,3 +234,10 @@ def test_bad_input_gives_clear_errors_without_tracebacks(data_dir):
 def test_serve_rejects_bad_port(tmp_path):
     err = failed(kehu(tmp_path, "serve", "--port", "70000"))
     assert "not a valid port" in err
+
+
+def test_createsuperuser_explains_the_alternative(data_dir):
+    result = kehu(data_dir, "createsuperuser", "--noinput", "--email", "su@example.test")
+    assert result.returncode == 1
+    assert "createtenant" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -250,3 +250,13 @@ def test_builtin_roles_sync_reaches_existing_tenants(world: World) -> None:
         assert services.builtin_roles_sync() == 0
     finally:
         del perms.BUILTIN_ROLES["kpi_officer"]
+
+
+def test_saving_nothing_new_is_not_an_event(world: World) -> None:
+    w = world
+    count = AuditEvent.objects.count()
+    unit = services.org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="广州分公司")
+    user = services.profile_update(actor=w.analyst, full_name=w.analyst.full_name)
+    assert unit.version == w.city_a1.version
+    assert user.version == w.analyst.version
+    assert AuditEvent.objects.count() == count

@@ -175,3 +175,23 @@ def test_check_deploy_warns_for_development_settings(tmp_path):
     output = done.stdout + done.stderr
     assert "security.W018" in output  # DEBUG on
     assert "security.W004" in output  # no HSTS
+
+
+def test_env_int_minimum(monkeypatch):
+    monkeypatch.setenv("KEHU_LOCKOUT_THRESHOLD", "0")
+    with pytest.raises(ConfigError, match="at least 1"):
+        env.env_int("KEHU_LOCKOUT_THRESHOLD", 5, minimum=1)
+
+
+def test_time_zone_log_level_and_redis_url_are_checked(monkeypatch):
+    monkeypatch.setenv("KEHU_TIME_ZONE", "Mars/Base")
+    with pytest.raises(ConfigError, match="time zone"):
+        env.env_time_zone("KEHU_TIME_ZONE", "Asia/Shanghai")
+    monkeypatch.setenv("KEHU_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError, match="one of"):
+        env.env_choice("KEHU_LOG_LEVEL", "INFO", ("DEBUG", "INFO"))
+    monkeypatch.setenv("REDIS_URL", "http://foo")
+    with pytest.raises(ConfigError, match="redis://"):
+        env.env_redis_url("REDIS_URL")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert env.env_redis_url("REDIS_URL") == "redis://127.0.0.1:6379/0"
