@@ -167,9 +167,6 @@ class OrgUnit(AccessControlled, TimeStamped):
             return self.pk == user.org_unit_id
         return self.path.startswith(user.org_unit.path)
 
-    def is_ancestor_of(self, other: OrgUnit) -> bool:
-        return other.path.startswith(self.path)
-
 
 class Role(AccessControlled, TimeStamped):
     access_module = "roles"
@@ -231,11 +228,7 @@ class Role(AccessControlled, TimeStamped):
         return perms.expand(list(self.permissions))
 
 
-class UserQuerySet(TenantQuerySet):
-    pass
-
-
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+class UserManager(BaseUserManager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> UserType:
