@@ -133,6 +133,8 @@ class SignupForm(KehuForm):
 class OrgUnitCreateForm(KehuForm):
     prefix = "new"
     field_aliases = {"parent_id": "parent"}
+    # One of several forms below the tree: focusing it would scroll a phone past the tree.
+    autofocus = False
 
     parent = forms.ChoiceField(label=_("Parent unit"))
     name = forms.CharField(label=_("Name"), max_length=100)
@@ -146,6 +148,7 @@ class OrgUnitCreateForm(KehuForm):
 
 class OrgUnitEditForm(KehuForm):
     prefix = "edit"
+    autofocus = False  # see OrgUnitCreateForm
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Type"), choices=OrgUnit.Kind.choices)
     code = forms.CharField(label=_("Code"), max_length=50, required=False)
@@ -201,8 +204,22 @@ class UserFilterForm(forms.Form):
                 "is_active": active}
 
 
+class RoleCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes; those in ``locked`` (values as strings) are shown but disabled."""
+
+    locked: frozenset[str] = frozenset()
+
+    def create_option(self, name: str, value: Any, label: Any, selected: Any, index: int,
+                      subindex: int | None = None, attrs: dict[str, Any] | None = None
+                      ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.locked:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class RoleChoiceField(forms.TypedMultipleChoiceField):
-    widget = forms.CheckboxSelectMultiple
+    widget = RoleCheckboxes
 
 
 class UserForm(KehuForm):
@@ -215,12 +232,28 @@ class UserForm(KehuForm):
     roles = RoleChoiceField(label=_("Roles"), coerce=int, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=User.Language.choices)
 
-    def __init__(self, *args: Any, units: Any = (), roles: Any = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, units: Any = (), roles: Any = (), locked_roles: Any = (),
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "org_unit", unit_choices(
             [u for u in units if u.is_active], blank="—"
         ))
+        # Only roles the actor may grant are offered; ``locked_roles`` (held by the user
+        # being edited, beyond the actor's rights) are shown ticked and kept as they are.
         set_choices(self, "roles", [(str(r.pk), r.display_name) for r in roles])
+        self.locked_roles = frozenset(int(pk) for pk in locked_roles)
+        widget: Any = self.fields["roles"].widget
+        widget.locked = frozenset(str(pk) for pk in self.locked_roles)
+        if self.locked_roles:
+            self.fields["roles"].help_text = _(
+                "Greyed-out roles have rights you do not hold: only an administrator with "
+                "those rights can remove them.")
+
+    def clean_roles(self) -> list[int]:
+        # Disabled checkboxes are not posted: keep the locked roles, whatever was sent.
+        chosen = [pk for pk in self.cleaned_data.get("roles") or []
+                  if pk not in self.locked_roles]
+        return chosen + sorted(self.locked_roles)
 
 
 class UserEditForm(UserForm):

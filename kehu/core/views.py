@@ -11,16 +11,18 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Iterator
-from functools import wraps
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache, wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import (
     Http404,
     HttpRequest,
@@ -31,9 +33,11 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -88,9 +92,16 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def service_error(request: HttpRequest, form: f.KehuForm | None, exc: KehuError) -> None:
-    """Field errors onto the form, the message into the messages area."""
+    """Field errors onto the form; otherwise the message into the messages area.
+
+    An error that names its fields is shown only next to them: its message is the
+    generic one ("some fields are invalid") and would just repeat them less precisely.
+    """
     if isinstance(exc, NotFound):
         raise Http404
+    if form is not None and exc.fields:
+        form.add_service_error(exc)
+        return
     if form is not None:
         form.add_service_error(exc)
     messages.error(request, str(exc.message))
@@ -392,10 +403,20 @@ def user_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _user_form_choices(me: User) -> dict[str, Any]:
+def _user_form_choices(me: User, subject: User | None = None) -> dict[str, Any]:
+    """Units, and the roles ``me`` may grant. Roles the subject already holds but ``me``
+    could not grant stay listed as locked, so that saving the form keeps them."""
+    held = {r.pk for r in subject.roles.all()} if subject is not None else set()
+    roles, locked = [], []
+    for role in selectors.role_list(actor=me):
+        if access.can_grant(me, role.effective_permissions(), role.data_scope):
+            roles.append(role)
+        elif role.pk in held:
+            roles.append(role)
+            locked.append(role.pk)
     return {
         "units": list(selectors.org_unit_list(actor=me, include_inactive=False)),
-        "roles": list(selectors.role_list(actor=me)),
+        "roles": roles, "locked_roles": locked,
     }
 
 
@@ -437,7 +458,7 @@ def _user_edit_form(me: User, subject: User, data: Any = None) -> f.UserEditForm
         "phone": subject.phone if reveal else pii.mask("phone", subject.phone),
         "org_unit": subject.org_unit_id, "roles": [r.pk for r in subject.roles.all()],
         "language": subject.language, "version": subject.version,
-    }, is_self=subject.pk == me.pk, reveal_phone=reveal, **_user_form_choices(me))
+    }, is_self=subject.pk == me.pk, reveal_phone=reveal, **_user_form_choices(me, subject))
 
 
 @page("users.view")
@@ -622,9 +643,12 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------------------- audit
 
 
-def _audit_filters(request: HttpRequest) -> tuple[f.AuditFilterForm, dict[str, Any]]:
-    """The filter form and the selector's keyword arguments."""
+def _audit_filters(request: HttpRequest) -> tuple[f.AuditFilterForm, dict[str, Any] | None]:
+    """The filter form and the selector's keyword arguments; ``None`` when the filters
+    are invalid (then nothing is listed or exported, rather than everything)."""
     form = f.AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return form, None
     return form, form.selector_filters()
 
 
@@ -632,30 +656,160 @@ def _audit_filters(request: HttpRequest) -> tuple[f.AuditFilterForm, dict[str, A
 def audit_list(request: HttpRequest) -> HttpResponse:
     me = user(request)
     form, filters = _audit_filters(request)
-    events = selectors.audit_event_list(actor=me, **filters)
+    events: Any = [] if filters is None else selectors.audit_event_list(actor=me, **filters)
     page_obj = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
-    for event in page_obj:
-        lines = [(key, _change_text(value)) for key, value in event.changes.items()]
-        setattr(event, "change_lines", lines)  # noqa: B010 (template-only attribute)
+    rows = list(page_obj)
+    names = _audit_names(me, rows)
+    for event in rows:
+        setattr(event, "object_type_label",  # noqa: B010 (template-only attribute)
+                _object_type_label(event.object_type))
+        setattr(event, "change_lines", _change_lines(event, names))  # noqa: B010
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "core/audit_list.html", {
         "filter_form": form, "page_obj": page_obj, "query": query.urlencode(),
-        "can_export": access.has_perm(me, "audit.export"),
+        "can_export": access.has_perm(me, "audit.export") and filters is not None,
     })
 
 
-def _change_text(value: Any) -> str:
-    """``[before, after]`` as "before → after"; anything else as compact JSON."""
+# Codes that auth.login_failed events carry in ``changes["reason"]``.
+LOGIN_FAILURE_REASONS = {
+    "wrong_password": gettext_lazy("Wrong password"),
+    "unknown_email": gettext_lazy("Unknown email address"),
+    "locked": gettext_lazy("Account locked"),
+    "locked_now": gettext_lazy("Wrong password; the account is now locked"),
+    "inactive": gettext_lazy("Account deactivated"),
+    "wrong_totp": gettext_lazy("Wrong authentication code"),
+}
+
+# Labels for change keys that are not fields of the event's model, or whose field has
+# no translatable verbose name.
+CHANGE_LABELS = {
+    "id": gettext_lazy("ID"),
+    "path": gettext_lazy("Tree path"),
+    "depth": gettext_lazy("Depth in the tree"),
+    "builtin_key": gettext_lazy("Built-in role key"),
+    "reason": gettext_lazy("Reason"),
+    "permission": gettext_lazy("Permission"),
+    "filters": gettext_lazy("Filters"),
+    "rows": gettext_lazy("Rows"),
+    "shared_with": gettext_lazy("Shared with"),
+    "can_change": gettext_lazy("Can change"),
+}
+
+Names = dict[str, dict[int, str]]  # "roles" / "units" → id → name
+
+
+@cache
+def _audit_models() -> dict[str, type[Model]]:
+    """Kehu's models by the name audit rows store as ``object_type``."""
+    return {m._meta.model_name or "": m for m in apps.get_models()
+            if m.__module__.startswith("kehu.")}
+
+
+def _object_type_label(object_type: str) -> str:
+    model = _audit_models().get(object_type)
+    return capfirst(str(model._meta.verbose_name)) if model is not None else object_type
+
+
+def _model_field(object_type: str, key: str) -> Any:
+    model = _audit_models().get(object_type)
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(key)
+    except FieldDoesNotExist:
+        return None
+
+
+def _names_kind(key: str, field: Any) -> str | None:
+    """Which ids a change holds: role ids under ``roles``, unit ids in unit fields."""
+    if key == "roles":
+        return "roles"
+    if field is not None and getattr(field, "related_model", None) is OrgUnit:
+        return "units"
+    return None
+
+
+def _ids_in(value: Any) -> Iterator[int]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _ids_in(item)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield value
+
+
+def _audit_names(me: User, events: list[Any]) -> Names:
+    """Names of the roles and units the page's changes mention: one query for each."""
+    ids: dict[str, set[int]] = {"roles": set(), "units": set()}
+    for event in events:
+        for key, value in (event.changes or {}).items():
+            kind = _names_kind(key, _model_field(event.object_type, key))
+            if kind is not None:
+                ids[kind].update(_ids_in(value))
+    names: Names = {"roles": {}, "units": {}}
+    if ids["roles"]:
+        names["roles"] = {role.pk: role.display_name for role in
+                          Role.objects.filter(tenant_id=me.tenant_id, pk__in=ids["roles"])}
+    if ids["units"]:
+        # Only units the reader may see are named; others stay "#id".
+        names["units"] = dict(OrgUnit.objects.visible_to(me, "view")
+                              .filter(pk__in=ids["units"]).values_list("pk", "name"))
+    return names
+
+
+def _change_lines(event: Any, names: Names | None = None) -> list[tuple[str, str, str]]:
+    """``(label, text, key)`` per changed field, in the reader's words."""
+    lines = []
+    for key, value in (event.changes or {}).items():
+        field = _model_field(event.object_type, key)
+        verbose = getattr(field, "verbose_name", None)
+        if isinstance(verbose, Promise):  # marked for translation
+            label = capfirst(str(verbose))
+        else:
+            label = str(CHANGE_LABELS.get(key, key))
+        lines.append((label, _change_text(value, key, field, names or {}), key))
+    return lines
+
+
+def _change_text(value: Any, key: str = "", field: Any = None,
+                 names: Names | None = None) -> str:
+    """``[before, after]`` as "before → after"; each side as _change_value shows it."""
     if isinstance(value, list) and len(value) == 2:
-        return " → ".join("∅" if v in (None, "") else _plain_text(v) for v in value)
+        return " → ".join(_change_value(v, key, field, names or {}) for v in value)
+    return _change_value(value, key, field, names or {})
+
+
+def _change_value(value: Any, key: str, field: Any, names: Names) -> str:
+    if value is None or value == "" or value == []:
+        return "∅"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    kind = _names_kind(key, field)
+    if kind is not None and isinstance(value, (int, list)):
+        known = names.get(kind, {})
+        return _join(known.get(pk, f"#{pk}") for pk in _ids_in(value))
+    if key in ("permission", "permissions") and isinstance(value, (str, list)):
+        perms = [value] if isinstance(value, str) else value
+        return _join(permissions.permission_label(str(p)) for p in perms)
+    if key == "reason" and isinstance(value, str):
+        return str(LOGIN_FAILURE_REASONS.get(value, value))
+    if key == "data_scope" and isinstance(value, str):
+        return str(dict(permissions.Scope.CHOICES).get(value, value))
+    choices = dict(getattr(field, "flatchoices", None) or ())
+    if isinstance(value, (str, int)) and value in choices:
+        return str(choices[value])
+    if isinstance(value, list):
+        return _join(_change_value(v, key, field, names) for v in value)
     return _plain_text(value)
+
+
+def _join(texts: Iterable[str]) -> str:
+    return ", ".join(texts)
 
 
 def _plain_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -689,7 +843,15 @@ def _audit_csv_rows(events: Any) -> Iterator[str]:
 @page("audit.export")
 def audit_export(request: HttpRequest) -> HttpResponseBase:
     me = user(request)
-    _form, filters = _audit_filters(request)
+    form, filters = _audit_filters(request)
+    if filters is None:
+        # Refused rather than exporting everything: say what is wrong with the filters.
+        lines = [_("The filters are invalid; nothing was exported.")]
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            lines += [f"{label}: {error}" if label else str(error) for error in errors]
+        return HttpResponse("\n".join(str(line) for line in lines) + "\n", status=400,
+                            content_type="text/plain; charset=utf-8")
     events = services.audit_export(actor=me, filters=filters)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(_audit_csv_rows(events),
@@ -738,6 +900,8 @@ def profile(request: HttpRequest) -> HttpResponse:
         except KehuError as exc:
             service_error(request, form, exc)
         else:
+            # The next page is in the newly chosen language: so is the message about it.
+            translation.activate(data["language"])
             messages.success(request, _("Your profile is saved."))
             return redirect("profile")
     return _profile_render(request, status=422, profile_form=form)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from kehu.core.models import AuditEvent, OrgUnit, Tenant
+from kehu.core.testing import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -245,7 +246,7 @@ def test_two_factor_enrol_then_sign_in_with_code(page: Any) -> None:
     code_field = page.locator("#id_totp_code")
     code_field.wait_for()
     assert code_field.evaluate("el => el === document.activeElement")
-    code_field.fill(pyotp.TOTP(secret).now())
+    code_field.fill(totp_code(secret, 1))
     page.click("button[type=submit]")
     page.wait_for_url(page.base_url + "/")
 
@@ -265,3 +266,42 @@ def test_audit_csv_download(page: Any) -> None:
     text = content.decode("utf-8-sig")
     assert "tenant.signup" in text and "晋北煤业有限公司" in text
     assert "user.create" not in text
+
+
+PHONE_PAGES = ("/profile/", "/users/", "/audit/", "/roles/new/", "/org/")
+
+
+def test_phone_width_pages_never_scroll_sideways(phone_page: Any) -> None:
+    page = phone_page
+    sign_up(page, "陇南果业有限公司", "admin@longnan.test")
+    # A token row makes the profile's widest table appear.
+    go(page, "/profile/")
+    page.fill("#id_name", "报表同步脚本（每日凌晨）")
+    page.get_by_role("button", name="创建令牌").click()
+    page.locator('[data-testid="token-table"]').wait_for()
+    SHOTS.mkdir(exist_ok=True)
+    for path in PHONE_PAGES:
+        go(page, path)
+        page.wait_for_load_state("load")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(SHOTS / f"phone{path.replace('/', '-')}.png"), full_page=True)
+        assert width <= 375, (path, width)
+
+
+def test_phone_width_org_page_opens_at_the_top(phone_page: Any) -> None:
+    from kehu.core import services
+    from kehu.core.models import User
+
+    page = phone_page
+    sign_up(page, "陇东能源有限公司", "admin@longdong.test")
+    admin = User.objects.get(email="admin@longdong.test")
+    # A tree taller than the screen: the forms below it start out of sight.
+    for n in range(12):
+        services.org_unit_create(actor=admin, parent_id=admin.org_unit_id,
+                                 name=f"陇东第{n + 1}分公司", kind="city")
+    for path in ("/org/", f"/org/?unit={admin.org_unit_id}"):
+        go(page, path)
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(200)  # an autofocus scroll happens right after load
+        assert page.evaluate("window.scrollY") == 0, path
+        assert page.evaluate("document.activeElement === document.body"), path

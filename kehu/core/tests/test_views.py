@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, Tenant, User
-from kehu.core.testing import PASSWORD, World, fresh, make_user
+from kehu.core.testing import PASSWORD, World, fresh, make_user, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +195,7 @@ def test_login_safe_next_only(world: World) -> None:
 def test_login_with_totp_second_step(world: World) -> None:
     user = world.city_a1_rep
     secret = services.totp_setup(actor=user)
-    services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
+    services.totp_enable(actor=user, code=totp_code(secret))
     client = Client()
     response = client.post(reverse("login"), {"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
@@ -207,7 +207,7 @@ def test_login_with_totp_second_step(world: World) -> None:
     assert response.status_code == 401
     assert 'name="totp_code"' in text(response)
     assert fresh(user).failed_login_count == 1  # wrong codes count towards lockout
-    response = client.post(reverse("login"), {"totp_code": pyotp.TOTP(secret).now()})
+    response = client.post(reverse("login"), {"totp_code": totp_code(secret, 1)})
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 200
 
@@ -215,9 +215,9 @@ def test_login_with_totp_second_step(world: World) -> None:
 def test_totp_step_without_verified_password_is_refused(world: World) -> None:
     user = world.city_a1_rep
     secret = services.totp_setup(actor=user)
-    services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
+    services.totp_enable(actor=user, code=totp_code(secret))
     client = Client()
-    response = client.post(reverse("login"), {"totp_code": pyotp.TOTP(secret).now()})
+    response = client.post(reverse("login"), {"totp_code": totp_code(secret, 1)})
     assert response.status_code == 401
     assert "_auth_user_id" not in client.session
 
@@ -226,13 +226,13 @@ def test_wrong_totp_codes_lock_the_account(world: World, settings) -> None:
     settings.KEHU_LOCKOUT_THRESHOLD = 3
     user = world.city_a1_rep
     secret = services.totp_setup(actor=user)
-    services.totp_enable(actor=user, code=pyotp.TOTP(secret).now())
+    services.totp_enable(actor=user, code=totp_code(secret))
     client = Client()
     client.post(reverse("login"), {"email": user.email, "password": PASSWORD})
     for _ in range(3):
         client.post(reverse("login"), {"totp_code": "000000"})
     assert fresh(user).is_locked()
-    response = client.post(reverse("login"), {"totp_code": pyotp.TOTP(secret).now()})
+    response = client.post(reverse("login"), {"totp_code": totp_code(secret, 1)})
     assert response.status_code == 401
     assert "_auth_user_id" not in client.session
 
@@ -575,7 +575,7 @@ def test_user_create_errors_and_denials(world: World) -> None:
     )
     assert response.status_code == 422
     assert "errorlist" in text(response)
-    # A role granting more than the manager holds is refused with a message.
+    # A role granting more than the manager holds is not even offered: refused as a choice.
     response = client.post(
         reverse("user_create"),
         {
@@ -587,7 +587,7 @@ def test_user_create_errors_and_denials(world: World) -> None:
         },
     )
     assert response.status_code == 422
-    assert "message-error" in text(response)
+    assert "errorlist" in text(response)
     # A unit outside the manager's area.
     response = client.post(
         reverse("user_create"),
@@ -1011,3 +1011,191 @@ def test_csrf_failure_page(world: World) -> None:
     response = client.post(reverse("login"), {"email": "a@b.test", "password": "x"})
     assert response.status_code == 403
     assert "403" in text(response)
+
+
+# ---------------------------------------------------------------------------- QA fixes
+
+
+def role_checkboxes(response) -> dict[int, str]:
+    """The role checkboxes of a user form: role id → the whole <input> tag."""
+    tags = re.findall(r'(<input type="checkbox" name="roles" value="(\d+)"[^>]*>)',
+                      text(response))
+    return {int(pk): tag for tag, pk in tags}
+
+
+def test_audit_changes_read_as_field_names_and_words(world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kehu.core import auth
+    from kehu.core.exceptions import KehuError
+
+    admin = world.hq_admin
+    rep = world.city_a1_rep
+    services.user_update(actor=admin, user_id=rep.pk, org_unit_id=world.team_a1.pk, role_ids=[
+        world.role("account_manager").pk, world.role("analyst").pk])
+    services.user_update(actor=admin, user_id=rep.pk, is_active=False)
+    services.user_update(actor=admin, user_id=rep.pk, is_active=True)
+    services.role_create(actor=admin, name="区域质检", permissions=["org.view"],
+                         data_scope="subtree")
+    with pytest.raises(KehuError):
+        auth.login_with_password(rep.email, "wrong-password!")
+    User.objects.filter(pk=admin.pk).update(language="en")
+    client = client_for(admin)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("audit_list"))
+    body = table(response, "audit-table")
+    assert "Roles</span>: Account manager → Account manager, Analyst (read-only)" in body
+    assert "Active</span>: Yes → No" in body and "Active</span>: No → Yes" in body
+    assert "Data scope</span>: ∅ → Unit and everything below it" in body
+    assert "Reason</span>: Wrong password" in body
+    assert "Organisation · View" in body  # the new role's permissions, by label
+    assert f"Org unit</span>: {world.city_a1.name} → {world.team_a1.name}" in body
+    assert "Tree path</span>:" in body and "Path</span>" not in body
+    for raw in ("<code>roles</code>", "<code>is_active</code>", "true", "wrong_password",
+                '"subtree"'):
+        assert raw not in body
+    # Every role named on the page comes from a single query.
+    role_queries = [q for q in queries.captured_queries
+                    if 'FROM "core_role"' in q["sql"] and '"core_role"."id" IN' in q["sql"]]
+    assert len(role_queries) == 1
+    # In Chinese, the same rows read in Chinese.
+    User.objects.filter(pk=admin.pk).update(language="zh-hans")
+    body = table(client_for(admin).get(reverse("audit_list")), "audit-table")
+    assert "是 → 否" in body and "密码错误" in body and "数据范围" in body
+
+
+def test_audit_changes_column_falls_back_to_raw_keys() -> None:
+    from types import SimpleNamespace
+
+    from kehu.core.views import _change_lines
+
+    event = SimpleNamespace(object_type="nosuchmodel", changes={"odd_key": [1, {"a": 2}]})
+    assert _change_lines(event, {}) == [("odd_key", '1 → {"a": 2}', "odd_key")]
+    event = SimpleNamespace(object_type="orgunit", changes={"kind": ["city", "team"]})
+    kinds = OrgUnit.Kind
+    assert _change_lines(event, {})[0][1] == f"{kinds.CITY.label} → {kinds.TEAM.label}"
+
+
+@pytest.mark.parametrize("params", [
+    {"since": "2030-01-02", "until": "2030-01-01"},
+    {"since": "2024-13-45"},
+    {"actor": "not-an-email"},
+])
+def test_audit_invalid_filters_show_errors_and_no_rows(world: World, params) -> None:
+    client = client_for(world.hq_admin)
+    response = client.get(reverse("audit_list"), params)
+    assert response.status_code == 200
+    body = text(response)
+    assert "errorlist" in body
+    rows = table(response, "audit-table")
+    assert "org_unit.create" not in rows and "tenant.signup" not in rows
+    assert 'data-testid="audit-export"' not in body
+    response = client.get(reverse("audit_export"), params)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert "org_unit.create" not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+def test_audit_invalid_filter_export_names_the_error(world: World) -> None:
+    User.objects.filter(pk=world.hq_admin.pk).update(language="en")
+    response = client_for(world.hq_admin).get(reverse("audit_export"),
+                                              {"since": "2030-01-02", "until": "2030-01-01"})
+    assert response.status_code == 400
+    assert "The end date is before the start date." in response.content.decode()
+
+
+def test_org_page_forms_do_not_take_the_focus(world: World) -> None:
+    client = client_for(world.hq_admin)
+    for params in ({}, {"unit": world.prov_a.pk}):
+        assert "autofocus" not in text(client.get(reverse("org_tree"), params))
+    # Single-purpose pages still put the cursor in their first field.
+    assert "autofocus" in text(Client().get(reverse("login")))
+    assert "autofocus" in text(Client().get(reverse("signup")))
+    assert "autofocus" in text(client.get(reverse("user_create")))
+
+
+def test_language_switch_message_is_in_the_new_language(world: World) -> None:
+    client = client_for(world.city_a1_rep)
+    response = client.post(
+        reverse("profile"),
+        {"full_name": world.city_a1_rep.full_name, "phone": "", "language": "en"},
+        follow=True,
+    )
+    body = text(response)
+    assert '<html lang="en">' in body
+    assert "Your profile is saved." in body
+    response = client.post(
+        reverse("profile"),
+        {"full_name": world.city_a1_rep.full_name, "phone": "", "language": "zh-hans"},
+        follow=True,
+    )
+    assert "个人资料已保存。" in text(response)
+
+
+def test_user_forms_offer_only_roles_the_actor_can_grant(world: World) -> None:
+    manager = client_for(world.prov_a_manager)
+    offered = role_checkboxes(manager.get(reverse("user_create")))
+    assert world.role("account_manager").pk in offered
+    assert world.role("city_manager").pk in offered
+    for key in ("tenant_admin", "hq_manager", "analyst"):
+        assert world.role(key).pk not in offered, key
+    # An administrator may grant every role.
+    offered = role_checkboxes(client_for(world.hq_admin).get(reverse("user_create")))
+    assert set(offered) == set(
+        Role.objects.filter(tenant=world.tenant).values_list("pk", flat=True))
+
+
+def test_user_edit_keeps_roles_the_actor_cannot_grant_visible(world: World) -> None:
+    from kehu.core import forms as f
+
+    exporter = services.role_create(actor=world.hq_admin, name="审计导出",
+                                    permissions=["audit.view", "audit.export"],
+                                    data_scope="own")
+    subject = make_user(world.hq_admin, "exp@huaxia.test", "导出员", world.city_a1,
+                        "account_manager")
+    services.user_update(actor=world.hq_admin, user_id=subject.pk,
+                         role_ids=[world.role("account_manager").pk, exporter.pk])
+    boxes = role_checkboxes(client_for(world.prov_a_manager).get(
+        reverse("user_detail", args=[subject.pk])))
+    assert "checked" in boxes[exporter.pk] and "disabled" in boxes[exporter.pk]
+    assert "disabled" not in boxes[world.role("account_manager").pk]
+    assert world.role("tenant_admin").pk not in boxes
+    # Disabled boxes are not posted: the form keeps the held role all the same.
+    form = f.UserEditForm(
+        {"full_name": "导出员", "org_unit": world.city_a1.pk, "language": "zh-hans",
+         "version": 1, "roles": [world.role("city_manager").pk]},
+        units=[world.city_a1], roles=[world.role("city_manager"), exporter],
+        locked_roles=[exporter.pk],
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["roles"] == [world.role("city_manager").pk, exporter.pk]
+
+
+def test_builtin_role_shows_name_and_description_as_text(world: World) -> None:
+    role = world.role("analyst")
+    body = text(client_for(world.hq_admin).get(reverse("role_detail", args=[role.pk])))
+    facts = body[body.index('data-testid="role-facts"'):body.index("</dl>")]
+    assert role.display_name in facts and role.display_description in facts
+    assert role.get_data_scope_display() in facts
+    for name in ("name", "description", "data_scope"):
+        assert f'name="{name}"' not in body
+    # A custom role the reader may change keeps its inputs.
+    custom = services.role_create(actor=world.hq_admin, name="临时", permissions=["org.view"],
+                                  data_scope="own")
+    body = text(client_for(world.hq_admin).get(reverse("role_detail", args=[custom.pk])))
+    assert 'name="description"' in body and 'data-testid="role-facts"' not in body
+
+
+def test_signup_duplicate_shows_only_the_field_error(world: World) -> None:
+    for company, email in ((world.tenant.name, "new@new.test"),
+                           ("全新公司", world.hq_admin.email)):
+        response = Client().post(reverse("signup"), {
+            "company_name": company, "admin_name": "某人", "email": email,
+            "password": PASSWORD, "password_confirm": PASSWORD,
+        })
+        assert response.status_code == 422
+        body = text(response)
+        assert "errorlist" in body
+        assert "message-error" not in body and "请求与当前状态冲突" not in body
