@@ -81,8 +81,8 @@ def diff(model: type[models.Model] | models.Model, before: dict[str, Any],
     changes: dict[str, list[Any]] = {}
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
-        if old == new:
-            continue
+        if old == new or (old in (None, "") and new in (None, "")):
+            continue  # nothing to nothing (a new record's blank field) is no change
         kind = masked.get(name)
         if kind:
             old, new = pii.mask(kind, old), pii.mask(kind, new)

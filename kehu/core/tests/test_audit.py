@@ -82,3 +82,9 @@ def test_every_action_written_by_the_suite_is_registered(world: World) -> None:
     written = set(AuditEvent.objects.values_list("action", flat=True))
     assert written <= set(audit.ACTIONS)
     assert audit.action_label("org_unit.create") != "org_unit.create"
+
+
+def test_blank_to_blank_is_no_change() -> None:
+    from kehu.core.models import User
+
+    assert audit.diff(User, {}, {"phone": "", "full_name": "甲"}) == {"full_name": [None, "甲"]}
