@@ -90,6 +90,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Lockout: this many consecutive failures lock the account for LOCKOUT_MINUTES.
 KEHU_LOCKOUT_THRESHOLD = env.env_int("KEHU_LOCKOUT_THRESHOLD", 5, minimum=1)
 KEHU_LOCKOUT_MINUTES = env.env_int("KEHU_LOCKOUT_MINUTES", 15, minimum=1)
+# Per client address: sign-in attempts per 10 minutes, sign-ups per hour (0 = no limit).
+KEHU_SIGN_IN_LIMIT = env.env_int("KEHU_SIGN_IN_LIMIT", 30, minimum=0)
+KEHU_SIGN_UP_LIMIT = env.env_int("KEHU_SIGN_UP_LIMIT", 10, minimum=0)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kehu.core import audit
+from kehu.core import audit, throttle
 from kehu.core.exceptions import AuthenticationFailed
 from kehu.core.models import ApiToken, User
 
@@ -123,6 +123,7 @@ def login_with_password(email: str, password: str, totp_code: str | None = None)
     SecondFactorRequired (password right, code missing or wrong; carries ``user_id`` so a
     page can finish with ``login_second_factor`` without holding on to the password).
     """
+    throttle.sign_in()
     email = (email or "").strip().lower()
     outcome: User | AuthenticationFailed
     with transaction.atomic():
@@ -153,6 +154,7 @@ def login_with_password(email: str, password: str, totp_code: str | None = None)
 
 def login_second_factor(user_id: int, totp_code: str | None) -> User:
     """Finish a sign-in whose password was already verified (``SecondFactorRequired``)."""
+    throttle.sign_in()
     outcome: User | AuthenticationFailed
     with transaction.atomic():
         user = (

@@ -60,6 +60,12 @@ class PreconditionRequired(KehuError):
     default_message = _("Send the record's ETag in an If-Match header to change it.")
 
 
+class Throttled(KehuError):
+    status = 429
+    code = "throttled"
+    default_message = _("Too many attempts from your address. Wait a few minutes and try again.")
+
+
 class AuthenticationFailed(KehuError):
     status = 401
     code = "authentication_failed"

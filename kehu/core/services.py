@@ -19,7 +19,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.core import access, audit, permissions
+from kehu.core import access, audit, permissions, throttle
 from kehu.core.exceptions import Conflict, Forbidden, StaleVersion, ValidationFailed
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, RecordShare, Role, Tenant, User
 from kehu.core.permissions import Scope
@@ -95,6 +95,7 @@ def tenant_signup(
     language: str = User.Language.ZH_HANS,
 ) -> tuple[Tenant, User]:
     """Create a tenant, its root unit, its built-in roles and its first administrator."""
+    throttle.sign_up()
     company = clean_name(company_name, "company_name", max_length=200)
     name = clean_name(admin_name, "admin_name")
     email = clean_email(email)
