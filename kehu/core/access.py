@@ -126,11 +126,7 @@ def unit_in_scope(user: Any, permission: str, unit: Any) -> bool:
     scope = scope_for(user, permission)
     if scope is None or unit.tenant_id != user.tenant_id:
         return False
-    if scope == Scope.TENANT:
-        return True
-    if scope == Scope.SUBTREE:
-        return bool(unit.path.startswith(user.org_unit.path))
-    return bool(unit.pk == user.org_unit_id)
+    return scope == Scope.TENANT or bool(unit.in_scope(user, scope))
 
 
 def ensure_still_visible(obj: models.Model, user: Any) -> None:

@@ -144,10 +144,8 @@ def me_update(request: HttpRequest, payload: ProfilePatch, response: HttpRespons
 def org_unit_list(request: HttpRequest, filters: Query[OrgUnitFilters]) -> dict:
     qs = selectors.org_unit_list(
         actor=current_user(request), under_id=filters.under, search=filters.search,
-        include_inactive=filters.active is not True,
+        is_active=filters.active,
     )
-    if filters.active is False:
-        qs = qs.filter(is_active=False)
     return paginate(qs, filters, filters.ordering)
 
 
@@ -284,9 +282,7 @@ def user_reset_password(request: HttpRequest, user_id: DbId, response: HttpRespo
 
 @roles_router.get("", response=responses({200: Page[RoleOut]}))
 def role_list(request: HttpRequest, filters: Query[RoleFilters]) -> dict:
-    qs = selectors.role_list(actor=current_user(request))
-    if filters.builtin is not None:
-        qs = qs.exclude(builtin_key="") if filters.builtin else qs.filter(builtin_key="")
+    qs = selectors.role_list(actor=current_user(request), builtin=filters.builtin)
     return paginate(qs, filters, filters.ordering)
 
 

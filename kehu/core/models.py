@@ -42,32 +42,56 @@ class TenantQuerySet(models.QuerySet):
 class AccessControlled:
     """Mixin giving a tenant-owned model its place in the access policy.
 
-    ``access_module`` names the registered module whose actions guard it;
-    ``scope_q`` maps a data scope to a filter over the org tree.
+    ``access_module`` names the registered module whose actions guard it. Two attributes
+    place its records in the org tree, from which ``scope_q`` (for querysets) and
+    ``in_scope`` (for one loaded record) follow:
+
+    - ``access_unit_field``: the FK to the owning OrgUnit; ``SELF`` when the record is a
+      unit; ``None`` for company-wide reference data (the action permission decides);
+    - ``access_owner_field``: the attribute holding the owning user's id ("own" scope);
+      ``None`` when "own" means the user's own unit.
     """
 
+    SELF: ClassVar[str] = "self"
+
     access_module: ClassVar[str]
+    access_unit_field: ClassVar[str | None] = "org_unit"
+    access_owner_field: ClassVar[str | None] = "owner_id"
     # Fields never written to the audit diff, and fields masked there.
     audit_exclude: ClassVar[frozenset[str]] = frozenset({"updated_at", "created_at", "version"})
     audit_masked: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def scope_q(cls, user: UserType, scope: str) -> Q:
-        unit = user.org_unit
-        if scope == Scope.OWN:
-            return Q(owner_id=user.pk)
-        if scope == Scope.UNIT:
-            return Q(org_unit_id=unit.pk)
-        return Q(org_unit__path__startswith=unit.path)
+        unit_field, owner_field = cls.access_unit_field, cls.access_owner_field
+        if unit_field is None:
+            return Q()
+        if scope == Scope.OWN and owner_field is not None:
+            return Q(**{owner_field: user.pk})
+        if unit_field == cls.SELF:
+            if scope == Scope.SUBTREE:
+                return Q(path__startswith=user.org_unit.path)
+            return Q(pk=user.org_unit_id)
+        if scope == Scope.SUBTREE:
+            return Q(**{f"{unit_field}__path__startswith": user.org_unit.path})
+        return Q(**{f"{unit_field}_id": user.org_unit_id})
 
     def in_scope(self, user: UserType, scope: str) -> bool:
         """``scope_q`` for one loaded record, for per-row decisions such as unmasking."""
-        obj: Any = self
-        if scope == Scope.OWN:
-            return bool(obj.owner_id == user.pk)
-        if scope == Scope.UNIT:
-            return bool(obj.org_unit_id == user.org_unit_id)
-        return bool(obj.org_unit.path.startswith(user.org_unit.path))
+        unit_field, owner_field = self.access_unit_field, self.access_owner_field
+        if unit_field is None:
+            return True
+        if scope == Scope.OWN and owner_field is not None:
+            return bool(getattr(self, owner_field) == user.pk)
+        if unit_field == self.SELF:
+            unit: Any = self
+        else:
+            unit = getattr(self, unit_field)
+        if unit is None:
+            return False
+        if scope == Scope.SUBTREE:
+            return bool(unit.path.startswith(user.org_unit.path))
+        return bool(unit.pk == user.org_unit_id)
 
 
 class TimeStamped(models.Model):
@@ -124,6 +148,8 @@ class OrgUnit(AccessControlled, TimeStamped):
         OTHER = "other", _("Other")
 
     access_module = "org"
+    access_unit_field = AccessControlled.SELF
+    access_owner_field = None  # "own" is the user's own unit
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     parent = models.ForeignKey(
@@ -155,21 +181,9 @@ class OrgUnit(AccessControlled, TimeStamped):
     def __str__(self) -> str:
         return self.name
 
-    @classmethod
-    def scope_q(cls, user: UserType, scope: str) -> Q:
-        unit = user.org_unit
-        if scope in (Scope.OWN, Scope.UNIT):
-            return Q(pk=unit.pk)
-        return Q(path__startswith=unit.path)
-
-    def in_scope(self, user: UserType, scope: str) -> bool:
-        if scope in (Scope.OWN, Scope.UNIT):
-            return self.pk == user.org_unit_id
-        return self.path.startswith(user.org_unit.path)
-
-
 class Role(AccessControlled, TimeStamped):
     access_module = "roles"
+    access_unit_field = None  # company-wide reference data: the permission is the check
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("name"), max_length=100)
@@ -197,14 +211,6 @@ class Role(AccessControlled, TimeStamped):
 
     def __str__(self) -> str:
         return self.name
-
-    @classmethod
-    def scope_q(cls, user: UserType, scope: str) -> Q:
-        # Roles are company-wide reference data: the action permission is the whole check.
-        return Q()
-
-    def in_scope(self, user: UserType, scope: str) -> bool:
-        return True
 
     @property
     def is_builtin(self) -> bool:
@@ -241,6 +247,7 @@ class User(AccessControlled, AbstractBaseUser):
         EN = "en", "English"
 
     access_module = "users"
+    access_owner_field = "pk"  # "own" is oneself
     audit_exclude = frozenset(
         {"updated_at", "created_at", "version", "password", "last_login", "totp_secret",
          "failed_login_count", "totp_last_step"}
@@ -283,19 +290,6 @@ class User(AccessControlled, AbstractBaseUser):
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>"
-
-    @classmethod
-    def scope_q(cls, user: UserType, scope: str) -> Q:
-        if scope == Scope.OWN:
-            return Q(pk=user.pk)
-        if scope == Scope.UNIT:
-            return Q(org_unit_id=user.org_unit_id)
-        return Q(org_unit__path__startswith=user.org_unit.path)
-
-    def in_scope(self, user: UserType, scope: str) -> bool:
-        if scope == Scope.OWN:
-            return self.pk == user.pk
-        return super().in_scope(user, scope)
 
     def is_locked(self) -> bool:
         return self.locked_until is not None and self.locked_until > timezone.now()
@@ -352,6 +346,7 @@ class AuditEvent(AccessControlled, models.Model):
     """One row per write, login, failed login, denial, export and PII reveal. Append-only."""
 
     access_module = "audit"
+    access_owner_field = "actor_id"  # "own" is what the user did
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, related_name="+")
     # The actor's unit at the time: lets branch managers read their branch's trail.
@@ -399,23 +394,6 @@ class AuditEvent(AccessControlled, models.Model):
         from kehu.core.audit import action_label
 
         return action_label(self.action)
-
-    @classmethod
-    def scope_q(cls, user: UserType, scope: str) -> Q:
-        if scope == Scope.OWN:
-            return Q(actor_id=user.pk)
-        if scope == Scope.UNIT:
-            return Q(org_unit_id=user.org_unit_id)
-        return Q(org_unit__path__startswith=user.org_unit.path)
-
-    def in_scope(self, user: UserType, scope: str) -> bool:
-        if scope == Scope.OWN:
-            return self.actor_id == user.pk
-        if self.org_unit_id is None:
-            return False
-        if scope == Scope.UNIT:
-            return self.org_unit_id == user.org_unit_id
-        return self.org_unit is not None and self.org_unit.path.startswith(user.org_unit.path)
 
 
 class RecordShare(TimeStamped):

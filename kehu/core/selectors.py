@@ -11,7 +11,7 @@ from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
 
 
 def org_unit_list(*, actor: User, under_id: int | None = None, search: str = "",
-                  include_inactive: bool = True) -> QuerySet[OrgUnit]:
+                  is_active: bool | None = None) -> QuerySet[OrgUnit]:
     qs = OrgUnit.objects.visible_to(actor)
     if under_id is not None:
         base = OrgUnit.objects.visible_to(actor).filter(pk=under_id).first()
@@ -20,8 +20,8 @@ def org_unit_list(*, actor: User, under_id: int | None = None, search: str = "",
         qs = qs.filter(path__startswith=base.path)
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(code__icontains=search))
-    if not include_inactive:
-        qs = qs.filter(is_active=True)
+    if is_active is not None:
+        qs = qs.filter(is_active=is_active)
     return qs.order_by("path")
 
 
@@ -44,8 +44,11 @@ def user_list(*, actor: User, org_unit_id: int | None = None, subtree: bool = Tr
     return qs.order_by("id")
 
 
-def role_list(*, actor: User) -> QuerySet[Role]:
-    return Role.objects.visible_to(actor).order_by("id")
+def role_list(*, actor: User, builtin: bool | None = None) -> QuerySet[Role]:
+    qs = Role.objects.visible_to(actor)
+    if builtin is not None:
+        qs = qs.exclude(builtin_key="") if builtin else qs.filter(builtin_key="")
+    return qs.order_by("id")
 
 
 def audit_event_list(

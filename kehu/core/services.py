@@ -178,7 +178,7 @@ def org_unit_create(
     name = clean_name(name, "name")
     if kind not in OrgUnit.Kind.values:
         raise ValidationFailed(fields={"kind": [_("Unknown unit type.")]})
-    if OrgUnit.objects.filter(parent=parent, name=name).exists():
+    if _sibling_name_taken(actor.tenant_id, parent.pk, name):
         raise Conflict(fields={"name": [_("A unit with this name already exists here.")]})
     unit = OrgUnit.objects.create(
         tenant_id=actor.tenant_id, parent=parent, name=name, kind=kind, code=_clean_code(code),
@@ -204,9 +204,9 @@ def org_unit_update(
     before = audit.snapshot(unit)
     if "name" in changes:
         name = clean_name(changes["name"], "name")
-        if name != unit.name and OrgUnit.objects.filter(
-            parent_id=unit.parent_id, tenant_id=unit.tenant_id, name=name
-        ).exclude(pk=unit.pk).exists():
+        if name != unit.name and _sibling_name_taken(
+            unit.tenant_id, unit.parent_id, name, exclude_pk=unit.pk
+        ):
             raise Conflict(fields={"name": [_("A unit with this name already exists here.")]})
         unit.name = name
     if "code" in changes:
@@ -228,6 +228,15 @@ def org_unit_update(
     if diff:
         audit.record(actor=actor, action="org_unit.update", obj=unit, changes=diff)
     return unit
+
+
+def _sibling_name_taken(tenant_id: int, parent_id: int | None, name: str,
+                        exclude_pk: int | None = None) -> bool:
+    """Sibling units have distinct names (the constraint core_unique_sibling_name)."""
+    siblings = OrgUnit.objects.filter(tenant_id=tenant_id, parent_id=parent_id, name=name)
+    if exclude_pk is not None:
+        siblings = siblings.exclude(pk=exclude_pk)
+    return siblings.exists()
 
 
 def _clean_code(value: str | None) -> str:
@@ -278,7 +287,7 @@ def org_unit_move(
         )
     if not new_parent.is_active:
         raise ValidationFailed(fields={"parent_id": [_("The new parent unit is deactivated.")]})
-    if OrgUnit.objects.filter(parent=new_parent, name=unit.name).exists():
+    if _sibling_name_taken(unit.tenant_id, new_parent.pk, unit.name, exclude_pk=unit.pk):
         raise Conflict(
             fields={"parent_id": [_("The new parent already has a unit with this name.")]}
         )
@@ -351,6 +360,22 @@ def _unit_for_user(actor: User, unit_id: int, permission: str) -> OrgUnit:
     return unit
 
 
+def _clean_language(value: str) -> str:
+    if value not in User.Language.values:
+        raise ValidationFailed(fields={"language": [_("Unknown language.")]})
+    return value
+
+
+def _apply_person_fields(user: User, changes: dict[str, Any]) -> None:
+    """Name, phone and language: what both an administrator and the user may change."""
+    if "full_name" in changes:
+        user.full_name = clean_name(changes["full_name"], "full_name")
+    if "phone" in changes:
+        user.phone = clean_phone(changes["phone"])
+    if "language" in changes:
+        user.language = _clean_language(changes["language"])
+
+
 def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
@@ -366,8 +391,7 @@ def user_create(
     email = clean_email(email)
     full_name = clean_name(full_name, "full_name")
     phone = clean_phone(phone)
-    if language not in User.Language.values:
-        raise ValidationFailed(fields={"language": [_("Unknown language.")]})
+    language = _clean_language(language)
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(fields={"email": [_("This email address is already registered.")]})
     roles = _roles_for(actor, role_ids)
@@ -397,14 +421,7 @@ def user_update(
     _check_version(user, expected_version)
     _ensure_may_manage(actor, user)
     before = audit.snapshot(user) | {"roles": sorted(user.roles.values_list("pk", flat=True))}
-    if "full_name" in changes:
-        user.full_name = clean_name(changes["full_name"], "full_name")
-    if "phone" in changes:
-        user.phone = clean_phone(changes["phone"])
-    if "language" in changes:
-        if changes["language"] not in User.Language.values:
-            raise ValidationFailed(fields={"language": [_("Unknown language.")]})
-        user.language = changes["language"]
+    _apply_person_fields(user, changes)
     if "org_unit_id" in changes and changes["org_unit_id"] != user.org_unit_id:
         user.org_unit = _unit_for_user(actor, changes["org_unit_id"], "users.change")
     if "is_active" in changes and bool(changes["is_active"]) != user.is_active:
@@ -476,14 +493,7 @@ def profile_update(*, actor: User, expected_version: int | None = None, **change
     user = User.objects.select_for_update().get(pk=actor.pk)
     _check_version(user, expected_version)
     before = audit.snapshot(user)
-    if "full_name" in changes:
-        user.full_name = clean_name(changes["full_name"], "full_name")
-    if "phone" in changes:
-        user.phone = clean_phone(changes["phone"])
-    if "language" in changes:
-        if changes["language"] not in User.Language.values:
-            raise ValidationFailed(fields={"language": [_("Unknown language.")]})
-        user.language = changes["language"]
+    _apply_person_fields(user, changes)
     if changes.get("new_password"):
         if not user.check_password(changes.get("current_password") or ""):
             raise ValidationFailed(
@@ -627,7 +637,8 @@ def role_update(
 
 
 @transaction.atomic
-def role_delete(*, actor: User, role_id: int, expected_version: int | None = None) -> None:
+def role_delete(*, actor: User, role_id: int, expected_version: int | None = None) -> Role:
+    """Delete a custom role nobody holds; returns it (unsaved) for the caller's message."""
     access.require(actor, "roles.delete")
     role = access.get_for(Role, actor, role_id, "delete", for_update=True)
     _check_version(role, expected_version)
@@ -641,6 +652,7 @@ def role_delete(*, actor: User, role_id: int, expected_version: int | None = Non
     audit.record(actor=actor, action="role.delete", obj=role,
                  changes=audit.diff(Role, audit.snapshot(role), {}))
     role.delete()
+    return role
 
 
 # ---------------------------------------------------------------------------- audit

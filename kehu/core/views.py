@@ -415,7 +415,7 @@ def _user_form_choices(me: User, subject: User | None = None) -> dict[str, Any]:
             roles.append(role)
             locked.append(role.pk)
     return {
-        "units": list(selectors.org_unit_list(actor=me, include_inactive=False)),
+        "units": list(selectors.org_unit_list(actor=me, is_active=True)),
         "roles": roles, "locked_roles": locked,
     }
 
@@ -630,9 +630,8 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     form = f.VersionForm(request.POST)
     form.is_valid()
     try:
-        role = access.get_for(Role, user(request), pk, "delete")
-        services.role_delete(actor=user(request), role_id=pk,
-                             expected_version=form.cleaned_data.get("version"))
+        role = services.role_delete(actor=user(request), role_id=pk,
+                                    expected_version=form.cleaned_data.get("version"))
     except KehuError as exc:
         service_error(request, None, exc)
         return redirect("role_detail", pk=pk)
