@@ -746,13 +746,13 @@ def _audit_names(me: User, events: list[Any]) -> Names:
             kind = _names_kind(key, _model_field(event.object_type, key))
             if kind is not None:
                 ids[kind].update(_ids_in(value))
+    # Only records the reader may see are named; others stay "#id".
     names: Names = {"roles": {}, "units": {}}
     if ids["roles"]:
         names["roles"] = {role.pk: role.display_name for role in
-                          Role.objects.filter(tenant_id=me.tenant_id, pk__in=ids["roles"])}
+                          selectors.role_list(actor=me).filter(pk__in=ids["roles"])}
     if ids["units"]:
-        # Only units the reader may see are named; others stay "#id".
-        names["units"] = dict(OrgUnit.objects.visible_to(me, "view")
+        names["units"] = dict(selectors.org_unit_list(actor=me)
                               .filter(pk__in=ids["units"]).values_list("pk", "name"))
     return names
 
