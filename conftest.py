@@ -34,3 +34,10 @@ def _no_carried_denials():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def world(db) -> World:  # type: ignore[no-untyped-def]
     return build_world()
+
+
+@pytest.fixture
+def book(world: World):  # type: ignore[no-untyped-def]
+    from kehu.customers.testing import build_book
+
+    return build_book(world)

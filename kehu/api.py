@@ -2,6 +2,7 @@
 
 from kehu.core.api import router as core_router
 from kehu.core.http import DEFAULT_AUTH, KehuAPI
+from kehu.customers.api import contacts_router, customers_router, search_router
 
 api = KehuAPI(
     title="Kehu API",
@@ -18,3 +19,6 @@ api = KehuAPI(
 )
 
 api.add_router("", core_router)
+api.add_router("/customers", customers_router)
+api.add_router("/contacts", contacts_router)
+api.add_router("/search", search_router)

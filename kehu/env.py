@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -106,6 +107,19 @@ def data_dir() -> Path:
     return path
 
 
+def _key_in_folder(folder: Path, file_name: str, make: Callable[[], str]) -> str:
+    """A key generated once into the data folder and read back afterwards."""
+    key_file = folder / file_name
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    # Write-then-rename so two processes starting together never read half a key.
+    tmp = key_file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(make(), encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(key_file)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
 def secret_key(folder: Path) -> str:
     """KEHU_SECRET_KEY if given, else a key generated once into the data folder."""
     given = os.environ.get("KEHU_SECRET_KEY")
@@ -113,16 +127,28 @@ def secret_key(folder: Path) -> str:
         if len(given) < 50:
             raise ConfigError("KEHU_SECRET_KEY must be at least 50 characters long.")
         return given
-    key_file = folder / "secret_key"
-    if key_file.exists():
-        return key_file.read_text(encoding="utf-8").strip()
-    key = secrets.token_urlsafe(64)
-    # Write-then-rename so two processes starting together never read half a key.
-    tmp = key_file.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(key, encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(key_file)
-    return key_file.read_text(encoding="utf-8").strip()
+    return _key_in_folder(folder, "secret_key", lambda: secrets.token_urlsafe(64))
+
+
+def field_key(folder: Path) -> str:
+    """The key that encrypts sensitive fields at rest (ID numbers): KEHU_FIELD_KEY if
+    given (a Fernet key: 32 url-safe base64 bytes), else one generated into the data
+    folder. Losing it loses those fields; back it up with the database."""
+    import base64
+
+    given = os.environ.get("KEHU_FIELD_KEY")
+    if given:
+        try:
+            if len(base64.urlsafe_b64decode(given.encode())) != 32:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                "KEHU_FIELD_KEY must be 32 bytes in url-safe base64 (44 characters)."
+            ) from None
+        return given
+    return _key_in_folder(
+        folder, "field_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
 
 
 def database_config(url: str, folder: Path) -> dict[str, object]:

@@ -12,6 +12,7 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = env.data_dir()
 
 SECRET_KEY = env.secret_key(DATA_DIR)
+FIELD_ENCRYPTION_KEY = env.field_key(DATA_DIR)
 DEBUG = env.env_bool("KEHU_DEBUG", default=False)
 ALLOWED_HOSTS = env.env_list("KEHU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.env_list("KEHU_CSRF_TRUSTED_ORIGINS", [])
@@ -19,6 +20,7 @@ CSRF_TRUSTED_ORIGINS = env.env_list("KEHU_CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     # First, so that its management commands (createsuperuser) replace Django's.
     "kehu.core",
+    "kehu.customers",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

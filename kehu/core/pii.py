@@ -21,11 +21,11 @@ def mask_phone(value: str) -> str:
 
 
 def mask_id_number(value: str) -> str:
-    """Keep the first and last character of a resident ID number."""
+    """Keep the first three and last four characters of an ID number: 110***********1234."""
     value = value or ""
-    if len(value) <= 2:
+    if len(value) <= 8:
         return "*" * len(value)
-    return value[0] + "*" * (len(value) - 2) + value[-1]
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 def mask_email(value: str) -> str:
@@ -43,6 +43,22 @@ def mask_text(value: str) -> str:
     return value[:keep] + ("***" if value else "")
 
 
+def mask_phone_list(phones: Any) -> list[dict[str, Any]]:
+    """Phones stored as ``[{"number", "kind", "ext"}]``: each number masked."""
+    return [dict(p, number=mask_phone(str(p.get("number", "")))) for p in phones or []
+            if isinstance(p, dict)]
+
+
+def mask_address_list(addresses: Any) -> list[dict[str, Any]]:
+    return [dict(a, text=mask_text(str(a.get("text", "")))) for a in addresses or []
+            if isinstance(a, dict)]
+
+
+LIST_MASKERS: dict[str, Callable[[Any], Any]] = {
+    "phone_list": mask_phone_list,
+    "address_list": mask_address_list,
+}
+
 MASKERS: dict[str, Callable[[str], str]] = {
     "phone": mask_phone,
     "id_number": mask_id_number,
@@ -52,6 +68,8 @@ MASKERS: dict[str, Callable[[str], str]] = {
 
 
 def mask(kind: str, value: Any) -> Any:
-    if value in (None, ""):
+    if value in (None, "", []):
         return value
+    if kind in LIST_MASKERS:
+        return LIST_MASKERS[kind](value)
     return MASKERS[kind](str(value))

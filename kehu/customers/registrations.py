@@ -1,0 +1,60 @@
+"""What the customers app contributes to permissions, built-in roles, audit and nav."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.audit import register_action
+from kehu.core.context_processors import register_nav
+from kehu.core.permissions import grant_to_builtin_role, register_module
+
+
+def register() -> None:
+    register_nav("customer_list", _("Customers"), "customers.view", order=100)
+    register_nav("contact_list", _("Contacts"), "contacts.view", order=110)
+    register_nav("import_list", _("Imports"), "imports.view", order=120)
+    register_nav("duplicate_list", _("Duplicates"), "customers.admin", order=130)
+    register_nav("quality_report", _("Data quality"), "customers.export", order=140)
+
+    register_module("customers", _("Customers"),
+                    ("view", "create", "change", "delete", "export", "reveal_pii", "admin"))
+    register_module("contacts", _("Contacts"),
+                    ("view", "create", "change", "delete", "export", "reveal_pii"))
+    register_module("imports", _("Imports"), ("view", "create"))
+
+    for key, label in (
+        ("customer.create", _("Customer created")),
+        ("customer.update", _("Customer changed")),
+        ("customer.status", _("Customer status changed")),
+        ("customer.transfer", _("Customer transferred")),
+        ("customer.merge", _("Customers merged")),
+        ("customer.reveal", _("Personal data revealed")),
+        ("customer.export", _("Customers exported")),
+        ("customer.relationship_add", _("Customer relationship added")),
+        ("customer.relationship_remove", _("Customer relationship removed")),
+        ("customer.external_id_add", _("External id attached")),
+        ("customer.external_id_remove", _("External id removed")),
+        ("contact.create", _("Contact created")),
+        ("contact.update", _("Contact changed")),
+        ("contact.link", _("Contact linked to a customer")),
+        ("contact.unlink", _("Contact unlinked from a customer")),
+        ("contact.reveal", _("Contact personal data revealed")),
+        ("contact.export", _("Contacts exported")),
+        ("import.create", _("Import uploaded")),
+        ("import.run", _("Import run")),
+    ):
+        register_action(key, label)
+
+    grant_to_builtin_role("hq_manager", "customers.*", "contacts.*", "imports.*")
+    for manager in ("province_manager", "city_manager"):
+        grant_to_builtin_role(manager, "customers.view", "customers.create", "customers.change",
+                              "customers.export", "customers.reveal_pii", "contacts.view",
+                              "contacts.create", "contacts.change", "contacts.export",
+                              "contacts.reveal_pii", "imports.*")
+    grant_to_builtin_role("account_manager", "customers.view", "customers.create",
+                          "customers.change", "contacts.view", "contacts.create",
+                          "contacts.change", "imports.*")
+    for agent in ("callcenter_agent", "service_agent"):
+        grant_to_builtin_role(agent, "customers.view", "contacts.view")
+    grant_to_builtin_role("marketing_specialist", "customers.view", "customers.export",
+                          "contacts.view", "contacts.export")
