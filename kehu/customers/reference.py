@@ -106,10 +106,15 @@ def region_province_code(code: str) -> str | None:
 # Ethnic groups as they appear in autonomous areas' names (自治区/州/县/旗), longest first
 # so that 土家 is tried before 土. Stripping them gives the short name people use.
 _ETHNIC_GROUPS = sorted(
-    """壮 回 维吾尔 藏 蒙古 满 苗 彝 土家 布依 侗 瑶 朝鲜 白 哈尼 哈萨克 黎 傣 畲 傈僳 仡佬
-    东乡 高山 拉祜 水 佤 纳西 羌 土 仫佬 锡伯 柯尔克孜 达斡尔 景颇 毛南 撒拉 布朗 塔吉克
-    阿昌 普米 鄂温克 怒 京 基诺 德昂 保安 俄罗斯 裕固 乌孜别克 门巴 鄂伦春 独龙 塔塔尔
-    赫哲 珞巴 各""".split(),
+    [
+        "壮", "回", "维吾尔", "藏", "蒙古", "满", "苗", "彝", "土家", "布依",
+        "侗", "瑶", "朝鲜", "白", "哈尼", "哈萨克", "黎", "傣", "畲", "傈僳",
+        "仡佬", "东乡", "高山", "拉祜", "水", "佤", "纳西", "羌", "土", "仫佬",
+        "锡伯", "柯尔克孜", "达斡尔", "景颇", "毛南", "撒拉", "布朗", "塔吉克",
+        "阿昌", "普米", "鄂温克", "怒", "京", "基诺", "德昂", "保安", "俄罗斯",
+        "裕固", "乌孜别克", "门巴", "鄂伦春", "独龙", "塔塔尔", "赫哲", "珞巴",
+        "各",
+    ],
     key=len,
     reverse=True,
 )
@@ -119,26 +124,26 @@ _SUFFIXES = ("特别行政区", "地区", "林区", "特区", "新区", "省", "
 
 def _short_name(name: str) -> str | None:
     """The name without its administrative suffix ("深圳市" → "深圳", "延边朝鲜族自治州" →
-    "延边"), or None when that would leave fewer than two characters ("郊区")."""
+    "延边", "管城回族区" → "管城"), or None when that would leave fewer than two
+    characters ("郊区", "赵县")."""
     stem = _AUTONOMOUS_RE.sub("", name)
-    if stem != name:
-        stripped = True
-        while stripped:
-            stripped = False
-            for group in _ETHNIC_GROUPS:
-                # One-character groups only with 族, so that e.g. 白 is not cut from a name.
-                for token in (group + "族", group) if len(group) > 1 else (group + "族",):
-                    if stem.endswith(token) and len(stem) - len(token) >= 2:
-                        stem = stem[: -len(token)]
-                        stripped = True
-                        break
-                if stripped:
-                    break
-    else:
-        for suffix in _SUFFIXES:
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
+    autonomous = stem != name
+    if not autonomous:
+        stem = next((stem[: -len(s)] for s in _SUFFIXES if stem.endswith(s)), stem)
+    stripping = True
+    while stripping:
+        stripping = False
+        for group in _ETHNIC_GROUPS:
+            # Without 族 only in autonomous areas' names (巴音郭楞蒙古自治州) and only for
+            # names of two or more characters, so that 白 or 水 is never cut off a name.
+            tokens = [group + "族"] + ([group] if autonomous and len(group) > 1 else [])
+            token = next((t for t in tokens if stem.endswith(t) and len(stem) > len(t) + 1), None)
+            if token:
+                stem = stem[: -len(token)]
+                stripping = True
                 break
+    if stem.endswith("族") and stem[:-1] in _ETHNIC_GROUPS and len(stem) > 2:
+        stem = stem[:-1]  # 东乡族自治县 → 东乡
     return stem if len(stem) >= 2 and stem != name else None
 
 
@@ -229,9 +234,9 @@ def find_region(text: str) -> Region | None:
     if any(full[-1] for _, _, full in best):
         best = [p for p in best if p[2][-1]]
     finals = {chain[-1] for _, chain, _ in best}
-    if len(finals) == 1:
-        return finals.pop()
-    top = [r for r in finals if r.level == 1]
+    # A name shared by places of different levels most often means the larger one.
+    shallowest = min(r.level for r in finals)
+    top = [r for r in finals if r.level == shallowest]
     if len(top) == 1:
         return top[0]
 
@@ -308,7 +313,7 @@ def industry_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-_INDUSTRY_CODE_RE = re.compile(r"^([A-T])?(\d{2,5})?$")
+_INDUSTRY_CODE_RE = re.compile(r"^([A-T])?(\d{1,4})?$")
 _NAME_NOISE_RE = re.compile(r"[\s、,，;；/()（）\-]+")
 
 
@@ -328,7 +333,7 @@ def _resolve_industries(candidates: set[Industry]) -> Industry | None:
 
 
 def find_industry(text: str) -> Industry | None:
-    """The industry text names, for imports: a code ("I", "63", "I63", a 4-digit class
+    """The industry text names, for imports: a code ("I", "63", "I63"; a group or class
     code such as "6311" gives its division), or a Chinese or English name, exact or
     partial ("软件" → 65). None when unknown or when names in several sections fit."""
     raw = (text or "").strip()
@@ -338,7 +343,8 @@ def find_industry(text: str) -> Industry | None:
     if match and (match.group(1) or match.group(2)):
         letter, digits = match.groups()
         if digits:
-            found = industry(digits[:2]) if len(digits) >= 2 else None
+            # A spreadsheet may have dropped the leading zero: 1 is division 01.
+            found = industry(digits.zfill(2)[:2])
             if found and (letter is None or found.section == letter):
                 return found
             return None
@@ -357,12 +363,13 @@ def find_industry(text: str) -> Industry | None:
         within = {i for i in everything if folded in _fold(i.name_zh) or folded in _fold(i.name_en)}
         if within:
             return _resolve_industries(within)
-    # The text contains a name ("软件和信息技术服务业（外包）"): the longest such names.
+    # The text contains a name ("软件和信息技术服务业（外包）"): the longest such names, if
+    # they are most of the text ("体育用品制造" is not 体育).
     containing = [
         (len(name), i)
         for i in everything
         for name in (_fold(i.name_zh), _fold(i.name_en))
-        if len(name) >= 2 and name in folded
+        if len(name) >= 2 and name in folded and 2 * len(name) >= len(folded)
     ]
     if not containing:
         return None

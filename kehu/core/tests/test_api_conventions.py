@@ -208,7 +208,7 @@ def test_unknown_query_parameters_are_ignored(world: World) -> None:
 def test_list_shape_and_paging(world: World) -> None:
     client = api_as(world.hq_admin)
     r = client.get("/org-units")
-    assert set(r.data) == {"count", "items", "limit", "offset"}
+    assert set(r.data) == {"count", "count_capped", "items", "limit", "offset"}
     assert (r.data["limit"], r.data["offset"], r.data["count"]) == (50, 0, 6)
     page = client.get("/org-units", limit=2, offset=2)
     assert page.data["count"] == 6 and len(page.data["items"]) == 2
