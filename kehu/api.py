@@ -3,6 +3,8 @@
 from kehu.core.api import router as core_router
 from kehu.core.http import DEFAULT_AUTH, KehuAPI
 from kehu.customers.api import contacts_router, customers_router, search_router
+from kehu.customers.api_data import data_router, exports_router
+from kehu.customers.api_imports import imports_router
 
 api = KehuAPI(
     title="Kehu API",
@@ -19,6 +21,10 @@ api = KehuAPI(
 )
 
 api.add_router("", core_router)
+# data_router first: its fixed paths (/customers/merge…) before /customers/{id}.
+api.add_router("/customers", data_router)
 api.add_router("/customers", customers_router)
 api.add_router("/contacts", contacts_router)
 api.add_router("/search", search_router)
+api.add_router("/imports", imports_router)
+api.add_router("/exports", exports_router)
