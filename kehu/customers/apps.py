@@ -8,6 +8,6 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from kehu.customers import registrations
+        from kehu.customers import checks, registrations  # noqa: F401 -- checks register
 
         registrations.register()

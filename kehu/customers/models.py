@@ -7,7 +7,7 @@ follow it to the new owner.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -292,6 +292,9 @@ class CustomerContact(models.Model):
                                     name="customers_unique_contact_link"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.customer_id}"
+
 
 class Relationship(models.Model):
     """A typed link between two customers (beyond the parent hierarchy)."""
@@ -313,6 +316,9 @@ class Relationship(models.Model):
                                     name="customers_unique_relationship"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
+
 
 class StatusChange(models.Model):
     """Every lifecycle transition, dated and kept."""
@@ -331,6 +337,9 @@ class StatusChange(models.Model):
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["customer", "-changed_at"],
                                 name="customers_status_history")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
 
 
 class Transfer(models.Model):
@@ -352,6 +361,9 @@ class Transfer(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["customer", "-created_at"],
                                 name="customers_transfer_history")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_unit_id} → {self.to_unit_id}"
 
 
 class Alias(models.Model):
@@ -375,6 +387,9 @@ class Alias(models.Model):
     class Meta:
         indexes = [models.Index(fields=["tenant", "kind", "value"], name="customers_alias_value")]
 
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
 
 class ExternalId(models.Model):
     """The customer's id in another system (billing, provisioning, the national CRM)."""
@@ -394,6 +409,9 @@ class ExternalId(models.Model):
                                     name="customers_unique_external_id"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.system}:{self.external_id}"
+
 
 class SavedView(models.Model):
     """A user's named list filter (the query string of the customer list)."""
@@ -409,6 +427,9 @@ class SavedView(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "name"], name="customers_unique_saved_view"),
         ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ImportJob(TenantOwned):
@@ -475,4 +496,7 @@ class ImportIssue(models.Model):
     class Meta:
         ordering = ["row", "id"]
         indexes = [models.Index(fields=["job", "kind", "row"], name="customers_import_issue")]
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.message}"
 

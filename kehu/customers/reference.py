@@ -36,6 +36,8 @@ def _load(name: str) -> Any:
 
 @dataclass(frozen=True)
 class Region:
+    """A province (level 1), prefecture (2) or county-level unit (3), by its 6-digit code."""
+
     code: str
     name: str
     level: int
@@ -209,9 +211,10 @@ def find_region(text: str) -> Region | None:
 
     The reading that covers the most of the text wins (trailing text such as a street is
     ignored); None when nothing matches or the names fit several regions ("朝阳区" is in
-    Beijing and in Changchun). When the candidates share an ancestor that the text names
-    ("江苏 鼓楼" fits two districts of Jiangsu) that ancestor is the answer, and a lone
-    province beats same-named smaller places ("海南" is the province, not 海南藏族自治州).
+    Beijing and in Changchun). A name shared by places of different levels means the
+    larger ("海南" is the province, not 海南藏族自治州; "西安" the city, not 辽源's
+    西安区). When same-level candidates share an ancestor that the text names ("江苏
+    鼓楼" fits two districts of Jiangsu) that ancestor is the answer.
     """
     cleaned = _SEPARATORS_RE.sub("", (text or "").strip())
     cleaned = cleaned.translate({ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９"})
@@ -240,7 +243,7 @@ def find_region(text: str) -> Region | None:
     if len(top) == 1:
         return top[0]
 
-    paths = [_ancestors(r.code) for r in finals]
+    paths = [_ancestors(r.code) for r in top]
     common: Region | None = None
     for step in zip(*paths, strict=False):
         if any(r != step[0] for r in step):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -33,6 +34,8 @@ class Command(BaseCommand):
             raise CommandError("--workers must be at least 1.")
         if options["reload"] and options["workers"] > 1:
             raise CommandError("--reload and --workers cannot be combined.")
+        # Database checks (e.g. the UTF-8 ctype Chinese search needs) run before serving.
+        self.check(databases=[DEFAULT_DB_ALIAS])
         # WhiteNoise serves from the finders (no collectstatic needed) but warns when
         # STATIC_ROOT is missing; an empty one keeps the log quiet.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
