@@ -107,6 +107,7 @@ def customer_lookup(request: HttpRequest, query: Query[LookupQuery]) -> object:
 
 
 @customers_router.post("/bulk", response=responses({200: BulkOut}, 403))
+@idempotent()
 def customer_bulk(request: HttpRequest, payload: BulkIn) -> dict:
     """Tag, untag, change status or transfer many customers at once; acts only on those
     you may change and lists the rest as skipped."""
@@ -150,6 +151,7 @@ def customer_update(request: HttpRequest, customer_id: DbId, payload: CustomerPa
 
 @customers_router.post("/{customer_id}/status",
                        response=responses({200: CustomerOut}, 403, 404, 412))
+@idempotent()
 def customer_set_status(request: HttpRequest, customer_id: DbId, payload: StatusIn,
                         response: HttpResponse) -> object:
     """Move the customer along its lifecycle; every transition is dated and kept."""
@@ -161,6 +163,7 @@ def customer_set_status(request: HttpRequest, customer_id: DbId, payload: Status
 
 @customers_router.post("/{customer_id}/transfer",
                        response=responses({200: CustomerOut}, 403, 404))
+@idempotent()
 def customer_transfer(request: HttpRequest, customer_id: DbId, payload: TransferIn,
                       response: HttpResponse) -> object:
     """Give the customer to another account manager and/or unit, with a reason."""
@@ -176,6 +179,7 @@ def customer_transfer(request: HttpRequest, customer_id: DbId, payload: Transfer
 
 
 @customers_router.post("/{customer_id}/reveal", response=responses({200: RevealOut}, 403, 404))
+@idempotent(secret_fields=("value",))
 def customer_reveal(request: HttpRequest, customer_id: DbId, payload: RevealIn) -> dict:
     """The clear value of a masked field, with a reason; the reveal is audited."""
     value = services.customer_reveal(actor=current_user(request), customer_id=customer_id,
@@ -242,6 +246,7 @@ def _masked(phones: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @customers_router.post("/{customer_id}/relationships",
                        response=responses({201: RelationshipOut}, 403, 404, 409))
+@idempotent()
 def relationship_add(request: HttpRequest, customer_id: DbId, payload: RelationshipIn
                      ) -> Status:
     rel = services.relationship_add(actor=current_user(request), source_id=customer_id,
@@ -250,16 +255,20 @@ def relationship_add(request: HttpRequest, customer_id: DbId, payload: Relations
 
 
 @customers_router.delete("/{customer_id}/relationships/{relationship_id}",
-                         response=responses({204: None}, 403, 404))
+                         response=responses({204: None}, 403, 404, 412, 428))
+@needs_if_match
 def relationship_remove(request: HttpRequest, customer_id: DbId, relationship_id: DbId
                         ) -> Status:
+    """If-Match carries the customer's ETag (relationships are part of the customer)."""
     _customer(request, customer_id)
-    services.relationship_remove(actor=current_user(request), relationship_id=relationship_id)
+    services.relationship_remove(actor=current_user(request), relationship_id=relationship_id,
+                                 customer_id=customer_id, expected_version=if_match(request))
     return Status(204, None)
 
 
 @customers_router.post("/{customer_id}/external-ids",
                        response=responses({201: ExternalIdOut}, 403, 404, 409))
+@idempotent()
 def external_id_add(request: HttpRequest, customer_id: DbId, payload: ExternalIdIn) -> Status:
     ext = services.external_id_add(actor=current_user(request), customer_id=customer_id,
                                    **payload.model_dump())
@@ -267,11 +276,14 @@ def external_id_add(request: HttpRequest, customer_id: DbId, payload: ExternalId
 
 
 @customers_router.delete("/{customer_id}/external-ids/{external_id_pk}",
-                         response=responses({204: None}, 403, 404))
+                         response=responses({204: None}, 403, 404, 412, 428))
+@needs_if_match
 def external_id_remove(request: HttpRequest, customer_id: DbId, external_id_pk: DbId
                        ) -> Status:
+    """If-Match carries the customer's ETag."""
     _customer(request, customer_id)
-    services.external_id_remove(actor=current_user(request), external_id_pk=external_id_pk)
+    services.external_id_remove(actor=current_user(request), external_id_pk=external_id_pk,
+                                customer_id=customer_id, expected_version=if_match(request))
     return Status(204, None)
 
 
@@ -322,6 +334,7 @@ def contact_update(request: HttpRequest, contact_id: DbId, payload: ContactPatch
 
 
 @contacts_router.post("/{contact_id}/links", response=responses({200: ContactOut}, 403, 404))
+@idempotent()
 def contact_link(request: HttpRequest, contact_id: DbId, payload: ContactLinkIn) -> object:
     """Make the person a contact of a customer (or change their title, role…)."""
     services.contact_link(actor=current_user(request), contact_id=contact_id,
@@ -330,15 +343,18 @@ def contact_link(request: HttpRequest, contact_id: DbId, payload: ContactLinkIn)
 
 
 @contacts_router.delete("/{contact_id}/links/{customer_id}",
-                        response=responses({204: None}, 403, 404))
+                        response=responses({204: None}, 403, 404, 412, 428))
+@needs_if_match
 def contact_unlink(request: HttpRequest, contact_id: DbId, customer_id: DbId) -> Status:
+    """If-Match carries the contact's ETag."""
     _contact_out(request, contact_id)
     services.contact_unlink(actor=current_user(request), contact_id=contact_id,
-                            customer_id=customer_id)
+                            customer_id=customer_id, expected_version=if_match(request))
     return Status(204, None)
 
 
 @contacts_router.post("/{contact_id}/reveal", response=responses({200: RevealOut}, 403, 404))
+@idempotent(secret_fields=("value",))
 def contact_reveal(request: HttpRequest, contact_id: DbId, payload: ContactRevealIn) -> dict:
     value = services.contact_reveal(actor=current_user(request), contact_id=contact_id,
                                     reason=payload.reason)

@@ -587,17 +587,24 @@ def relationship_add(*, actor: User, source_id: int, target_id: int, kind: str,
         raise Conflict(fields={"target_id": [_("This relationship already exists.")]})
     rel = Relationship.objects.create(tenant_id=actor.tenant_id, source=source, target=target,
                                       kind=kind, note=note)
+    _bump(source)  # relationships are part of the customer: its ETag changes
     audit.record(actor=actor, action="customer.relationship_add", obj=source,
                  changes={"relationship": [None, f"{kind} → {target.pk}"]})
     return rel
 
 
 @transaction.atomic
-def relationship_remove(*, actor: User, relationship_id: int) -> None:
+def relationship_remove(*, actor: User, relationship_id: int, customer_id: int | None = None,
+                        expected_version: int | None = None) -> None:
+    """Remove a relationship of ``customer_id`` (either end, when given)."""
     access.require(actor, "customers.change")
-    rel = Relationship.objects.filter(tenant_id=actor.tenant_id, pk=relationship_id).first()
-    if rel is None or not access.allows(actor, rel.source, "change"):
+    rel = Relationship.objects.filter(tenant_id=actor.tenant_id, pk=relationship_id) \
+        .select_related("source__org_unit").first()
+    if rel is None or not access.allows(actor, rel.source, "change") or (
+            customer_id is not None and customer_id not in (rel.source_id, rel.target_id)):
         raise NotFound()
+    _check_version(rel.source, expected_version)
+    _bump(rel.source)
     audit.record(actor=actor, action="customer.relationship_remove", obj=rel.source,
                  changes={"relationship": [f"{rel.kind} → {rel.target_id}", None]})
     rel.delete()
@@ -622,18 +629,23 @@ def external_id_add(*, actor: User, customer_id: int, system: str,
             _("This id of that system is already attached to a customer.")]})
     ext = ExternalId.objects.create(tenant_id=actor.tenant_id, customer=customer, system=system,
                                     external_id=external_id)
+    _bump(customer)
     audit.record(actor=actor, action="customer.external_id_add", obj=customer,
                  changes={"external_id": [None, f"{system}:{external_id}"]})
     return ext
 
 
 @transaction.atomic
-def external_id_remove(*, actor: User, external_id_pk: int) -> None:
+def external_id_remove(*, actor: User, external_id_pk: int, customer_id: int | None = None,
+                       expected_version: int | None = None) -> None:
     access.require(actor, "customers.change")
     ext = ExternalId.objects.filter(tenant_id=actor.tenant_id, pk=external_id_pk) \
-        .select_related("customer").first()
-    if ext is None or not access.allows(actor, ext.customer, "change"):
+        .select_related("customer__org_unit").first()
+    if ext is None or not access.allows(actor, ext.customer, "change") or (
+            customer_id is not None and ext.customer_id != customer_id):
         raise NotFound()
+    _check_version(ext.customer, expected_version)
+    _bump(ext.customer)
     audit.record(actor=actor, action="customer.external_id_remove", obj=ext.customer,
                  changes={"external_id": [f"{ext.system}:{ext.external_id}", None]})
     ext.delete()
@@ -811,6 +823,7 @@ def contact_link(*, actor: User, contact_id: int, customer_id: int,
     customer = access.get_for(Customer, actor, customer_id, "change")
     fields = clean_link_fields(link)
     result = _link(actor, customer, contact, fields)
+    _bump(contact)  # the contact's places are part of it: its ETag changes
     audit.record(actor=actor, action="contact.link", obj=contact,
                  changes={"customer": [None, customer.pk]}
                  | {k: [None, v] for k, v in fields.items()})
@@ -818,12 +831,17 @@ def contact_link(*, actor: User, contact_id: int, customer_id: int,
 
 
 @transaction.atomic
-def contact_unlink(*, actor: User, contact_id: int, customer_id: int) -> None:
+def contact_unlink(*, actor: User, contact_id: int, customer_id: int,
+                   expected_version: int | None = None) -> None:
     access.require(actor, "customers.change")
+    contact = access.get_for(Contact, actor, contact_id, "view")
     customer = access.get_for(Customer, actor, customer_id, "change")
-    link = CustomerContact.objects.filter(customer=customer, contact_id=contact_id).first()
+    link = CustomerContact.objects.filter(customer=customer, contact=contact) \
+        .select_related("contact").first()
     if link is None:
         raise NotFound()
+    _check_version(contact, expected_version)
+    _bump(contact)
     audit.record(actor=actor, action="contact.unlink", obj=link.contact,
                  changes={"customer": [customer.pk, None]})
     link.delete()

@@ -20,6 +20,9 @@ from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_api import API, ApiClient, ApiResponse, assert_error, token_for
+from kehu.customers import services as customer_services
+from kehu.customers.models import Contact, Customer
+from kehu.customers.testing import ID_NUMBER, build_book
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +39,13 @@ class Fixture:
         self.token, _plain = services.api_token_create(actor=world.hq_admin, name="A's token")
         self.event = AuditEvent.objects.filter(tenant=world.tenant).order_by("id")[0]
         self.intruder = ApiClient(token_for(world.other_tenant_admin))
+        self.book = build_book(world)
+        self.relationship = customer_services.relationship_add(
+            actor=world.hq_admin, source_id=self.book.hq.pk, target_id=self.book.rep.pk,
+            kind="partner")
+        self.external_id = customer_services.external_id_add(
+            actor=world.hq_admin, customer_id=self.book.hq.pk, system="billing",
+            external_id="B-1")
 
 
 # Path parameter name → the main tenant's row it names. A new path parameter needs a line.
@@ -45,6 +55,10 @@ PATH_OBJECTS: dict[str, Callable[[Fixture], models.Model]] = {
     "role_id": lambda f: f.custom_role,
     "event_id": lambda f: f.event,
     "token_id": lambda f: f.token,
+    "customer_id": lambda f: f.book.rep,
+    "contact_id": lambda f: f.book.rep_contact,
+    "relationship_id": lambda f: f.relationship,
+    "external_id_pk": lambda f: f.external_id,
 }
 
 # Bodies that would be valid for the owner (with the main tenant's ids inside them).
@@ -57,6 +71,19 @@ BODIES: dict[tuple[str, str], Callable[[Fixture], dict[str, Any]]] = {
         "org_unit_id": f.world.prov_b.pk},
     ("PATCH", "/roles/{role_id}"): lambda f: {
         "name": "入侵", "permissions": ["org.view", "users.view"], "data_scope": "tenant"},
+    ("PATCH", "/customers/{customer_id}"): lambda f: {"name": "入侵", "tags": ["x"]},
+    ("POST", "/customers/{customer_id}/status"): lambda f: {"status": "churned"},
+    ("POST", "/customers/{customer_id}/transfer"): lambda f: {
+        "owner_id": f.world.other_tenant_admin.pk, "reason": "入侵"},
+    ("POST", "/customers/{customer_id}/reveal"): lambda f: {
+        "field": "phones", "reason": "入侵"},
+    ("POST", "/customers/{customer_id}/relationships"): lambda f: {
+        "target_id": f.book.other_tenant.pk, "kind": "partner"},
+    ("POST", "/customers/{customer_id}/external-ids"): lambda f: {
+        "system": "billing", "external_id": "X"},
+    ("PATCH", "/contacts/{contact_id}"): lambda f: {"name": "入侵"},
+    ("POST", "/contacts/{contact_id}/links"): lambda f: {"customer_id": f.book.other_tenant.pk},
+    ("POST", "/contacts/{contact_id}/reveal"): lambda f: {"reason": "入侵"},
 }
 
 
@@ -127,7 +154,9 @@ def snapshot(tenant_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
     events recording the denials themselves.
     """
     result: dict[str, list[dict[str, Any]]] = {}
-    for model in apps.get_app_config("core").get_models(include_auto_created=True):
+    models_of_kehu = [m for config in apps.get_app_configs() if config.name.startswith("kehu.")
+                      for m in config.get_models(include_auto_created=True)]
+    for model in models_of_kehu:
         qs = model._default_manager.all()
         if model is AuditEvent:
             qs = qs.exclude(action="permission_denied")
@@ -139,6 +168,12 @@ def snapshot(tenant_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
                 qs = qs.filter(pk=tenant_id)
             elif "user_id" in fields:
                 qs = qs.filter(user__tenant_id=tenant_id)
+            elif "customer_id" in fields:
+                qs = qs.filter(customer__tenant_id=tenant_id)
+            elif "contact_id" in fields:
+                qs = qs.filter(contact__tenant_id=tenant_id)
+            elif "job_id" in fields:
+                qs = qs.filter(job__tenant_id=tenant_id)
         rows = []
         for row in qs.order_by("pk").values():
             row.pop("last_used_at", None)
@@ -188,7 +223,8 @@ Case = Callable[[Fixture], list[tuple[dict[str, Any] | None, Any, set[int]]]]
 
 LIST_MODELS: dict[str, type[models.Model] | None] = {
     "/org-units": OrgUnit, "/users": User, "/roles": Role, "/audit-events": AuditEvent,
-    "/auth/tokens": ApiToken, "/permissions": None,
+    "/auth/tokens": ApiToken, "/permissions": None, "/customers": Customer,
+    "/contacts": Contact,
 }
 
 COLLECTION_CASES: dict[tuple[str, str], Case] = {
@@ -220,6 +256,28 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
     ("POST", "/auth/signup"): lambda f: [
         (None, {"company_name": "华夏通信集团", "admin_name": "冒名", "email": "x@x.test",
                 "password": PASSWORD}, {409})],
+    ("GET", "/customers"): lambda f: [
+        ({"owner_id": f.world.city_a1_rep.pk}, None, {200}),
+        ({"org_unit_id": f.world.prov_a.pk}, None, {200}),
+        ({"parent_id": f.book.hq.pk}, None, {200}), ({"q": "白云"}, None, {200}),
+        ({"limit": 500}, None, {200})],
+    ("POST", "/customers"): lambda f: [
+        (None, {"name": "入侵", "parent_id": f.book.hq.pk}, {422}),
+        (None, {"name": "入侵", "owner_id": f.world.city_a1_rep.pk}, {422}),
+        (None, {"name": "入侵", "org_unit_id": f.world.city_a1.pk}, {422})],
+    ("GET", "/customers/lookup"): lambda f: [
+        ({"system": "billing", "external_id": "B-1"}, None, {404})],
+    ("POST", "/customers/bulk"): lambda f: [
+        (None, {"customer_ids": [c.pk for c in f.book.all_main()], "action": "tag",
+                "tags": ["入侵"]}, {200}),
+        (None, {"customer_ids": [f.book.rep.pk], "action": "transfer", "reason": "x",
+                "owner_id": f.world.other_tenant_admin.pk}, {200})],
+    ("GET", "/contacts"): lambda f: [
+        ({"customer_id": f.book.rep.pk}, None, {200}), ({"q": "王经理"}, None, {200})],
+    ("POST", "/contacts"): lambda f: [
+        (None, {"name": "入侵", "customer_id": f.book.rep.pk}, {422})],
+    ("GET", "/search"): lambda f: [({"q": "白云"}, None, {200}), ({"q": "zgdx"}, None, {200}),
+                                   ({"q": ID_NUMBER}, None, {200})],
 }
 
 
@@ -229,7 +287,7 @@ def test_operations_without_path_parameters_do_not_reach_across(fix: Fixture) ->
     before = snapshot(tenant_a)
     a_ids: dict[Any, set[int]] = {model: set(model._default_manager.filter(tenant_id=tenant_a)
                         .values_list("pk", flat=True))
-             for model in (OrgUnit, User, Role, AuditEvent, ApiToken)}
+             for model in (OrgUnit, User, Role, AuditEvent, ApiToken, Customer, Contact)}
     for method, path, operation in operations(spec):
         if path_params(operation):
             continue
