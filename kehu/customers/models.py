@@ -226,7 +226,7 @@ class Contact(Searchable, TenantOwned):
     audit_exclude = frozenset(
         {"updated_at", "created_at", "version", "search_text", "search_grams", "phone_digits"}
     )
-    audit_masked: ClassVar[dict[str, str]] = {"phones": "phone_list", "email": "email"}
+    audit_masked: ClassVar[dict[str, str]] = {"phones": "phone_list"}
 
     name = models.CharField(_("name"), max_length=100)
     gender = models.CharField(_("gender"), max_length=10, blank=True, choices=[

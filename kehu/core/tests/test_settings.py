@@ -90,6 +90,29 @@ def test_secret_key_generated_once_into_data_folder(monkeypatch, tmp_path):
     assert env.secret_key(other) != first
 
 
+def test_field_key_generated_once_and_usable(monkeypatch, tmp_path):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.delenv("KEHU_FIELD_KEY", raising=False)
+    first = env.field_key(tmp_path)
+    assert env.field_key(tmp_path) == first
+    assert (tmp_path / "field_key").stat().st_mode & 0o077 == 0
+    token = Fernet(first.encode()).encrypt(b"11010519491231002X")
+    assert Fernet(first.encode()).decrypt(token) == b"11010519491231002X"
+
+
+def test_given_field_key_is_checked(monkeypatch, tmp_path):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("KEHU_FIELD_KEY", "not-a-key")
+    with pytest.raises(ConfigError, match="KEHU_FIELD_KEY must be 32 bytes"):
+        env.field_key(tmp_path)
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("KEHU_FIELD_KEY", key)
+    assert env.field_key(tmp_path) == key
+    assert not (tmp_path / "field_key").exists()
+
+
 def test_data_dir_is_created(monkeypatch, tmp_path):
     target = tmp_path / "a" / "b"
     monkeypatch.setenv("KEHU_DATA_DIR", str(target))
