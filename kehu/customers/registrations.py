@@ -6,10 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core.audit import register_action
 from kehu.core.context_processors import register_nav
+from kehu.core.demo import register_demo_builder
 from kehu.core.permissions import grant_to_builtin_role, register_module
 
 
 def register() -> None:
+    from kehu.customers import demo
+
+    register_demo_builder(demo.build)
     register_nav("customer_list", _("Customers"), "customers.view", order=100)
     register_nav("contact_list", _("Contacts"), "contacts.view", order=110)
     register_nav("import_list", _("Imports"), "imports.view", order=120)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from kehu.core import permissions, services
+from kehu.core.demo import BUILDERS, DemoCompany
 from kehu.core.management.base import call_service, table
 from kehu.core.models import OrgUnit, Role, Tenant
 
@@ -72,9 +73,11 @@ class Command(BaseCommand):
                 "(Its passwords were printed when it was created.)"
             )
             return
-        rows = self._create()
+        rows, summaries = self._create()
         self.stdout.write(self.style.SUCCESS(f"Created demo company {DEMO_COMPANY}:"))
         self.stdout.write(org_tree())
+        for summary in summaries:
+            self.stdout.write(summary)
         self.stdout.write(
             "Sign in with one of these accounts. The passwords are shown only now: "
             "keep them somewhere safe."
@@ -82,7 +85,7 @@ class Command(BaseCommand):
         self.stdout.write(table(["Role", "Email", "Unit", "Password"], rows))
 
     @transaction.atomic
-    def _create(self) -> list[list[str]]:
+    def _create(self) -> tuple[list[list[str]], list[str]]:
         admin_password = services.generate_password()
         admin_name = DEMO_PEOPLE["tenant_admin"][0]
         tenant, admin = call_service(
@@ -96,6 +99,7 @@ class Command(BaseCommand):
                 kind=kind,
             )
         rows = [["tenant_admin", admin.email, admin.org_unit.name, admin_password]]
+        users = {"tenant_admin": admin}
         roles = {r.builtin_key: r for r in Role.objects.filter(tenant=tenant).exclude(
             builtin_key="")}
         for key in permissions.BUILTIN_ROLES:
@@ -108,4 +112,6 @@ class Command(BaseCommand):
                 org_unit_id=units[unit_name].pk, role_ids=[roles[key].pk],
             )
             rows.append([key, user.email, units[unit_name].name, str(password)])
-        return rows
+            users[key] = user
+        company = DemoCompany(admin=admin, users=users, units=units)
+        return rows, [builder(company) for builder in BUILDERS]
