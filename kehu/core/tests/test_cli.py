@@ -30,6 +30,10 @@ for user in User.objects.order_by("email"):
     out["users"].append({"email": user.email, "unit": user.org_unit.name,
                          "roles": sorted(r.builtin_key for r in user.roles.all()),
                          "usable": user.has_usable_password()})
+from kehu.customers.models import Customer
+out["customers"] = [{"name": c.name, "owner": c.owner.email if c.owner else None,
+                     "parent": c.parent.name if c.parent else None}
+                    for c in Customer.objects.select_related("owner", "parent")]
 print(json.dumps(out))
 """
 
@@ -108,6 +112,11 @@ def test_demo_creates_the_company_once(data_dir, migrated, tmp_path):
 
     users = world["users"]
     assert sorted(r for u in users for r in u["roles"]) == sorted(permissions.BUILTIN_ROLES)
+    # Apps contribute demo data: customers owned by the demo people, a group hierarchy.
+    customers = world["customers"]
+    assert len(customers) >= 10
+    assert any(c["owner"] == "account_manager@demo.kehu.local" for c in customers)
+    assert any(c["parent"] == "中国华信通信集团有限公司" for c in customers)
     assert all(len(u["roles"]) == 1 and u["usable"] for u in users)
     by_role = {u["roles"][0]: u for u in users}
     assert units[by_role["province_manager"]["unit"]]["kind"] == "province"
