@@ -262,3 +262,19 @@ def test_uscc_is_searchable_and_unique_code_conflicts(world, book):
     assert r.status == 422
     assert api_as(world.city_a1_rep).post("/customers", {"name": "丁", "code": "MY-1"}).status \
         == 403
+
+
+@pytest.mark.parametrize(("persona", "sees"), [
+    ("hq_admin", True), ("prov_a_manager", True), ("city_a1_manager", True),
+    ("city_a1_rep", True), ("prov_b_manager", False), ("analyst", True),
+    ("other_tenant_admin", False),
+])
+def test_contacts_and_search_per_persona(world, book, persona, sees):
+    client = api_as(getattr(world, persona))
+    listed = {c["id"] for c in client.get("/contacts", limit=100).data["items"]}
+    assert (book.rep_contact.pk in listed) == sees
+    found = client.get("/search", q="王经理").data["contacts"]
+    assert bool(found) == sees
+    found = client.get("/search", q="白云").data["customers"]
+    assert bool(found) == sees
+    assert client.get(f"/contacts/{book.rep_contact.pk}").status == (200 if sees else 404)
