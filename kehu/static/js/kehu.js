@@ -42,3 +42,84 @@
   document.addEventListener("change", autoSubmit);
   document.documentElement.classList.add("js");
 })();
+
+/* customers: dialogs, kind-dependent fields, bulk bar, header search. */
+(function () {
+  "use strict";
+
+  function openDialog(event) {
+    var opener = event.target.closest("[data-dialog]");
+    if (!opener) return;
+    var dialog = document.getElementById(opener.getAttribute("data-dialog"));
+    if (!dialog || typeof dialog.showModal !== "function") return;  // the link still works
+    event.preventDefault();
+    dialog.showModal();
+    var first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) first.focus();
+  }
+
+  function closeDialog(event) {
+    var closer = event.target.closest("[data-dialog-close]");
+    if (!closer) return;
+    var dialog = closer.closest("dialog");
+    if (dialog) dialog.close();
+  }
+
+  // A field that does not apply to the chosen kind is hidden, unless it holds a value
+  // or an error the user must see.
+  function applyKind(select) {
+    var form = select.form;
+    if (!form) return;
+    var organisation = select.value !== "individual";
+    form.querySelectorAll("[data-kind-only]").forEach(function (box) {
+      var applies = (box.getAttribute("data-kind-only") === "organisation") === organisation;
+      var input = box.querySelector("input");
+      var keep = box.querySelector(".errorlist") || (input && input.value);
+      box.hidden = !applies && !keep;
+    });
+  }
+
+  function applyControls(select) {
+    var form = select.form;
+    if (!form) return;
+    form.querySelectorAll("[data-show-for]").forEach(function (box) {
+      box.hidden = box.getAttribute("data-show-for").split(" ").indexOf(select.value) < 0;
+    });
+  }
+
+  function onChange(event) {
+    var target = event.target;
+    if (target.matches("select[data-kind-switch]")) applyKind(target);
+    if (target.matches("select[data-controls]")) applyControls(target);
+    if (target.matches("input[data-select-all]")) {
+      var name = target.getAttribute("data-select-all");
+      document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) {
+        box.checked = target.checked;
+      });
+    }
+  }
+
+  function setUp(root) {
+    root.querySelectorAll("select[data-kind-switch]").forEach(applyKind);
+    root.querySelectorAll("select[data-controls]").forEach(applyControls);
+    root.querySelectorAll("dialog[data-open-on-load]").forEach(function (dialog) {
+      if (typeof dialog.showModal === "function" && !dialog.open) dialog.showModal();
+    });
+  }
+
+  function closeLiveSearch(event) {
+    var box = document.getElementById("site-search-live");
+    if (!box || !box.firstChild) return;
+    if (event.type === "keydown" && event.key !== "Escape") return;
+    if (event.type === "click" && box.parentNode.contains(event.target)) return;
+    box.innerHTML = "";
+  }
+
+  document.addEventListener("click", openDialog);
+  document.addEventListener("click", closeDialog);
+  document.addEventListener("click", closeLiveSearch);
+  document.addEventListener("keydown", closeLiveSearch);
+  document.addEventListener("change", onChange);
+  document.addEventListener("DOMContentLoaded", function () { setUp(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { setUp(event.target); });
+})();
