@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     # First, so that its management commands (createsuperuser) replace Django's.
     "kehu.core",
     "kehu.customers",
+    "kehu.bench",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -164,3 +165,5 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+# Largest spreadsheet an import accepts (KEHU_IMPORT_MAX_MB, default 50).
+KEHU_IMPORT_MAX_BYTES = env.env_int("KEHU_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024

@@ -529,14 +529,33 @@ class _StoreRace(Exception):
 
 def _request_hash(request: HttpRequest) -> str:
     """Keyed hash of the request body (it may hold passwords: never a plain digest)."""
+    key = settings.SECRET_KEY.encode()
+    if request.content_type == "multipart/form-data":
+        return _multipart_hash(request, key)
     body = request.body or b""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError):
         canonical = body
-    key = settings.SECRET_KEY.encode()
     message = (request.method or "").encode() + b" " + canonical
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _multipart_hash(request: HttpRequest, key: bytes) -> str:
+    """The same for an upload, read from the parsed form and the (possibly on-disk) files:
+    ``request.body`` would load the whole file into memory and is refused past Django's
+    in-memory limit."""
+    mac = hmac.new(key, (request.method or "").encode() + b" multipart", hashlib.sha256)
+    for name in sorted(request.POST):
+        for value in request.POST.getlist(name):
+            mac.update(f"\0{name}={value}".encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            mac.update(f"\0{name}:{upload.name}:{upload.size}:".encode())
+            for chunk in upload.chunks():
+                mac.update(chunk)
+            upload.seek(0)
+    return mac.hexdigest()
 
 
 def _replay(stored: Any) -> HttpResponse:
