@@ -15,7 +15,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext as _
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from kehu.core.exceptions import ValidationFailed
 from kehu.customers.models import PhoneKind
@@ -174,12 +174,35 @@ def clean_website(value: Any, field: str = "website") -> str:
 
 def pinyin_forms(text: str) -> tuple[str, str]:
     """Full pinyin and initials of ``text`` (other characters kept): 中国电信 →
-    (zhongguodianxin, zgdx)."""
+    (zhongguodianxin, zgdx). One pypinyin call per Chinese run (phrase-aware, so 银行 is
+    yinhang): the initials are the first letters of its syllables."""
     if not _CJK_RE.search(text):
         return "", ""
-    full = "".join(lazy_pinyin(text)).lower()
-    initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER)).lower()
-    return _PUNCT_RE.sub("", full), _PUNCT_RE.sub("", initials)
+    full: list[str] = []
+    initials: list[str] = []
+    position = 0
+    for match in _CJK_RE.finditer(text):
+        other = text[position:match.start()]
+        full.append(other)
+        initials.append(other)
+        syllables = lazy_pinyin(match.group())
+        full.extend(syllables)
+        initials.extend(syllable[:1] for syllable in syllables)
+        position = match.end()
+    full.append(text[position:])
+    initials.append(text[position:])
+    return (_PUNCT_RE.sub("", "".join(full).lower()),
+            _PUNCT_RE.sub("", "".join(initials).lower()))
+
+
+def _grams_of(name: str, initials: str, found: dict[str, None]) -> None:
+    for run in _CJK_RE.findall(name):
+        for i, char in enumerate(run):
+            found[char] = None
+            if i + 1 < len(run):
+                found[run[i:i + 2]] = None
+    for i in range(len(initials) - 1):
+        found[initials[i:i + 2]] = None
 
 
 def grams(texts: Iterable[str]) -> str:
@@ -187,14 +210,8 @@ def grams(texts: Iterable[str]) -> str:
     initials: the index entries that serve one- and two-character queries."""
     found: dict[str, None] = {}
     for text in texts:
-        for run in _CJK_RE.findall(fold(text)):
-            for i, char in enumerate(run):
-                found[char] = None
-                if i + 1 < len(run):
-                    found[run[i:i + 2]] = None
-        _full, initials = pinyin_forms(text)
-        for i in range(len(initials) - 1):
-            found[initials[i:i + 2]] = None
+        folded = fold(text)
+        _grams_of(folded, pinyin_forms(folded)[1], found)
     return " ".join(found)
 
 
@@ -202,9 +219,10 @@ def search_document(names: Iterable[str], others: Iterable[str]) -> tuple[str, s
     """``(search_text, search_grams)`` for a record with these names and other
     searchable values (codes, phone digits)."""
     parts: list[str] = []
-    name_list = [fold(n) for n in names if n]
-    for name in name_list:
+    found: dict[str, None] = {}
+    for name in (fold(n) for n in names if n):
         full, initials = pinyin_forms(name)
         parts.extend(p for p in (name.lower(), full, initials) if p)
+        _grams_of(name, initials, found)
     parts.extend(fold(o).lower() for o in others if o)
-    return "|".join(dict.fromkeys(parts)), grams(name_list)
+    return "|".join(dict.fromkeys(parts)), " ".join(found)
