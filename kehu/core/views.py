@@ -46,6 +46,7 @@ from kehu.core import access, auth, permissions, pii, selectors, services
 from kehu.core import forms as f
 from kehu.core.exceptions import Forbidden, KehuError, NotFound
 from kehu.core.models import OrgUnit, Role, User
+from kehu.core.spreadsheets import Echo, safe_cell
 
 AUTH_BACKEND = "kehu.core.auth.EmailBackend"
 USERS_PER_PAGE = 25
@@ -809,15 +810,11 @@ def _join(texts: Iterable[str]) -> str:
 
 def _plain_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
-def _csv_cell(value: Any) -> str:
-    """Text that Excel or WPS would run as a formula is quoted (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+# Shared with every other export (kehu.core.spreadsheets): formula cells neutralised.
+_Echo = Echo
+_csv_cell = safe_cell
 
 
 def _audit_csv_rows(events: Any) -> Iterator[str]:

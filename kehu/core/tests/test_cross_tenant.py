@@ -278,6 +278,16 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         (None, {"name": "入侵", "customer_id": f.book.rep.pk}, {422})],
     ("GET", "/search"): lambda f: [({"q": "白云"}, None, {200}), ({"q": "zgdx"}, None, {200}),
                                    ({"q": ID_NUMBER}, None, {200})],
+    # Data stewardship (kehu.customers.api_data). A successful export is a file, which
+    # this harness does not read: test_exports checks filters aimed at another tenant.
+    ("POST", "/customers/merge"): lambda f: [
+        (None, {"survivor_id": f.book.hq.pk, "loser_id": f.book.prov_a.pk}, {404}),
+        (None, {"survivor_id": f.book.other_tenant.pk, "loser_id": f.book.rep.pk}, {404})],
+    ("GET", "/customers/duplicates"): lambda f: [({"limit": 500}, None, {200})],
+    ("GET", "/customers/quality"): lambda f: [(None, None, {200})],
+    ("POST", "/exports"): lambda f: [
+        (None, {"entity": "customers", "format": "pdf",
+                "filters": {"org_unit_id": f.world.prov_a.pk}}, {422})],
 }
 
 
