@@ -20,8 +20,9 @@ from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_api import API, ApiClient, ApiResponse, assert_error, token_for
+from kehu.customers import imports
 from kehu.customers import services as customer_services
-from kehu.customers.models import Contact, Customer
+from kehu.customers.models import Contact, Customer, ImportJob
 from kehu.customers.testing import ID_NUMBER, build_book
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,9 @@ class Fixture:
         self.external_id = customer_services.external_id_add(
             actor=world.hq_admin, customer_id=self.book.hq.pk, system="billing",
             external_id="B-1")
+        self.import_job = imports.import_create(
+            actor=world.city_a1_rep, entity="customers", file_name="客户.csv",
+            chunks=["客户名称,电话\n白云机场,13812345678\n".encode()])
 
 
 # Path parameter name → the main tenant's row it names. A new path parameter needs a line.
@@ -59,6 +63,7 @@ PATH_OBJECTS: dict[str, Callable[[Fixture], models.Model]] = {
     "contact_id": lambda f: f.book.rep_contact,
     "relationship_id": lambda f: f.relationship,
     "external_id_pk": lambda f: f.external_id,
+    "job_id": lambda f: f.import_job,
 }
 
 # Bodies that would be valid for the owner (with the main tenant's ids inside them).
@@ -224,7 +229,7 @@ Case = Callable[[Fixture], list[tuple[dict[str, Any] | None, Any, set[int]]]]
 LIST_MODELS: dict[str, type[models.Model] | None] = {
     "/org-units": OrgUnit, "/users": User, "/roles": Role, "/audit-events": AuditEvent,
     "/auth/tokens": ApiToken, "/permissions": None, "/customers": Customer,
-    "/contacts": Contact,
+    "/contacts": Contact, "/imports": ImportJob,
 }
 
 COLLECTION_CASES: dict[tuple[str, str], Case] = {
@@ -276,6 +281,8 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         ({"customer_id": f.book.rep.pk}, None, {200}), ({"q": "王经理"}, None, {200})],
     ("POST", "/contacts"): lambda f: [
         (None, {"name": "入侵", "customer_id": f.book.rep.pk}, {422})],
+    ("GET", "/imports"): lambda f: [({"limit": 500}, None, {200})],
+    ("POST", "/imports"): lambda f: [(None, {"entity": "customers"}, {422})],
     ("GET", "/search"): lambda f: [({"q": "白云"}, None, {200}), ({"q": "zgdx"}, None, {200}),
                                    ({"q": ID_NUMBER}, None, {200})],
     # Data stewardship (kehu.customers.api_data). A successful export is a file, which
@@ -297,7 +304,8 @@ def test_operations_without_path_parameters_do_not_reach_across(fix: Fixture) ->
     before = snapshot(tenant_a)
     a_ids: dict[Any, set[int]] = {model: set(model._default_manager.filter(tenant_id=tenant_a)
                         .values_list("pk", flat=True))
-             for model in (OrgUnit, User, Role, AuditEvent, ApiToken, Customer, Contact)}
+             for model in (OrgUnit, User, Role, AuditEvent, ApiToken, Customer, Contact,
+                           ImportJob)}
     for method, path, operation in operations(spec):
         if path_params(operation):
             continue
