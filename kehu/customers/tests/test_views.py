@@ -416,25 +416,25 @@ def test_bulk_actions_report_skipped_and_touch_only_changeable(world: World,
     ids = [book.rep.pk, book.city_a1.pk, book.prov_b.pk]
     response = client.post(reverse("customer_bulk"), {"action": "tag", "ids": ids,
                                                       "tags": "重点, 2026"}, follow=True)
-    assert "2 changed, 1 skipped" in html(response)
+    assert "已修改 2 个，跳过 1 个" in html(response)
     assert sorted(book.rep.tags.values_list("name", flat=True)) == ["2026", "重点"]
     assert snapshot(book.prov_b) == outside
 
     response = client.post(reverse("customer_bulk"), {"action": "status", "ids": ids,
                                                       "status": "customer"}, follow=True)
-    assert "2 changed, 1 skipped" in html(response)
+    assert "已修改 2 个，跳过 1 个" in html(response)
     assert Customer.objects.get(pk=book.city_a1.pk).status == "customer"
 
     response = client.post(reverse("customer_bulk"), {
         "action": "transfer", "ids": [book.rep.pk, book.prov_b.pk],
         "owner": world.city_a1_manager.pk, "reason": "调整分工"}, follow=True)
-    assert "1 changed, 1 skipped" in html(response)
+    assert "已修改 1 个，跳过 1 个" in html(response)
     assert Customer.objects.get(pk=book.rep.pk).owner_id == world.city_a1_manager.pk
     assert snapshot(book.prov_b) == outside
     # Missing input is said, and nothing happens.
     response = client.post(reverse("customer_bulk"), {"action": "untag", "ids": ids},
                            follow=True)
-    assert "Enter at least one tag" in html(response)
+    assert "请至少输入一个标签" in html(response)
     assert book.rep.tags.count() == 2
 
 
