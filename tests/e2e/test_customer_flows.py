@@ -171,7 +171,7 @@ def test_bulk_tag_from_the_list(page: Any, world: World, book: Book) -> None:
     page.fill("#id_tags", "重点客户, 2026")
     page.locator('[data-testid="bulk-apply"]').click()
     page.locator(".message-success").wait_for()
-    assert "2 changed" in page.locator(".message-success").inner_text()
+    assert "已修改 2 个" in page.locator(".message-success").inner_text()
     for customer in (book.rep, book.city_a1):
         assert sorted(customer.tags.values_list("name", flat=True)) == ["2026", "重点客户"]
     assert not book.prov_a.tags.exists()
