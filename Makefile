@@ -79,6 +79,14 @@ worker: $(RUN_STAMP) ## Run the background task consumer (Huey)
 shell: $(RUN_STAMP) ## Open a Django shell with Kehu loaded
 	$(KEHU) shell
 
+# Benchmark scale for `make bench`: S (10,000 customers, about a minute) or M (1,000,000;
+# generating takes a quarter of an hour or more).
+SCALE ?= S
+.PHONY: bench
+bench: $(RUN_STAMP) ## Benchmark on a separate database (SCALE=S|M): results in bench/results
+	$(KEHU) bench generate --scale $(SCALE) --seed 1
+	$(KEHU) bench run --scale $(SCALE) --output bench/results
+
 clean: ## Remove .venv and caches; keeps the data folder (see clean-data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info
 	find kehu tests scripts -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true
