@@ -159,7 +159,11 @@ def database_config(url: str, folder: Path) -> dict[str, object]:
         # A relative SQLite path is taken relative to the data folder.
         url = f"sqlite:///{folder / url.removeprefix('sqlite:///')}"
     try:
-        config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+        # No persistent connections: under ASGI each request's sync code may run on a new
+        # thread, and a connection kept per thread is never reused and piles up until
+        # PostgreSQL refuses clients (measured by the benchmark: "too many clients" within
+        # seconds at 16 concurrent requests). Pool with PgBouncer instead.
+        config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
     except ValueError as exc:
         raise ConfigError(f"DATABASE_URL={url!r} is not understood: {exc}") from None
     engine = str(config.get("ENGINE", ""))

@@ -5,9 +5,7 @@ from kehu.settings import *  # noqa: F403
 
 ROOT_URLCONF = "kehu.bench.urls"
 
-# Django keeps a persistent connection per thread, and under ASGI every request's sync
-# code runs in a new thread: with Kehu's CONN_MAX_AGE=60 on PostgreSQL each request thread
-# leaves its connection open until garbage collection, and 16 concurrent clients exhaust
-# max_connections ("too many clients") within seconds. The bench server closes
-# connections after each request instead (see bench/README.md, "Findings").
+# Kehu closes database connections after each request (kehu.env.database_config): the
+# benchmark found that persistent per-thread connections under ASGI exhaust PostgreSQL's
+# max_connections. Kept explicit here so the floor and the product run alike.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -209,6 +209,8 @@ class Customer(Searchable, TenantOwned):
             models.Index(fields=["tenant", "uscc"], name="customers_tenant_uscc"),
             models.Index(fields=["tenant", "id_number_hash"], name="customers_tenant_idhash"),
             models.Index(fields=["tenant", "name_key"], name="customers_tenant_namekey"),
+            # The list's default order (newest first): its first page without a sort.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="customers_tenant_newest"),
         ]
 
     def __str__(self) -> str:

@@ -218,3 +218,10 @@ def test_time_zone_log_level_and_redis_url_are_checked(monkeypatch):
         env.env_redis_url("REDIS_URL")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     assert env.env_redis_url("REDIS_URL") == "redis://127.0.0.1:6379/0"
+
+
+def test_postgres_connections_are_not_kept_per_thread(tmp_path):
+    """Under ASGI a persistent per-thread connection leaks (the benchmark saw PostgreSQL
+    refuse clients within seconds): connections close after each request."""
+    config = env.database_config("postgres://kehu@db.example.com:5432/kehu", tmp_path)
+    assert config["CONN_MAX_AGE"] == 0
