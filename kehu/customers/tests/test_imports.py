@@ -167,7 +167,7 @@ def test_xlsx_numbers_and_dates(world: World, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def english():  # type: ignore[no-untyped-def]
+def english() -> Iterator[None]:
     """Messages and headers in English (the default language is Chinese)."""
     from django.utils import translation
 
