@@ -20,23 +20,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.core import access, audit, permissions, throttle
-from kehu.core.exceptions import Conflict, Forbidden, StaleVersion, ValidationFailed
+from kehu.core.exceptions import Conflict, Forbidden, ValidationFailed
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, RecordShare, Role, Tenant, User
 from kehu.core.permissions import Scope
 from kehu.core.validators import check_password, clean_email, clean_name, clean_phone
+from kehu.core.versions import bump_version, check_version
 
 TOKEN_PREFIX = "kehu_"  # noqa: S105 -- a marker, not a secret
 
-
-def _check_version(obj: Any, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise StaleVersion()
-
-
-def _bump(obj: Any) -> None:
-    obj.version = F("version") + 1
-    obj.save()
-    obj.refresh_from_db(fields=["version", "updated_at"])
 
 
 def _save_changes(obj: Any, before: dict[str, Any], extra_after: dict[str, Any] | None = None,
@@ -45,7 +36,7 @@ def _save_changes(obj: Any, before: dict[str, Any], extra_after: dict[str, Any] 
     nothing did (then no new version and no audit row: a no-op save is not an event)."""
     changes = audit.diff(type(obj), before, audit.snapshot(obj) | (extra_after or {}))
     if changes:
-        _bump(obj)
+        bump_version(obj)
     return changes
 
 
@@ -200,7 +191,7 @@ def org_unit_update(
     access.require(actor, "org.change")
     _lock_tree(actor.tenant_id)
     unit = access.get_for(OrgUnit, actor, unit_id, "change", for_update=True)
-    _check_version(unit, expected_version)
+    check_version(unit, expected_version)
     before = audit.snapshot(unit)
     if "name" in changes:
         name = clean_name(changes["name"], "name")
@@ -275,7 +266,7 @@ def org_unit_move(
     access.require(actor, "org.change")
     _lock_tree(actor.tenant_id)
     unit = access.get_for(OrgUnit, actor, unit_id, "change", for_update=True)
-    _check_version(unit, expected_version)
+    check_version(unit, expected_version)
     new_parent = access.get_for(OrgUnit, actor, new_parent_id, "change")
     if unit.parent_id is None:
         raise ValidationFailed(fields={"parent_id": [_("The root unit cannot be moved.")]})
@@ -301,7 +292,7 @@ def org_unit_move(
     )
     unit.refresh_from_db()
     unit.parent = new_parent
-    _bump(unit)
+    bump_version(unit)
     access.ensure_still_visible(unit, actor)
     audit.record(actor=actor, action="org_unit.move", obj=unit,
                  changes={"parent": [old_parent_id, new_parent.pk]})
@@ -418,7 +409,7 @@ def user_update(
     """Change a user's name, phone, language, unit, roles or active flag."""
     access.require(actor, "users.change")
     user = access.get_for(User, actor, user_id, "change", for_update=True)
-    _check_version(user, expected_version)
+    check_version(user, expected_version)
     _ensure_may_manage(actor, user)
     before = audit.snapshot(user) | {"roles": sorted(user.roles.values_list("pk", flat=True))}
     _apply_person_fields(user, changes)
@@ -466,7 +457,7 @@ def user_unlock(*, actor: User, user_id: int) -> User:
     _ensure_may_manage(actor, user)
     user.failed_login_count = 0
     user.locked_until = None
-    _bump(user)
+    bump_version(user)
     audit.record(actor=actor, action="user.unlock", obj=user)
     return user
 
@@ -482,7 +473,7 @@ def user_reset_password(*, actor: User, user_id: int) -> tuple[User, str]:
     password = generate_password()
     user.set_password(password)
     _end_access(user)
-    _bump(user)
+    bump_version(user)
     audit.record(actor=actor, action="user.reset_password", obj=user)
     return user, password
 
@@ -491,7 +482,7 @@ def user_reset_password(*, actor: User, user_id: int) -> tuple[User, str]:
 def profile_update(*, actor: User, expected_version: int | None = None, **changes: Any) -> User:
     """A user's own settings: name, phone, language, password."""
     user = User.objects.select_for_update().get(pk=actor.pk)
-    _check_version(user, expected_version)
+    check_version(user, expected_version)
     before = audit.snapshot(user)
     _apply_person_fields(user, changes)
     if changes.get("new_password"):
@@ -531,7 +522,7 @@ def totp_enable(*, actor: User, code: str) -> User:
     if not user.totp_secret or not verify_totp(user, code):
         raise ValidationFailed(fields={"code": [_("The code is wrong or has expired.")]})
     user.totp_enabled = True
-    _bump(user)
+    bump_version(user)
     audit.record(actor=user, action="user.totp_enable", obj=user)
     return user
 
@@ -543,7 +534,7 @@ def totp_disable(*, actor: User, password: str) -> User:
         raise ValidationFailed(fields={"password": [_("The password is wrong.")]})
     user.totp_enabled = False
     user.totp_secret = ""
-    _bump(user)
+    bump_version(user)
     audit.record(actor=user, action="user.totp_disable", obj=user)
     return user
 
@@ -615,7 +606,7 @@ def role_update(
 ) -> Role:
     access.require(actor, "roles.change")
     role = access.get_for(Role, actor, role_id, "change", for_update=True)
-    _check_version(role, expected_version)
+    check_version(role, expected_version)
     if role.is_builtin:
         raise Conflict(_("Built-in roles cannot be changed; create a custom role instead."))
     fields = _clean_role_fields(changes)
@@ -641,7 +632,7 @@ def role_delete(*, actor: User, role_id: int, expected_version: int | None = Non
     """Delete a custom role nobody holds; returns it (unsaved) for the caller's message."""
     access.require(actor, "roles.delete")
     role = access.get_for(Role, actor, role_id, "delete", for_update=True)
-    _check_version(role, expected_version)
+    check_version(role, expected_version)
     if role.is_builtin:
         raise Conflict(_("Built-in roles cannot be deleted."))
     holders = role.users.count()
@@ -744,9 +735,9 @@ def api_token_revoke(
     token = ApiToken.objects.select_for_update().filter(user=actor, pk=token_id).first()
     if token is None:
         raise NotFound()
-    _check_version(token, expected_version)
+    check_version(token, expected_version)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        _bump(token)
+        bump_version(token)
         audit.record(actor=actor, action="api_token.revoke", obj=token)
     return token

@@ -14,14 +14,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat, LPad, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.core import access, audit, crypto, identifiers
-from kehu.core.exceptions import Conflict, NotFound, StaleVersion, ValidationFailed
+from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import OrgUnit, User
+from kehu.core.versions import bump_version, check_version
 from kehu.customers import normalize, quality, reference
 from kehu.customers.models import (
     AddressKind,
@@ -49,16 +50,6 @@ GENERATED_CODE_RE = re.compile(r"^C\d{8,}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_\-./]{1,50}$")
 MAX_BULK = 1000
 
-
-def _check_version(obj: Any, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise StaleVersion()
-
-
-def _bump(obj: Any) -> None:
-    obj.version = F("version") + 1
-    obj.save()
-    obj.refresh_from_db(fields=["version", "updated_at"])
 
 
 def _merge_errors(errors: dict[str, list[str]], exc: ValidationFailed) -> None:
@@ -397,7 +388,7 @@ def customer_update(*, actor: User, customer_id: int, expected_version: int | No
     customer = access.get_for(Customer, actor, customer_id, "change", for_update=True)
     if customer.merged_into_id:
         raise NotFound()
-    _check_version(customer, expected_version)
+    check_version(customer, expected_version)
     before = audit.snapshot(customer)
     tags = changes.pop("tags", None)
     parent_given = "parent_id" in changes
@@ -431,7 +422,7 @@ def customer_update(*, actor: User, customer_id: int, expected_version: int | No
     changes_diff = audit.diff(Customer, before | extra_before,
                               audit.snapshot(customer) | {"tags": new_tags})
     if changes_diff:
-        _bump(customer)
+        bump_version(customer)
         access.ensure_still_visible(customer, actor)
         audit.record(actor=actor, action="customer.update", obj=customer, changes=changes_diff)
     return customer
@@ -444,7 +435,7 @@ def customer_set_status(*, actor: User, customer_id: int, status: str, reason: s
     customer = access.get_for(Customer, actor, customer_id, "change", for_update=True)
     if customer.merged_into_id:
         raise NotFound()
-    _check_version(customer, expected_version)
+    check_version(customer, expected_version)
     errors: dict[str, list[str]] = {}
     new = _choice(status, Status, "status", errors, blank=False)
     reason = _text(reason, "reason", 300, errors)
@@ -456,7 +447,7 @@ def customer_set_status(*, actor: User, customer_id: int, status: str, reason: s
         return customer
     old = customer.status
     customer.status, customer.status_changed_at = new, timezone.now()
-    _bump(customer)
+    bump_version(customer)
     _record_status(actor, customer, old, reason)
     audit.record(actor=actor, action="customer.status", obj=customer,
                  changes={"status": [old, new], **({"reason": [None, reason]} if reason else {})})
@@ -505,7 +496,7 @@ def customer_transfer(*, actor: User, customer_ids: Iterable[int], reason: str,
         changes = {"owner": [customer.owner_id, owner.pk if owner else None],
                    "org_unit": [customer.org_unit_id, unit.pk], "reason": [None, reason]}
         customer.owner, customer.org_unit = owner, unit
-        _bump(customer)
+        bump_version(customer)
         _refresh_customer_quality(customer)
         audit.record(actor=actor, action="customer.transfer", obj=customer, changes=changes)
     return customers
@@ -528,7 +519,7 @@ def customer_bulk_tag(*, actor: User, customer_ids: Iterable[int], add: Iterable
             through.objects.filter(customer_id=customer.pk, tag__in=to_remove).delete()
         after = set(customer.tags.values_list("name", flat=True))
         if before != after:
-            _bump(customer)
+            bump_version(customer)
             audit.record(actor=actor, action="customer.update", obj=customer,
                          changes={"tags": [sorted(before), sorted(after)]})
     return customers
@@ -587,7 +578,7 @@ def relationship_add(*, actor: User, source_id: int, target_id: int, kind: str,
         raise Conflict(fields={"target_id": [_("This relationship already exists.")]})
     rel = Relationship.objects.create(tenant_id=actor.tenant_id, source=source, target=target,
                                       kind=kind, note=note)
-    _bump(source)  # relationships are part of the customer: its ETag changes
+    bump_version(source)  # relationships are part of the customer: its ETag changes
     audit.record(actor=actor, action="customer.relationship_add", obj=source,
                  changes={"relationship": [None, f"{kind} → {target.pk}"]})
     return rel
@@ -603,8 +594,8 @@ def relationship_remove(*, actor: User, relationship_id: int, customer_id: int |
     if rel is None or not access.allows(actor, rel.source, "change") or (
             customer_id is not None and customer_id not in (rel.source_id, rel.target_id)):
         raise NotFound()
-    _check_version(rel.source, expected_version)
-    _bump(rel.source)
+    check_version(rel.source, expected_version)
+    bump_version(rel.source)
     audit.record(actor=actor, action="customer.relationship_remove", obj=rel.source,
                  changes={"relationship": [f"{rel.kind} → {rel.target_id}", None]})
     rel.delete()
@@ -629,7 +620,7 @@ def external_id_add(*, actor: User, customer_id: int, system: str,
             _("This id of that system is already attached to a customer.")]})
     ext = ExternalId.objects.create(tenant_id=actor.tenant_id, customer=customer, system=system,
                                     external_id=external_id)
-    _bump(customer)
+    bump_version(customer)
     audit.record(actor=actor, action="customer.external_id_add", obj=customer,
                  changes={"external_id": [None, f"{system}:{external_id}"]})
     return ext
@@ -644,8 +635,8 @@ def external_id_remove(*, actor: User, external_id_pk: int, customer_id: int | N
     if ext is None or not access.allows(actor, ext.customer, "change") or (
             customer_id is not None and ext.customer_id != customer_id):
         raise NotFound()
-    _check_version(ext.customer, expected_version)
-    _bump(ext.customer)
+    check_version(ext.customer, expected_version)
+    bump_version(ext.customer)
     audit.record(actor=actor, action="customer.external_id_remove", obj=ext.customer,
                  changes={"external_id": [f"{ext.system}:{ext.external_id}", None]})
     ext.delete()
@@ -795,7 +786,7 @@ def contact_update(*, actor: User, contact_id: int, expected_version: int | None
                    **changes: Any) -> Contact:
     access.require(actor, "contacts.change")
     contact = access.get_for(Contact, actor, contact_id, "change", for_update=True)
-    _check_version(contact, expected_version)
+    check_version(contact, expected_version)
     before = audit.snapshot(contact)
     tags = changes.pop("tags", None)
     values = clean_contact_fields(changes)
@@ -809,7 +800,7 @@ def contact_update(*, actor: User, contact_id: int, expected_version: int | None
     diff = audit.diff(Contact, before | {"tags": old_tags},
                       audit.snapshot(contact) | {"tags": new_tags})
     if diff:
-        _bump(contact)
+        bump_version(contact)
         audit.record(actor=actor, action="contact.update", obj=contact, changes=diff)
     return contact
 
@@ -823,7 +814,7 @@ def contact_link(*, actor: User, contact_id: int, customer_id: int,
     customer = access.get_for(Customer, actor, customer_id, "change")
     fields = clean_link_fields(link)
     result = _link(actor, customer, contact, fields)
-    _bump(contact)  # the contact's places are part of it: its ETag changes
+    bump_version(contact)  # the contact's places are part of it: its ETag changes
     audit.record(actor=actor, action="contact.link", obj=contact,
                  changes={"customer": [None, customer.pk]}
                  | {k: [None, v] for k, v in fields.items()})
@@ -840,8 +831,8 @@ def contact_unlink(*, actor: User, contact_id: int, customer_id: int,
         .select_related("contact").first()
     if link is None:
         raise NotFound()
-    _check_version(contact, expected_version)
-    _bump(contact)
+    check_version(contact, expected_version)
+    bump_version(contact)
     audit.record(actor=actor, action="contact.unlink", obj=link.contact,
                  changes={"customer": [customer.pk, None]})
     link.delete()
