@@ -4,39 +4,22 @@ pinyin initials and two Chinese characters, bulk tagging, and phone-width layout
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kehu.core.models import AuditEvent
-from kehu.core.testing import PASSWORD, World
+from kehu.core.testing import World
 from kehu.customers.models import Customer
 from kehu.customers.testing import ID_NUMBER, USCC, Book
+from tests.e2e.helpers import go, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("KEHU_E2E_SHOTS", Path(tempfile.gettempdir()) / "kehu-e2e-shots"))
 
 
-def go(page: Any, path: str) -> None:
-    page.goto(page.base_url + path)
 
-
-def sign_in(page: Any, email: str) -> None:
-    go(page, "/login/")
-    page.fill("#id_email", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(page.base_url + "/")
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
 def test_create_fix_error_then_work_on_the_unified_view(page: Any, world: World) -> None:

@@ -4,21 +4,19 @@ wizard at phone width."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kehu.core.testing import PASSWORD, World
+from kehu.core.testing import World
 from kehu.customers import imports
 from kehu.customers.models import Customer, ImportJob
+from tests.e2e.helpers import go, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("KEHU_E2E_SHOTS", Path(tempfile.gettempdir()) / "kehu-e2e-shots"))
 GBK_CSV = ("公司名称,联系方式,地区,备注\r\n"
            "佛山陶瓷有限公司,0757-82345678,广东佛山,老客户\r\n"
            "东莞模具有限公司,12345,广东东莞,\r\n"
@@ -30,21 +28,7 @@ def _data_dir(settings: Any, tmp_path: Path) -> None:
     settings.DATA_DIR = tmp_path
 
 
-def go(page: Any, path: str) -> None:
-    page.goto(page.base_url + path)
 
-
-def sign_in(page: Any, email: str) -> None:
-    go(page, "/login/")
-    page.fill("#id_email", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(page.base_url + "/")
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
 def upload(page: Any) -> None:

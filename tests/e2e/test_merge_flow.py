@@ -11,24 +11,15 @@ from typing import Any
 import pytest
 
 from kehu.core.models import AuditEvent
-from kehu.core.testing import PASSWORD, World
+from kehu.core.testing import World
 from kehu.customers import services
 from kehu.customers.models import Customer, CustomerContact
 from kehu.customers.testing import Book
+from tests.e2e.helpers import go, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def go(page: Any, path: str) -> None:
-    page.goto(page.base_url + path)
-
-
-def sign_in(page: Any, email: str) -> None:
-    go(page, "/login/")
-    page.fill("#id_email", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(page.base_url + "/")
 
 
 def test_review_duplicates_merge_and_land_on_the_survivor(page: Any, world: World,
