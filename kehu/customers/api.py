@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from kehu.core import access
+from kehu.core import access, pii
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.http import (
     DbId,
@@ -173,9 +173,8 @@ def customer_transfer(request: HttpRequest, customer_id: DbId, payload: Transfer
                                       **payload.model_dump())
     if not done:
         raise NotFound()
-    customer = Customer.objects.get(pk=customer_id)
-    set_etag(response, customer)
-    return _with_relations(customer)
+    set_etag(response, done[0])
+    return _with_relations(done[0])
 
 
 @customers_router.post("/{customer_id}/reveal", response=responses({200: RevealOut}, 403, 404))
@@ -216,7 +215,7 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
             {"id": link.contact_id, "name": link.contact.name, "title": link.title,
              "department": link.department, "decision_role": link.decision_role,
              "is_primary": link.is_primary,
-             "phones": [p["number"] for p in _masked(link.contact.phones)]}
+             "phones": [p["number"] for p in pii.mask_phone_list(link.contact.phones)]}
             for link in view["contacts"]],
         "ownership_history": [
             {"at": t.created_at, "actor": t.actor.full_name, "reason": t.reason,
@@ -236,12 +235,6 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
 
 def _ref(customer: Customer) -> dict[str, Any]:
     return {"id": customer.pk, "name": customer.name}
-
-
-def _masked(phones: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from kehu.core import pii
-
-    return pii.mask_phone_list(phones)
 
 
 @customers_router.post("/{customer_id}/relationships",

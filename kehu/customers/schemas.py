@@ -44,10 +44,6 @@ class AddressOut(Schema):
     text: str = Field(..., description="Masked.")
 
 
-def _masked_phones(phones: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return pii.mask_phone_list(phones)
-
-
 class CustomerIn(InputSchema):
     kind: str = Field("enterprise", description="enterprise, government or individual")
     name: str = Field(..., max_length=200)
@@ -143,7 +139,7 @@ class CustomerOut(Schema):
 
     @staticmethod
     def resolve_phones(obj: Any) -> list[dict[str, Any]]:
-        return _masked_phones(obj.phones)
+        return pii.mask_phone_list(obj.phones)
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
@@ -324,7 +320,7 @@ class ContactOut(Schema):
 
     @staticmethod
     def resolve_phones(obj: Any) -> list[dict[str, Any]]:
-        return _masked_phones(obj.phones)
+        return pii.mask_phone_list(obj.phones)
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:

@@ -73,7 +73,9 @@ def index_match(model: type[Customer] | type[Contact], text: str) -> Q:
     return Q(pk__in=ids)
 
 
-def _search_condition(model: type[Customer] | type[Contact], query: Query) -> Q | None:
+def condition(model: type[Customer] | type[Contact], q: str | Query) -> Q | None:
+    """The match condition of a search for ``q`` on ``model`` (None: not a search)."""
+    query = parse(q) if isinstance(q, str) else q
     text = query.digits if query.digits and len(query.digits) >= 3 else query.text
     if " " in text:
         text = text.replace(" ", "")
@@ -81,19 +83,19 @@ def _search_condition(model: type[Customer] | type[Contact], query: Query) -> Q 
         return None
     if len(text) == 1 and text.isascii():
         return None  # one letter or digit matches nearly everything: not a search
-    condition = index_match(model, text)
+    match = index_match(model, text)
     if model is Customer and query.id_hash:
         alias_ids = Alias.objects.filter(kind=Alias.AliasKind.ID_NUMBER, value=query.id_hash) \
             .values("customer_id")
-        condition |= Q(id_number_hash=query.id_hash) | Q(pk__in=alias_ids)
-    return condition
+        match |= Q(id_number_hash=query.id_hash) | Q(pk__in=alias_ids)
+    return match
 
 
 def customers(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
     """Customers the actor may see that match ``q``, best first."""
     query = parse(q)
-    condition = _search_condition(Customer, query)
-    if condition is None:
+    match = condition(Customer, query)
+    if match is None:
         return Customer.objects.none()
     text = query.text
     rank = Case(
@@ -103,7 +105,7 @@ def customers(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
         When(Q(name__icontains=text) | Q(short_name__icontains=text), then=Value(3)),
         default=Value(4), output_field=IntegerField(),
     )
-    return (Customer.objects.visible_to(actor).filter(condition, merged_into__isnull=True)
+    return (Customer.objects.visible_to(actor).filter(match, merged_into__isnull=True)
             .annotate(rank=rank, name_length=Length("name"))
             .select_related("owner", "org_unit")
             .order_by("rank", "name_length", "-id")[:limit])
@@ -111,15 +113,15 @@ def customers(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
 
 def contacts(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
     query = parse(q)
-    condition = _search_condition(Contact, query)
-    if condition is None:
+    match = condition(Contact, query)
+    if match is None:
         return Contact.objects.none()
     rank = Case(
         When(name__iexact=query.text, then=Value(0)),
         When(name__istartswith=query.text, then=Value(1)),
         default=Value(2), output_field=IntegerField(),
     )
-    return (Contact.objects.visible_to(actor).filter(condition)
+    return (Contact.objects.visible_to(actor).filter(match)
             .annotate(rank=rank, name_length=Length("name"))
             .order_by("rank", "name_length", "-id")[:limit])
 

@@ -102,8 +102,8 @@ def customer_list(*, actor: User, filters: CustomerFilters | None = None,
     f = filters or CustomerFilters()
     qs = Customer.objects.visible_to(actor, action).filter(merged_into__isnull=True)
     if f.q:
-        condition = search._search_condition(Customer, search.parse(f.q))
-        qs = qs.filter(condition) if condition is not None else qs.none()
+        match = search.condition(Customer, f.q)
+        qs = qs.filter(match) if match is not None else qs.none()
     simple = {"kind": f.kind, "tier": f.tier, "size": f.size, "owner_id": f.owner_id,
               "parent_id": f.parent_id}
     qs = qs.filter(**{key: value for key, value in simple.items() if value not in ("", None)})
@@ -130,8 +130,8 @@ def contact_list(*, actor: User, q: str = "", customer_id: int | None = None,
                  action: str = "view") -> QuerySet[Contact]:
     qs = Contact.objects.visible_to(actor, action)
     if q:
-        condition = search._search_condition(Contact, search.parse(q))
-        qs = qs.filter(condition) if condition is not None else qs.none()
+        match = search.condition(Contact, q)
+        qs = qs.filter(match) if match is not None else qs.none()
     if customer_id is not None:
         qs = qs.filter(customer_links__customer_id=customer_id)
     return qs.prefetch_related(

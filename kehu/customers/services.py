@@ -19,7 +19,7 @@ from django.db.models.functions import Cast, Concat, LPad, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.core import access, audit, crypto, identifiers
+from kehu.core import access, audit, crypto, identifiers, pii
 from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import OrgUnit, User
 from kehu.core.versions import bump_version, check_version
@@ -167,7 +167,7 @@ def clean_customer_fields(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
                     continue
                 out["id_number_encrypted"] = crypto.encrypt(number or "")
                 out["id_number_hash"] = crypto.blind_hash(number or "")
-                out["id_number_masked"] = (number or "") and _mask_id(number or "")
+                out["id_number_masked"] = pii.mask_id_number(number or "")
             elif key == "industry":
                 text = normalize.fold(str(value or ""))
                 found = reference.find_industry(text) if text else None
@@ -216,12 +216,6 @@ def clean_customer_fields(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(fields=errors)
     return out
-
-
-def _mask_id(number: str) -> str:
-    from kehu.core import pii
-
-    return pii.mask_id_number(number)
 
 
 def refresh_derived(customer: Customer, *, has_contact: bool | None = None,

@@ -525,8 +525,8 @@ def relationship_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @page("customers.change")
 def relationship_remove(request: HttpRequest, pk: int, rel_pk: int) -> HttpResponse:
-    access.get_for(Customer, _me(request), pk, "change")
-    services.relationship_remove(actor=_me(request), relationship_id=rel_pk)
+    # The service checks the relationship belongs to this customer and may be changed.
+    services.relationship_remove(actor=_me(request), relationship_id=rel_pk, customer_id=pk)
     messages.success(request, _("Relationship removed."))
     return _back_to(pk, "relationships")
 
@@ -551,8 +551,7 @@ def external_id_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @page("customers.change")
 def external_id_remove(request: HttpRequest, pk: int, ext_pk: int) -> HttpResponse:
-    access.get_for(Customer, _me(request), pk, "change")
-    services.external_id_remove(actor=_me(request), external_id_pk=ext_pk)
+    services.external_id_remove(actor=_me(request), external_id_pk=ext_pk, customer_id=pk)
     messages.success(request, _("External id removed."))
     return _back_to(pk, "external-ids")
 

@@ -105,7 +105,7 @@ def test_every_query_kind_is_served_by_an_index(world, book, query):
     """The match condition itself can be answered from the search index (on tiny test
     tables the planner may still prefer other indexes for the full query)."""
     parsed = search.parse(query)
-    condition = search._search_condition(Customer, parsed)
+    condition = search.condition(Customer, parsed)
     qs = Customer.objects.filter(condition).order_by().values("pk")
     sql, params = qs.query.sql_with_params()
     plan = _plan(sql, params)
