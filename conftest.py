@@ -41,3 +41,10 @@ def book(world: World):  # type: ignore[no-untyped-def]
     from kehu.customers.testing import build_book
 
     return build_book(world)
+
+
+@pytest.fixture
+def engagement(world: World, book):  # type: ignore[no-untyped-def]
+    from kehu.activities.testing import build_engagement
+
+    return build_engagement(world, book)

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     # First, so that its management commands (createsuperuser) replace Django's.
     "kehu.core",
     "kehu.customers",
+    "kehu.activities",
     "kehu.bench",
     "django.contrib.contenttypes",
     "django.contrib.auth",

@@ -5,5 +5,6 @@ from kehu.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("kehu.customers.urls")),
+    path("", include("kehu.activities.urls")),
     path("", include("kehu.core.urls")),
 ]

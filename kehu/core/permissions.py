@@ -21,6 +21,9 @@ ACTIONS: dict[str, Promise] = {
     "export": _("Export"),
     "reveal_pii": _("Reveal personal data"),
     "admin": _("Administer"),
+    "assign": _("Assign to others"),
+    "review": _("Review"),
+    "report": _("Team reports"),
 }
 
 

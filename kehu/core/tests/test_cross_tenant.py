@@ -16,6 +16,7 @@ from django.apps import apps
 from django.db import models
 from django.test import Client
 
+from kehu.activities.testing import build_engagement
 from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
 from kehu.core.testing import PASSWORD, World
@@ -50,6 +51,7 @@ class Fixture:
         self.import_job = imports.import_create(
             actor=world.city_a1_rep, entity="customers", file_name="客户.csv",
             chunks=["客户名称,电话\n白云机场,13812345678\n".encode()])
+        self.engagement = build_engagement(world, self.book)
 
 
 # Path parameter name → the main tenant's row it names. A new path parameter needs a line.
@@ -64,6 +66,12 @@ PATH_OBJECTS: dict[str, Callable[[Fixture], models.Model]] = {
     "relationship_id": lambda f: f.relationship,
     "external_id_pk": lambda f: f.external_id,
     "job_id": lambda f: f.import_job,
+    "interaction_id": lambda f: f.engagement.interaction,
+    "followup_id": lambda f: f.engagement.followup,
+    "task_id": lambda f: f.engagement.task,
+    "plan_id": lambda f: f.engagement.workplan,
+    "notification_id": lambda f: f.engagement.notification,
+    "document_id": lambda f: f.engagement.document,
 }
 
 # Bodies that would be valid for the owner (with the main tenant's ids inside them).

@@ -1,0 +1,7 @@
+"""Pages: documents (see urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
