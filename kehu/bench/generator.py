@@ -11,7 +11,9 @@ Rows are written with PostgreSQL ``COPY`` (psycopg 3) or, on SQLite, ``executema
 one transaction; the FTS5 search tables fill through the migration's triggers and the
 PostgreSQL GIN indexes update during the COPY.
 
-There is no interactions model yet (issue 4): interactions are not generated.
+Interactions (calls, visits, meetings…) are spread over the customers, about
+``Scale.interactions_per_customer`` each, and one customer (the first group's root) gets
+exactly ``HEAVY_INTERACTIONS`` of them for the unified-view workload.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
-from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
+from kehu.activities.models import Channel, Direction, Interaction, InteractionKind
 from kehu.core import crypto, identifiers, pii
 from kehu.core import services as core_services
 from kehu.core.models import OrgUnit, Role, Tenant, User
@@ -67,12 +69,13 @@ class Scale:
     reps_per_team: int
     import_rows: int  # rows of the import workload's CSV
     contacts_per_customer: float = 2.0
+    interactions_per_customer: float = 5.0
 
 
 SCALES: dict[str, Scale] = {
     # The unit tests' scale: a few hundred rows, a second or two.
     "tiny": Scale("tiny", 300, provinces=3, cities_per_province=2, teams_per_city=1,
-                  reps_per_team=2, import_rows=200),
+                  reps_per_team=2, import_rows=200, interactions_per_customer=2.0),
     "S": Scale("S", 10_000, provinces=31, cities_per_province=0, teams_per_city=1,
                reps_per_team=2, import_rows=10_000),
     "M": Scale("M", 1_000_000, provinces=31, cities_per_province=0, teams_per_city=3,
@@ -669,15 +672,59 @@ def contact_rows(plans: list[CustomerPlan], world: BenchWorld, rng: random.Rando
             cid += 1
 
 
+# ---------------------------------------------------------------------------- interactions
+
+# The unified-view workload's customer has this many interactions (issue 5: 1,000).
+HEAVY_INTERACTIONS = 1000
+KIND_MIX = ((InteractionKind.CALL, 40), (InteractionKind.VISIT, 20),
+            (InteractionKind.MEETING, 8), (InteractionKind.EMAIL, 10),
+            (InteractionKind.SMS, 5), (InteractionKind.WECHAT, 12), (InteractionKind.NOTE, 5))
+CHANNEL_OF = {InteractionKind.CALL: Channel.PHONE, InteractionKind.VISIT: Channel.FACE_TO_FACE,
+              InteractionKind.MEETING: Channel.FACE_TO_FACE,
+              InteractionKind.EMAIL: Channel.EMAIL, InteractionKind.SMS: Channel.SMS,
+              InteractionKind.WECHAT: Channel.WECHAT, InteractionKind.NOTE: Channel.OTHER}
+TOPICS = ("专线扩容", "5G专网方案", "云服务续约", "宽带提速", "话费账单核对", "物联网卡采购",
+          "IDC机房参观", "故障回访", "年度合作洽谈", "集团短信服务", "视频会议系统", "网络安全评估")
+SUBJECTS = {InteractionKind.CALL: "电话沟通{}", InteractionKind.VISIT: "上门拜访：{}",
+            InteractionKind.MEETING: "{}项目会议", InteractionKind.EMAIL: "发送{}资料",
+            InteractionKind.SMS: "短信提醒{}", InteractionKind.WECHAT: "微信沟通{}",
+            InteractionKind.NOTE: "备注：{}"}
+OUTCOMES = ("客户有意向", "需要再次跟进", "已发送报价", "客户暂无需求", "约定下周面谈", "")
+
+
+def interaction_rows(plans: list[CustomerPlan], world: BenchWorld, rng: random.Random,
+                     first_id: int, per_customer: float, first_contact: dict[int, int],
+                     contact_links: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """About ``per_customer`` interactions per customer over the two years before EPOCH,
+    by the customer's owner; half name the customer's primary contact."""
+    iid = first_id
+    heavy = next((p.id for p in plans if p.group_root == p.id), plans[0].id if plans else None)
+    top = max(1, round(per_customer * 2))
+    for plan in plans:
+        n = HEAVY_INTERACTIONS if plan.id == heavy else rng.randint(0, top)
+        contact_id = first_contact.get(plan.id)
+        for _ in range(n):
+            kind = _weighted(rng, KIND_MIX)
+            at = EPOCH - dt.timedelta(minutes=rng.randint(1, 730 * 24 * 60))
+            topic = rng.choice(TOPICS)
+            yield {
+                "id": iid, "tenant_id": world.tenant_id, "org_unit_id": plan.org_unit_id,
+                "owner_id": plan.owner_id, "created_at": at, "updated_at": at, "version": 1,
+                "kind": kind, "channel": CHANNEL_OF[kind],
+                "direction": Direction.INBOUND if rng.random() < 0.2 else Direction.OUTBOUND,
+                "occurred_at": at,
+                "duration_minutes": rng.randint(2, 120) if kind != InteractionKind.NOTE
+                else None,
+                "customer_id": plan.id, "subject": SUBJECTS[kind].format(topic),
+                "content": f"与客户沟通{topic}相关事宜，记录要点并安排后续。",
+                "outcome": rng.choice(OUTCOMES), "next_step": "", "created_by_id": plan.owner_id,
+            }
+            if contact_id is not None and rng.random() < 0.5:
+                contact_links.append({"interaction_id": iid, "contact_id": contact_id})
+            iid += 1
+
+
 # ---------------------------------------------------------------------------- entry point
-
-
-def interactions_model() -> type[models.Model] | None:
-    """The interactions model once issue 4 adds it; None until then."""
-    for model in apps.get_models():
-        if model._meta.model_name == "interaction":
-            return model
-    return None
 
 
 def generate(scale: Scale | str, seed: int = 1, tenant_name: str = DEFAULT_TENANT,
@@ -703,25 +750,34 @@ def generate(scale: Scale | str, seed: int = 1, tenant_name: str = DEFAULT_TENAN
         n_contacts = loader.load(Contact, contact_rows(factory.plans, world, rng,
                                                        _next_id(Contact), links), expected)
         n_links = loader.load(CustomerContact, links)
+        first_contact = {link["customer_id"]: link["contact_id"] for link in links
+                         if link["is_primary"]}
+        del links
+        expected_interactions = round(scale.interactions_per_customer * len(factory.plans))
+        echo(f"interactions (~{expected_interactions:,}):")
+        interaction_contacts: list[dict[str, Any]] = []
+        n_interactions = loader.load(
+            Interaction, interaction_rows(factory.plans, world, rng, _next_id(Interaction),
+                                          scale.interactions_per_customer, first_contact,
+                                          interaction_contacts), expected_interactions)
+        loader.load(Interaction.contacts.through, interaction_contacts)
         loader.finish([Customer, Contact, CustomerContact, StatusChange,
-                       Customer.tags.through])
+                       Customer.tags.through, Interaction, Interaction.contacts.through])
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # GIN indexes take a COPY into their pending list; searches scan that list until
         # a vacuum merges it (autovacuum would, later): merge it now, as after a quiet
         # night. (Inside a test's transaction VACUUM cannot run; ANALYZE has run.)
         started_vacuum = time.perf_counter()
         with connection.cursor() as cursor:
-            for model in (Customer, Contact, CustomerContact):
+            for model in (Customer, Contact, CustomerContact, Interaction):
                 cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
         echo(f"vacuum: {time.perf_counter() - started_vacuum:.1f}s")
     world.counts = {"customers": n_customers, "contacts": n_contacts, "contact_links": n_links,
                     "status_changes": len(factory.status_rows), "users": User.objects.filter(
                         tenant_id=world.tenant_id).count(),
                     "org_units": OrgUnit.objects.filter(tenant_id=world.tenant_id).count(),
-                    "interactions": 0}
+                    "interactions": n_interactions}
     elapsed = time.perf_counter() - started
-    if interactions_model() is None:
-        echo("interactions: skipped (no interactions model yet, issue 4)")
     echo(f"generated scale {scale.name} (seed {seed}) in {elapsed:.1f}s: "
          + ", ".join(f"{k} {v:,}" for k, v in world.counts.items()))
     world.counts["seconds"] = round(elapsed, 2)  # type: ignore[assignment]

@@ -37,12 +37,13 @@ from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from kehu.activities.models import Interaction
 from kehu.bench import generator
 from kehu.bench.generator import BenchWorld, Scale
 from kehu.core import services as core_services
 from kehu.core.models import OrgUnit, User
 from kehu.customers import imports, normalize, reference, search
-from kehu.customers.models import Customer, CustomerContact, ImportJob
+from kehu.customers.models import Customer, ImportJob
 
 SEARCH_LIMIT = 20
 PAGE = 50
@@ -240,17 +241,22 @@ def workload_search(world: BenchWorld, budget: Budget, rng: random.Random) -> di
 
 
 def workload_view(world: BenchWorld, budget: Budget) -> dict[str, Any]:
+    """The unified view of the customer with the most interactions (the generator gives
+    one customer ``HEAVY_INTERACTIONS``) and of a customer with nothing around it: the
+    query count must be the same."""
     admin = _user(world.admin_id)
     client = _client(admin)
     tenant = world.tenant_id
-    big = (CustomerContact.objects.filter(tenant_id=tenant).values("customer_id")
-           .annotate(n=Count("id"))
-           .order_by("-n", "customer_id").first())
+    busiest = (Interaction.objects.filter(tenant_id=tenant).values("customer_id")
+               .annotate(n=Count("id")).order_by("-n", "customer_id").first())
     small = Customer.objects.filter(tenant_id=tenant, parent__isnull=True,
-                                    contact_links__isnull=True).order_by("id").first()
+                                    contact_links__isnull=True,
+                                    interactions__isnull=True).order_by("id").first()
     cases = []
-    for label, customer_id in (("largest customer", big["customer_id"] if big else None),
-                               ("small customer", small.pk if small else None)):
+    for label, customer_id in (
+            ("customer with the most interactions",
+             busiest["customer_id"] if busiest else None),
+            ("small customer", small.pk if small else None)):
         if customer_id is None:
             continue
         url = f"/api/v1/customers/{customer_id}/view"
@@ -264,13 +270,17 @@ def workload_view(world: BenchWorld, budget: Budget) -> dict[str, Any]:
         for _ in range(budget.view_requests):
             samples.append(timed(partial(client.get, url))[0])
         body = response.json()
+        panels = body.get("panels", {})
+        timeline = panels.get("interactions") or {}
         cases.append({"case": label, "customer_id": customer_id, **summary(samples),
                       "queries": n_queries, "contacts": len(body["contacts"]),
                       "group_members": body["hierarchy"]["group_members"],
-                      "interactions": 0})
+                      "interactions": Interaction.objects.filter(
+                          customer_id=customer_id).count(),
+                      "timeline_items_returned": len(timeline.get("items", [])),
+                      "timeline_panel": "interactions" in panels})
     counts = {c["queries"] for c in cases}
     return {"workload": "unified_view", "path": "GET /api/v1/customers/{id}/view",
-            "interactions_model": generator.interactions_model() is not None,
             "query_count_independent_of_size": len(counts) == 1, "cases": cases}
 
 
@@ -455,7 +465,7 @@ def workload_list_http(world: BenchWorld, budget: Budget, port: int) -> dict[str
 def workload_mixed(world: BenchWorld, budget: Budget, port: int, rng: random.Random
                    ) -> dict[str, Any]:
     """Simulated account managers, each on their own customers: browse, search, view,
-    edit, create (a contact: there are no interactions yet), with a think time between
+    edit, create an interaction, with a think time between
     actions (THINK_TIME): a user reads what they asked for before the next click."""
     owners = list(Customer.objects.filter(tenant_id=world.tenant_id, owner__isnull=False,
                                           owner__email__startswith="am")
@@ -496,9 +506,11 @@ def workload_mixed(world: BenchWorld, budget: Budget, port: int, rng: random.Ran
             return client.request("PATCH", f"/api/v1/customers/{customer['id']}",
                                   {"notes": f"基准测试备注 {prng.randrange(10**6)}"},
                                   {"If-Match": etag})[0]
-        return client.request("POST", "/api/v1/contacts", {
-            "name": generator.person_name(prng), "customer_id": customer["id"],
-            "phones": [generator.make_mobile(prng)]})[0]
+        topic = prng.choice(generator.TOPICS)
+        return client.request("POST", "/api/v1/interactions", {
+            "customer_id": customer["id"], "kind": "call", "subject": f"电话沟通{topic}",
+            "content": f"基准测试：与客户沟通{topic}。", "duration_minutes": prng.randint(2, 30),
+        })[0]
 
     def user_loop(token: str, mine: list[dict[str, Any]], prng: random.Random) -> None:
         client = Http(port, token)
@@ -536,7 +548,7 @@ def workload_mixed(world: BenchWorld, budget: Budget, port: int, rng: random.Ran
             "errors": sum(errors.values()), "error_samples": samples_of_errors[:10],
             "overall": summary(everything),
             "actions": {a: {**summary(latencies[a]), "errors": errors[a]} for a in actions},
-            "create_is": "contact (no interactions model yet)"}
+            "create_is": "interaction (POST /api/v1/interactions)"}
 
 
 # ---------------------------------------------------------------------------- import

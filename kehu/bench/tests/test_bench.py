@@ -13,7 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.db.models import Count, F
 
+from kehu.activities.models import Interaction, InteractionKind
 from kehu.bench import generator, report, workloads
 from kehu.bench.generator import SCALES, BenchWorld
 from kehu.bench.management.commands import bench
@@ -130,6 +132,33 @@ def test_province_persona_sees_its_province_only(bench_world: BenchWorld) -> Non
         assert found and found <= inside
 
 
+def test_interactions_spread_with_one_heavy_customer(bench_world: BenchWorld) -> None:
+    tenant = bench_world.tenant_id
+    per_customer = Interaction.objects.filter(tenant_id=tenant).values("customer_id") \
+        .annotate(n=Count("id")).order_by("-n")
+    heaviest = per_customer[0]
+    assert heaviest["n"] == generator.HEAVY_INTERACTIONS
+    assert per_customer[1]["n"] <= round(TINY.interactions_per_customer * 2)
+    assert bench_world.counts["interactions"] == Interaction.objects.filter(
+        tenant_id=tenant).count()
+    for interaction in Interaction.objects.filter(tenant_id=tenant).select_related(
+            "customer")[:200]:
+        # Placed with the customer's owner and unit, and never in the future of EPOCH.
+        assert interaction.owner_id == interaction.customer.owner_id
+        assert interaction.org_unit_id == interaction.customer.org_unit_id
+        assert interaction.occurred_at < generator.EPOCH
+        assert interaction.kind in InteractionKind.values
+    linked = Interaction.contacts.through.objects.filter(interaction__tenant_id=tenant)
+    assert linked.exists()
+    assert not linked.exclude(contact__customer_links__customer_id=F(
+        "interaction__customer_id")).exists()
+    # A province persona sees the interactions of its province's customers only.
+    unit, manager = workloads.busiest_province(bench_world)
+    visible = Interaction.objects.visible_to(manager)
+    assert visible.exists()
+    assert not visible.exclude(customer__org_unit__path__startswith=unit.path).exists()
+
+
 @pytest.fixture
 def bench_urls(settings: Any) -> None:
     # The bench server's URLconf: Kehu's URLs plus the bare floor view.
@@ -158,6 +187,9 @@ def test_every_workload_runs_and_reports(live_server: Any, bench_urls: None,
 
     view = by_name["unified_view"]
     assert all(c["queries"] > 0 for c in view["cases"])
+    heavy = view["cases"][0]
+    assert heavy["interactions"] == generator.HEAVY_INTERACTIONS
+    assert heavy["timeline_panel"] and heavy["timeline_items_returned"] > 0
     assert view["query_count_independent_of_size"]
 
     listing = by_name["list_api"]
