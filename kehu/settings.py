@@ -63,6 +63,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kehu.core.context_processors.navigation",
+                "kehu.activities.context_processors.notifications",
             ],
         },
     },
@@ -165,6 +166,33 @@ LOGGING = {
     "loggers": {"huey": {"handlers": ["console"], "propagate": False}},
 }
 
+# Email (notification emails from `kehu worker`). Without KEHU_EMAIL_HOST, emails are
+# written to the worker's console instead of being sent: fine for development only.
+EMAIL_HOST = env.env_str("KEHU_EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env.env_int("KEHU_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env.env_str("KEHU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env.env_str("KEHU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env.env_bool("KEHU_EMAIL_TLS", default=False)
+EMAIL_USE_SSL = env.env_bool("KEHU_EMAIL_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise env.ConfigError("Set at most one of KEHU_EMAIL_TLS (STARTTLS, usually port 587) and "
+                          "KEHU_EMAIL_SSL (implicit TLS, usually port 465).")
+EMAIL_TIMEOUT = env.env_int("KEHU_EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env.env_str("KEHU_EMAIL_FROM", "Kehu CRM <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address users reach Kehu at: links in emails and calendar feeds are built on it.
+KEHU_BASE_URL = env.env_str("KEHU_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not KEHU_BASE_URL.startswith(("http://", "https://")) or "?" in KEHU_BASE_URL:
+    raise env.ConfigError(
+        f"KEHU_BASE_URL={KEHU_BASE_URL!r} must be an http:// or https:// address such as "
+        "https://crm.example.com (no query string).")
+
 NINJA_PAGINATION_MAX_LIMIT = 500
 # Largest spreadsheet an import accepts (KEHU_IMPORT_MAX_MB, default 50).
 KEHU_IMPORT_MAX_BYTES = env.env_int("KEHU_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
+# Largest document (attachment) an upload accepts, in MB (KEHU_DOCUMENT_MAX_MB, default 20).
+KEHU_DOCUMENT_MAX_MB = env.env_int("KEHU_DOCUMENT_MAX_MB", 20, minimum=1)

@@ -1,7 +1,132 @@
-"""API: notifications."""
+"""API: notifications (your own inbox), reminder settings, the calendar and its feed link.
+
+Thin: parse, call services/selectors, shape.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Query, Router, Status
+
+from kehu.activities.schemas_notifications import (
+    CalendarFeedCreatedOut,
+    CalendarFeedOut,
+    CalendarOut,
+    CalendarQuery,
+    NotificationFilters,
+    NotificationOut,
+    ReadAllOut,
+    ReminderSettingsIn,
+    ReminderSettingsOut,
+    UnreadCountOut,
+)
+from kehu.activities.selectors import calendar as calendar_selectors
+from kehu.activities.selectors import notifications as selectors
+from kehu.activities.services import calendar as calendar_services
+from kehu.activities.services import notifications as services
+from kehu.core.http import DbId, Page, current_user, idempotent, paginate, responses
 
 router = Router(tags=["notifications"])
+
+
+@router.get("/notifications", response=responses({200: Page[NotificationOut]}))
+def notification_list(request: HttpRequest, filters: Query[NotificationFilters]) -> dict:
+    """Your own notifications, newest first (or unread first)."""
+    qs = selectors.notification_list(actor=current_user(request), unread=filters.unread,
+                                     unread_first=filters.order == "unread_first")
+    return paginate(qs, filters)
+
+
+@router.get("/notifications/unread-count", response=responses({200: UnreadCountOut}))
+def notification_unread_count(request: HttpRequest) -> dict:
+    return {"count": selectors.unread_count(actor=current_user(request))}
+
+
+@router.post("/notifications/read-all", response=responses({200: ReadAllOut}))
+def notification_read_all(request: HttpRequest) -> dict:
+    """Mark all your unread notifications read."""
+    return {"updated": services.notification_mark_all_read(actor=current_user(request))}
+
+
+@router.get("/notifications/settings", response=responses({200: ReminderSettingsOut}))
+def reminder_settings_get(request: HttpRequest) -> dict:
+    """Your reminder preferences (defaults until saved)."""
+    current = services.reminder_settings(current_user(request))
+    return _settings_out(current)
+
+
+@router.put("/notifications/settings", response=responses({200: ReminderSettingsOut}))
+def reminder_settings_put(request: HttpRequest, payload: ReminderSettingsIn) -> dict:
+    """Replace your reminder preferences. A personal setting with no version: the last
+    write wins, so no If-Match is needed."""
+    current = services.reminder_settings_update(actor=current_user(request),
+                                                **payload.model_dump())
+    return _settings_out(current)
+
+
+def _settings_out(current: Any) -> dict:
+    return {"default_lead_minutes": current.default_lead_minutes,
+            "email_enabled": current.email_enabled,
+            "lead_choices": list(services.LEAD_CHOICES)}
+
+
+@router.post("/notifications/{notification_id}/read",
+             response=responses({200: NotificationOut}, 404))
+def notification_read(request: HttpRequest, notification_id: DbId) -> object:
+    """Mark one of your notifications read (anyone else's is 404)."""
+    return services.notification_mark_read(actor=current_user(request),
+                                           notification_id=notification_id)
+
+
+# ---------------------------------------------------------------------------- calendar
+
+
+@router.get("/calendar", response=responses({200: CalendarOut}, 404), tags=["calendar"])
+def calendar(request: HttpRequest, query: Query[CalendarQuery]) -> dict:
+    """Follow-ups, tasks, visits and meetings of a user between ``start`` and ``end``.
+
+    Your own calendar, or a colleague's when their unit lies within your (unit or wider)
+    data scope; otherwise 404. Each item is one you may see.
+    """
+    viewer = current_user(request)
+    start, end = calendar_selectors.parse_range(query.start, query.end)
+    target = calendar_selectors.calendar_user(viewer=viewer, user_id=query.user)
+    events = calendar_selectors.calendar_events(viewer, target, start, end)
+    return {
+        "user": {"id": target.pk, "name": target.full_name}, "start": start, "end": end,
+        "events": [{"type": e.type, "id": e.id, "title": e.title, "start": e.start,
+                    "end": e.end, "all_day": e.all_day, "customer": e.customer_out,
+                    "status": e.status, "overdue": e.overdue, "kind": e.kind, "url": e.url}
+                   for e in events],
+    }
+
+
+@router.get("/calendar/feed", response=responses({200: CalendarFeedOut}), tags=["calendar"])
+def calendar_feed_get(request: HttpRequest) -> dict:
+    """Whether you have a calendar feed link (its secret is never shown again)."""
+    feed = calendar_services.calendar_feed_get(actor=current_user(request))
+    return {"active": feed is not None, "prefix": feed.prefix if feed else None,
+            "created_at": feed.created_at if feed else None,
+            "last_used_at": feed.last_used_at if feed else None}
+
+
+@router.post("/calendar/feed", response=responses({201: CalendarFeedCreatedOut}),
+             tags=["calendar"])
+@idempotent(secret_fields=("url",))
+def calendar_feed_create(request: HttpRequest) -> Status:
+    """Create your secret iCalendar (.ics) link, replacing any earlier one. The address
+    is shown this once; subscribe to it from a calendar app."""
+    feed, token = calendar_services.calendar_feed_create(actor=current_user(request))
+    url = request.build_absolute_uri(reverse("calendar_feed_ics", args=[token]))
+    return Status(201, {"url": url, "prefix": feed.prefix, "created_at": feed.created_at})
+
+
+@router.delete("/calendar/feed", response={204: None, **responses({}, 404)},
+               tags=["calendar"])
+def calendar_feed_revoke(request: HttpRequest) -> Status:
+    """Revoke your calendar link: it stops working at once (404 when you have none)."""
+    calendar_services.calendar_feed_revoke(actor=current_user(request))
+    return Status(204, None)

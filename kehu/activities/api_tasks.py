@@ -1,7 +1,179 @@
-"""API: tasks."""
+"""API: tasks and weekly work plans. Thin: parse, call services/selectors, shape."""
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Status
+
+from kehu.activities.models import Task, WorkPlan
+from kehu.activities.schemas_tasks import (
+    CommentIn,
+    CommentOut,
+    ReviewIn,
+    TaskDetailOut,
+    TaskFiltersIn,
+    TaskIn,
+    TaskOut,
+    TaskPatch,
+    WorkPlanDetailOut,
+    WorkPlanFiltersIn,
+    WorkPlanIn,
+    WorkPlanOut,
+    WorkPlanPatch,
+)
+from kehu.activities.selectors import tasks as task_selectors
+from kehu.activities.selectors import workplans as plan_selectors
+from kehu.activities.services import tasks as task_services
+from kehu.activities.services import workplans as plan_services
+from kehu.core.http import (
+    DbId,
+    Page,
+    current_user,
+    idempotent,
+    if_match,
+    needs_if_match,
+    paginate,
+    responses,
+    set_etag,
+)
 
 router = Router(tags=["tasks"])
+
+
+def _optional_if_match(request: HttpRequest) -> int | None:
+    """Actions (submit, review) check ``If-Match`` when the client sends one."""
+    return if_match(request) if request.headers.get("If-Match") else None
+
+
+def _task(request: HttpRequest, task_id: int) -> Task:
+    task = task_selectors.task_detail(actor=current_user(request), task_id=task_id)
+    task.comment_list = list(task.comments.all())  # type: ignore[attr-defined]
+    return task
+
+
+def _plan(request: HttpRequest, plan_id: int) -> WorkPlan:
+    plan = plan_selectors.workplan_detail(actor=current_user(request), plan_id=plan_id)
+    plan.comment_list = list(plan.comments.all())  # type: ignore[attr-defined]
+    return plan
+
+
+# ---------------------------------------------------------------------------- tasks
+
+
+@router.get("/tasks", response=responses({200: Page[TaskOut]}))
+def task_list(request: HttpRequest, filters: Query[TaskFiltersIn]) -> dict:
+    """Tasks you may see: assigned to you, given by you, and your team's."""
+    data: dict[str, Any] = filters.model_dump()
+    qs = task_selectors.task_list(actor=current_user(request),
+                                  filters=task_selectors.TaskFilters.from_mapping(data))
+    return paginate(qs, filters)
+
+
+@router.post("/tasks", response=responses({201: TaskDetailOut}, 403))
+@idempotent()
+def task_create(request: HttpRequest, payload: TaskIn, response: HttpResponse) -> Status:
+    """Give a task to yourself, or (with tasks.assign) to someone in your area."""
+    task = task_services.task_create(actor=current_user(request), **payload.model_dump())
+    set_etag(response, task)
+    return Status(201, _task(request, task.pk))
+
+
+@router.get("/tasks/{task_id}", response=responses({200: TaskDetailOut}, 404))
+def task_get(request: HttpRequest, task_id: DbId, response: HttpResponse) -> object:
+    task = _task(request, task_id)
+    set_etag(response, task)
+    return task
+
+
+@router.patch("/tasks/{task_id}",
+              response=responses({200: TaskDetailOut}, 403, 404, 412, 428))
+@needs_if_match
+def task_update(request: HttpRequest, task_id: DbId, payload: TaskPatch,
+                response: HttpResponse) -> object:
+    """Change fields, reassign (same rule as creating) or set `status`."""
+    task = task_services.task_update(actor=current_user(request), task_id=task_id,
+                                     expected_version=if_match(request), **payload.changes())
+    set_etag(response, task)
+    return _task(request, task.pk)
+
+
+@router.post("/tasks/{task_id}/comments", response=responses({201: CommentOut}, 403, 404))
+@idempotent()
+def task_comment(request: HttpRequest, task_id: DbId, payload: CommentIn) -> Status:
+    comment = task_services.task_comment_add(actor=current_user(request), task_id=task_id,
+                                             body=payload.body)
+    return Status(201, comment)
+
+
+# ---------------------------------------------------------------------------- work plans
+
+
+@router.get("/workplans", response=responses({200: Page[WorkPlanOut]}))
+def workplan_list(request: HttpRequest, filters: Query[WorkPlanFiltersIn]) -> dict:
+    """Weekly work plans you may see: your own and your team's."""
+    qs = plan_selectors.workplan_list(
+        actor=current_user(request),
+        filters=plan_selectors.WorkPlanFilters.from_mapping(filters.model_dump()))
+    return paginate(qs, filters)
+
+
+@router.post("/workplans", response=responses({201: WorkPlanDetailOut}, 403, 409))
+@idempotent()
+def workplan_create(request: HttpRequest, payload: WorkPlanIn, response: HttpResponse) -> Status:
+    """Your plan for a week (one per week; any day of the week names it)."""
+    plan = plan_services.workplan_create(actor=current_user(request), **payload.model_dump())
+    set_etag(response, plan)
+    return Status(201, _plan(request, plan.pk))
+
+
+@router.get("/workplans/{plan_id}", response=responses({200: WorkPlanDetailOut}, 404))
+def workplan_get(request: HttpRequest, plan_id: DbId, response: HttpResponse) -> object:
+    plan = _plan(request, plan_id)
+    set_etag(response, plan)
+    return plan
+
+
+@router.patch("/workplans/{plan_id}",
+              response=responses({200: WorkPlanDetailOut}, 403, 404, 409, 412, 428))
+@needs_if_match
+def workplan_update(request: HttpRequest, plan_id: DbId, payload: WorkPlanPatch,
+                    response: HttpResponse) -> object:
+    """Your own plan, while it is a draft or submitted."""
+    plan = plan_services.workplan_update(actor=current_user(request), plan_id=plan_id,
+                                         expected_version=if_match(request),
+                                         **payload.changes())
+    set_etag(response, plan)
+    return _plan(request, plan.pk)
+
+
+@router.post("/workplans/{plan_id}/submit",
+             response=responses({200: WorkPlanDetailOut}, 403, 404, 409, 412))
+@idempotent()
+def workplan_submit(request: HttpRequest, plan_id: DbId, response: HttpResponse) -> object:
+    plan = plan_services.workplan_submit(actor=current_user(request), plan_id=plan_id,
+                                         expected_version=_optional_if_match(request))
+    set_etag(response, plan)
+    return _plan(request, plan.pk)
+
+
+@router.post("/workplans/{plan_id}/review",
+             response=responses({200: WorkPlanDetailOut}, 403, 404, 409, 412))
+@idempotent()
+def workplan_review(request: HttpRequest, plan_id: DbId, payload: ReviewIn,
+                    response: HttpResponse) -> object:
+    """A manager reviews a submitted plan, optionally with a comment; it is then locked."""
+    plan = plan_services.workplan_review(actor=current_user(request), plan_id=plan_id,
+                                         comment=payload.comment,
+                                         expected_version=_optional_if_match(request))
+    set_etag(response, plan)
+    return _plan(request, plan.pk)
+
+
+@router.post("/workplans/{plan_id}/comments", response=responses({201: CommentOut}, 403, 404))
+@idempotent()
+def workplan_comment(request: HttpRequest, plan_id: DbId, payload: CommentIn) -> Status:
+    comment = plan_services.workplan_comment_add(actor=current_user(request), plan_id=plan_id,
+                                                 body=payload.body)
+    return Status(201, comment)

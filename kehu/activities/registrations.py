@@ -78,24 +78,57 @@ def _audit_actions() -> None:
 
 # --- interactions and follow-ups: nav entries and the customer-view panels ----------------
 def _interactions() -> None:
-    pass
+    from kehu.activities.selectors.followups import customer_open_followups
+    from kehu.activities.selectors.interactions import customer_timeline
+    from kehu.core import access
+    from kehu.core.context_processors import register_nav
+    from kehu.customers.panels import register_panel
+
+    register_nav("interaction_list", _("Interactions"), "interactions.view", order=200)
+    register_nav("followup_list", _("Follow-ups"), "followups.view", order=210)
+    register_panel("interactions", _("Interactions"),
+                   lambda actor, customer: {
+                       **customer_timeline(actor=actor, customer=customer),
+                       "may_record": access.has_perm(actor, "interactions.create")},
+                   permission="interactions.view",
+                   template="activities/interactions/_panel.html", order=10)
+    register_panel("followups", _("Follow-up plans"),
+                   lambda actor, customer: {
+                       **customer_open_followups(actor=actor, customer_id=customer.pk),
+                       "may_plan": access.has_perm(actor, "followups.create"),
+                       "may_change": access.has_perm(actor, "followups.change")},
+                   permission="followups.view",
+                   template="activities/followups/_panel.html", order=20)
 
 
 # --- tasks and work plans -----------------------------------------------------------------
 def _tasks() -> None:
-    pass
+    from kehu.core.context_processors import register_nav
+
+    register_nav("task_list", _("Tasks"), "tasks.view", order=220)
+    register_nav("workplan_list", _("Work plans"), "workplans.view", order=225)
 
 
 # --- notifications, reminders and the calendar --------------------------------------------
 def _notifications() -> None:
-    pass
+    from kehu.core.context_processors import register_nav
+
+    # Everyone has a calendar (their own tasks and follow-ups); what fills it is scoped.
+    register_nav("calendar", _("Calendar"), None, order=230)
+    register_action("reminder_settings.update", _("Reminder settings changed"))
 
 
 # --- documents ------------------------------------------------------------------------------
 def _documents() -> None:
-    pass
+    from kehu.activities.selectors.documents import customer_panel
+    from kehu.customers.panels import register_panel
+
+    register_panel("documents", _("Documents"), customer_panel, permission="documents.view",
+                   template="activities/documents/panel.html", order=60)
 
 
 # --- manager views ---------------------------------------------------------------------------
 def _reports() -> None:
-    pass
+    from kehu.core.context_processors import register_nav
+
+    register_nav("engagement_report", _("Engagement"), "interactions.report", order=260)

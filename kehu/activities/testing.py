@@ -19,6 +19,7 @@ from kehu.activities.models import (
     Task,
     WorkPlan,
 )
+from kehu.activities.services.documents import document_upload
 from kehu.core.testing import World
 from kehu.customers.testing import Book
 
@@ -31,6 +32,10 @@ class Engagement:
     workplan: WorkPlan
     notification: Notification
     document: Document
+
+
+# The smallest file the PDF check accepts: the magic bytes and an end marker.
+SAMPLE_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 def monday(day: dt.date) -> dt.date:
@@ -59,8 +64,7 @@ def build_engagement(world: World, book: Book) -> Engagement:
     notification = Notification.objects.create(
         tenant=world.tenant, recipient=rep, kind=Notification.Kind.TASK_ASSIGNED,
         title=task.title, key=f"task:{task.pk}:assigned")
-    document = Document.objects.create(
-        **placed, customer=book.rep, file_name="方案.pdf", content_type="application/pdf",
-        size=0, sha256="0" * 64, storage_name=f"test/{book.rep.pk}-plan", uploaded_by=rep)
+    document = document_upload(actor=rep, file_name="方案.pdf", chunks=[SAMPLE_PDF],
+                               customer_id=book.rep.pk, description="扩容方案")
     return Engagement(interaction=interaction, followup=followup, task=task,
                       workplan=workplan, notification=notification, document=document)

@@ -1,7 +1,102 @@
-"""Pages: documents (see urls.py)."""
+"""Pages: documents — upload (form post), download, image preview, delete.
+
+Files are served only here and by the API, after the access check, as downloads with
+``nosniff`` and a sandboxing CSP; images alone are shown inline (thumbnails, preview).
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
-urlpatterns: list[URLPattern] = []
+from kehu.activities.api_documents import file_response
+from kehu.activities.forms_documents import DocumentUploadForm
+from kehu.activities.services import documents as services
+from kehu.core.exceptions import KehuError, ValidationFailed
+from kehu.core.views import page, service_error, user
+
+
+def _next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@page("documents.create")
+def document_upload(request: HttpRequest) -> HttpResponse:
+    """The upload form (GET with ?customer= / ?contact= / ?interaction=), or the upload
+    itself; errors come back on this page next to the fields."""
+    me = user(request)
+    if request.method == "POST":
+        form = DocumentUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                services.document_upload(
+                    actor=me, file_name=upload.name or "", chunks=upload.chunks(),
+                    description=form.cleaned_data["description"], **form.parent_ids())
+            except ValidationFailed as exc:
+                form.add_service_error(exc)
+            except KehuError as exc:
+                service_error(request, form, exc)
+            else:
+                messages.success(request, _("Document uploaded."))
+                return redirect(_next(request, reverse("home")))
+        status = 422
+    else:
+        form = DocumentUploadForm(initial={
+            key: request.GET.get(key) for key in ("customer", "contact", "interaction", "next")
+            if request.GET.get(key)})
+        status = 200
+    return render(request, "activities/documents/upload.html", {"form": form},
+                  status=status)
+
+
+@require_GET
+@page("documents.view")
+def document_download(request: HttpRequest, pk: int) -> HttpResponse:
+    document, file_path = services.document_download(actor=user(request), document_id=pk)
+    return file_response(document, file_path)
+
+
+@require_GET
+@page("documents.view")
+def document_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    found = services.document_preview(actor=user(request), document_id=pk)
+    if found is None:
+        raise Http404
+    document, file_path = found
+    return file_response(document, file_path, inline=True)
+
+
+@require_POST
+@page("documents.delete")
+def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    me = user(request)
+    back = _next(request, reverse("home"))
+    try:
+        version = int(request.POST.get("expected_version") or 0) or None
+        services.document_delete(actor=me, document_id=pk, expected_version=version)
+    except ValueError:
+        raise Http404 from None
+    except KehuError as exc:
+        service_error(request, None, exc)
+    else:
+        messages.success(request, _("Document deleted."))
+    return redirect(back)
+
+
+urlpatterns: list[URLPattern] = [
+    path("documents/upload", document_upload, name="document_upload"),
+    path("documents/<int:pk>/download", document_download, name="document_download"),
+    path("documents/<int:pk>/preview", document_preview, name="document_preview"),
+    path("documents/<int:pk>/delete", document_delete, name="document_delete"),
+]

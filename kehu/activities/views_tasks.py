@@ -1,7 +1,364 @@
-"""Pages: tasks (see urls.py)."""
+"""Pages: tasks (list with tabs, form, detail with comments) and weekly work plans
+(list with the team's week, form, detail with review and comments).
+
+Thin: forms parse, services write, selectors read. Every action is a plain form post
+that redirects; htmx swaps the comment list in place.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+import datetime as dt
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib import messages
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from kehu.activities import forms_tasks as f
+from kehu.activities.models import Task, WorkPlan
+from kehu.activities.selectors import tasks as task_selectors
+from kehu.activities.selectors import workplans as plan_selectors
+from kehu.activities.services import tasks as task_services
+from kehu.activities.services import workplans as plan_services
+from kehu.core import access
+from kehu.core.exceptions import KehuError, ValidationFailed
+from kehu.core.models import User
+from kehu.core.views import is_htmx, page, service_error
+from kehu.customers import selectors as customer_selectors
+
+TASKS_PER_PAGE = 25
+PLANS_PER_PAGE = 20
+TABS = (("mine", gettext_lazy("Assigned to me")), ("assigned", gettext_lazy("Assigned by me")),
+        ("team", gettext_lazy("Team")), ("all", gettext_lazy("All")))
+
+
+def _me(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _customer_id(me: User, code: str) -> int | None:
+    """The visible customer with this code (or id); None for empty input."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    visible = customer_selectors.customer_list(actor=me)
+    found = visible.filter(code__iexact=code).values_list("pk", flat=True).first()
+    if found is None and code.isdigit():
+        found = visible.filter(pk=int(code)).values_list("pk", flat=True).first()
+    if found is None:
+        raise ValidationFailed(fields={"customer": [
+            _("No customer you can see has the code “%(code)s”.") % {"code": code}]})
+    return int(found)
+
+
+# ---------------------------------------------------------------------------- tasks
+
+
+@page("tasks.view")
+def task_list(request: HttpRequest) -> HttpResponse:
+    me = _me(request)
+    can_assign = access.has_perm(me, "tasks.assign")
+    tab = request.GET.get("view") or "mine"
+    if tab not in dict(TABS):
+        tab = "mine"
+    people = list(task_selectors.assignable_users(actor=me)) if can_assign else []
+    form = f.TaskFilterForm(request.GET or None, people=people)
+    data = {**form.selector_data(), "view": tab}
+    filters = task_selectors.TaskFilters.from_mapping(data)
+    tasks = task_selectors.task_list(actor=me, filters=filters)
+    page_obj = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    filter_query = request.GET.copy()
+    for key in ("page", "view"):
+        filter_query.pop(key, None)
+    return render(request, "activities/tasks/task_list.html", {
+        "page_obj": page_obj, "tasks": list(page_obj), "filter_form": form, "tab": tab,
+        "tabs": TABS, "query": query.urlencode(), "filter_query": filter_query.urlencode(),
+        "filtered": bool(form.selector_data()), "now": timezone.now(),
+        "can_create": access.has_perm(me, "tasks.create"),
+    })
+
+
+def _task_form_page(request: HttpRequest, form: f.TaskForm, task: Task | None,
+                    status: int = 200) -> HttpResponse:
+    return render(request, "activities/tasks/task_form.html", {"form": form, "task": task},
+                  status=status)
+
+
+@page("tasks.create")
+def task_create(request: HttpRequest) -> HttpResponse:
+    me = _me(request)
+    assignees = list(task_selectors.assignable_users(actor=me))
+    if request.method != "POST":
+        initial: dict[str, Any] = {"assignee": me.pk}
+        customer_id = request.GET.get("customer")
+        if customer_id and customer_id.isdigit():
+            customer = customer_selectors.customer_list(actor=me).filter(
+                pk=int(customer_id)).first()
+            if customer is not None:
+                initial["customer"] = customer.code
+        return _task_form_page(request, f.TaskForm(initial=initial, assignees=assignees), None)
+    form = f.TaskForm(request.POST, assignees=assignees)
+    if form.is_valid():
+        try:
+            task = task_services.task_create(
+                actor=me, customer_id=_customer_id(me, form.cleaned_data["customer"]),
+                **form.service_data())
+        except KehuError as exc:
+            service_error(request, form, exc)
+        else:
+            messages.success(request, _("Task created."))
+            return redirect("task_detail", pk=task.pk)
+    return _task_form_page(request, form, None, status=422)
+
+
+@page("tasks.change")
+def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    me = _me(request)
+    task = access.get_for(Task, me, pk, "change")
+    assignees = list(task_selectors.assignable_users(actor=me))
+    if task.owner is not None and task.owner.pk not in {u.pk for u in assignees}:
+        assignees.insert(0, task.owner)  # keeping the current assignee is always allowed
+    initial = {"title": task.title, "assignee": task.owner_id, "priority": task.priority,
+               "due_at": timezone.localtime(task.due_at) if task.due_at else None,
+               "remind_minutes_before": task.remind_minutes_before,
+               "customer": task.customer.code if task.customer else "",
+               "description": task.description, "expected_version": task.version}
+    if request.method != "POST":
+        return _task_form_page(request, f.TaskForm(initial=initial, assignees=assignees), task)
+    form = f.TaskForm(request.POST, initial=initial, assignees=assignees)
+    if form.is_valid():
+        try:
+            task = task_services.task_update(
+                actor=me, task_id=pk, expected_version=form.cleaned_data["expected_version"],
+                customer_id=_customer_id(me, form.cleaned_data["customer"]),
+                **form.service_data())
+        except KehuError as exc:
+            service_error(request, form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("task_detail", pk=task.pk)
+    return _task_form_page(request, form, task, status=422)
+
+
+@page("tasks.view")
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    me = _me(request)
+    task = task_selectors.task_detail(actor=me, task_id=pk)
+    return render(request, "activities/tasks/task_detail.html", {
+        "task": task, "comments": list(task.comments.all()), "comment_form": f.CommentForm(),
+        "can_change": access.allows(me, task, "change"), "statuses": Task.Status.choices,
+    })
+
+
+@require_POST
+@page("tasks.change")
+def task_status(request: HttpRequest, pk: int) -> HttpResponse:
+    form = f.TaskStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a status."))
+        return redirect("task_detail", pk=pk)
+    try:
+        task_services.task_set_status(actor=_me(request), task_id=pk,
+                                      status=form.cleaned_data["status"],
+                                      expected_version=form.cleaned_data["expected_version"])
+    except KehuError as exc:
+        service_error(request, None, exc)
+    else:
+        messages.success(request, _("Status changed."))
+    return redirect("task_detail", pk=pk)
+
+
+@require_POST
+@page("tasks.view")
+def task_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    me = _me(request)
+    form = f.CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            task_services.task_comment_add(actor=me, task_id=pk, body=form.cleaned_data["body"])
+        except KehuError as exc:
+            service_error(request, form, exc)
+        else:
+            form = f.CommentForm()
+    if not is_htmx(request):
+        if form.errors:
+            messages.error(request, _("The comment could not be added."))
+        return redirect("task_detail", pk=pk)
+    task = task_selectors.task_detail(actor=me, task_id=pk)
+    return render(request, "activities/tasks/_comments.html", {
+        "comments": list(task.comments.all()), "comment_form": form, "task": task,
+        "comment_url": "task_comment"})
+
+
+# ---------------------------------------------------------------------------- work plans
+
+
+def _week(value: str | None) -> dt.date:
+    field = f.WeekField(required=False)
+    try:
+        day = field.clean(value)
+    except DjangoValidationError:  # an unreadable week falls back to this week
+        day = None
+    return plan_services.monday_of(day or timezone.localdate())
+
+
+@page("workplans.view")
+def workplan_list(request: HttpRequest) -> HttpResponse:
+    me = _me(request)
+    status_form = f.PlanStatusFilter(request.GET or None)
+    status = status_form.cleaned_data["status"] if status_form.is_valid() else ""
+    mine = request.GET.get("mine") == "1"
+    filters = plan_selectors.WorkPlanFilters(mine=mine, status=status)
+    plans = plan_selectors.workplan_list(actor=me, filters=filters)
+    page_obj = Paginator(plans, PLANS_PER_PAGE).get_page(request.GET.get("page"))
+    week = _week(request.GET.get("week"))
+    team = plan_selectors.team_week(actor=me, week=week)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "activities/workplans/workplan_list.html", {
+        "page_obj": page_obj, "plans": list(page_obj), "status_form": status_form,
+        "mine": mine, "query": query.urlencode(), "team": team, "week": week,
+        "week_value": f.WeekField().prepare_value(week),
+        "previous_week": f.WeekField().prepare_value(week - dt.timedelta(days=7)),
+        "next_week": f.WeekField().prepare_value(week + dt.timedelta(days=7)),
+        "submitted_count": sum(1 for _u, p in team if p and p.status != WorkPlan.Status.DRAFT),
+        "can_review": access.has_perm(me, "workplans.review"),
+        "can_create": access.has_perm(me, "workplans.create"),
+    })
+
+
+@page("workplans.create")
+def workplan_create(request: HttpRequest) -> HttpResponse:
+    me = _me(request)
+    if request.method != "POST":
+        form = f.WorkPlanForm(initial={"week_start": _week(request.GET.get("week"))})
+        return render(request, "activities/workplans/workplan_form.html", {"form": form})
+    form = f.WorkPlanForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = plan_services.workplan_create(actor=me, week_start=data["week_start"],
+                                                 goals=data["goals"], summary=data["summary"])
+        except KehuError as exc:
+            service_error(request, form, exc)
+        else:
+            messages.success(request, _("Work plan saved."))
+            return redirect("workplan_detail", pk=plan.pk)
+    return render(request, "activities/workplans/workplan_form.html", {"form": form},
+                  status=422)
+
+
+@page("workplans.change")
+def workplan_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    me = _me(request)
+    plan = plan_selectors.workplan_detail(actor=me, plan_id=pk)
+    if plan.owner_id != me.pk:
+        raise Http404  # someone else's plan: not found, like a missing one
+    initial = {"goals": plan.goals, "summary": plan.summary, "expected_version": plan.version}
+    form = f.WorkPlanForm(request.POST if request.method == "POST" else None,
+                          initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan_services.workplan_update(actor=me, plan_id=pk,
+                                          expected_version=data["expected_version"],
+                                          goals=data["goals"], summary=data["summary"])
+        except KehuError as exc:
+            service_error(request, form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("workplan_detail", pk=pk)
+    return render(request, "activities/workplans/workplan_form.html",
+                  {"form": form, "plan": plan},
+                  status=422 if request.method == "POST" else 200)
+
+
+@page("workplans.view")
+def workplan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    me = _me(request)
+    plan = plan_selectors.workplan_detail(actor=me, plan_id=pk)
+    is_owner = plan.owner_id == me.pk
+    return render(request, "activities/workplans/workplan_detail.html", {
+        "plan": plan, "comments": list(plan.comments.all()), "comment_form": f.CommentForm(),
+        "review_form": f.ReviewForm(), "is_owner": is_owner,
+        "can_edit": is_owner and plan.status != WorkPlan.Status.REVIEWED,
+        "can_submit": is_owner and plan.status == WorkPlan.Status.DRAFT,
+        "can_review": (not is_owner and plan.status == WorkPlan.Status.SUBMITTED
+                       and access.allows(me, plan, "review")),
+        "can_comment": plan_services.may_comment(me, plan),
+    })
+
+
+@require_POST
+@page("workplans.change")
+def workplan_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        plan_services.workplan_submit(actor=_me(request), plan_id=pk)
+    except KehuError as exc:
+        service_error(request, None, exc)
+    else:
+        messages.success(request, _("Work plan submitted for review."))
+    return redirect("workplan_detail", pk=pk)
+
+
+@require_POST
+@page("workplans.review")
+def workplan_review(request: HttpRequest, pk: int) -> HttpResponse:
+    form = f.ReviewForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        plan_services.workplan_review(actor=_me(request), plan_id=pk, comment=comment)
+    except KehuError as exc:
+        service_error(request, None, exc)
+    else:
+        messages.success(request, _("Work plan reviewed."))
+    return redirect("workplan_detail", pk=pk)
+
+
+@require_POST
+@page("workplans.view")
+def workplan_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    me = _me(request)
+    form = f.CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            plan_services.workplan_comment_add(actor=me, plan_id=pk,
+                                               body=form.cleaned_data["body"])
+        except KehuError as exc:
+            service_error(request, form, exc)
+        else:
+            form = f.CommentForm()
+    if not is_htmx(request):
+        if form.errors:
+            messages.error(request, _("The comment could not be added."))
+        return redirect("workplan_detail", pk=pk)
+    plan = plan_selectors.workplan_detail(actor=me, plan_id=pk)
+    return render(request, "activities/tasks/_comments.html", {
+        "comments": list(plan.comments.all()), "comment_form": form, "task": plan,
+        "comment_url": "workplan_comment"})
+
+
+urlpatterns: list[URLPattern] = [
+    path("tasks/", task_list, name="task_list"),
+    path("tasks/new/", task_create, name="task_create"),
+    path("tasks/<int:pk>/", task_detail, name="task_detail"),
+    path("tasks/<int:pk>/edit/", task_edit, name="task_edit"),
+    path("tasks/<int:pk>/status/", task_status, name="task_status"),
+    path("tasks/<int:pk>/comments/", task_comment, name="task_comment"),
+    path("workplans/", workplan_list, name="workplan_list"),
+    path("workplans/new/", workplan_create, name="workplan_create"),
+    path("workplans/<int:pk>/", workplan_detail, name="workplan_detail"),
+    path("workplans/<int:pk>/edit/", workplan_edit, name="workplan_edit"),
+    path("workplans/<int:pk>/submit/", workplan_submit, name="workplan_submit"),
+    path("workplans/<int:pk>/review/", workplan_review, name="workplan_review"),
+    path("workplans/<int:pk>/comments/", workplan_comment, name="workplan_comment"),
+]

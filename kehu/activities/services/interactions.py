@@ -185,7 +185,7 @@ def interaction_create(*, actor: User, customer_id: int, kind: str, subject: str
         owner, unit = placement(actor, "interactions.create", owner_id, org_unit_id)
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    if errors:
+    if errors or customer is None:
         raise ValidationFailed(fields=errors)
     interaction = Interaction.objects.create(
         tenant_id=actor.tenant_id, owner=owner, org_unit=unit, customer=customer,

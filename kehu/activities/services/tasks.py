@@ -26,7 +26,7 @@ from kehu.core.versions import bump_version, check_version
 from kehu.customers.models import Customer
 
 EDITABLE = ("title", "description", "priority", "due_at", "customer_id",
-            "remind_minutes_before", "assignee_id")
+            "remind_minutes_before", "assignee_id", "status")
 MAX_REMIND_MINUTES = 60 * 24 * 30
 MAX_COMMENT = 5000
 
@@ -133,7 +133,8 @@ def task_create(*, actor: User, title: str, assignee_id: int | None = None,
 @transaction.atomic
 def task_update(*, actor: User, task_id: int, expected_version: int | None = None,
                 **changes: Any) -> Task:
-    """Change a task's fields; a new ``assignee_id`` follows the assignment rule."""
+    """Change a task's fields; a new ``assignee_id`` follows the assignment rule; a
+    ``status`` alone is recorded as a status change."""
     access.require(actor, "tasks.change")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
@@ -143,6 +144,8 @@ def task_update(*, actor: User, task_id: int, expected_version: int | None = Non
     before = audit.snapshot(task)
     values = _clean(dict(changes))
     reassigned = False
+    if "status" in values:
+        _apply_status(task, values.pop("status"))
     if "assignee_id" in values:
         new_id = values.pop("assignee_id")
         if new_id is None:
@@ -161,26 +164,32 @@ def task_update(*, actor: User, task_id: int, expected_version: int | None = Non
         return task
     bump_version(task)
     access.ensure_still_visible(task, actor)
-    audit.record(actor=actor, action="task.update", obj=task, changes=changed)
+    action = "task.status" if set(changed) <= {"status", "done_at"} else "task.update"
+    audit.record(actor=actor, action=action, obj=task, changes=changed)
     if reassigned:
         _notify_assigned(actor, task)
     return task
+
+
+def _apply_status(task: Task, status: str) -> None:
+    if status not in Task.Status.values:
+        raise ValidationFailed(fields={"status": [
+            _("“%(value)s” is not one of the allowed values.") % {"value": status}]})
+    if task.status != status:
+        task.status = status
+        task.done_at = timezone.now() if status == Task.Status.DONE else None
 
 
 @transaction.atomic
 def task_set_status(*, actor: User, task_id: int, status: str,
                     expected_version: int | None = None) -> Task:
     access.require(actor, "tasks.change")
-    if status not in Task.Status.values:
-        raise ValidationFailed(fields={"status": [
-            _("“%(value)s” is not one of the allowed values.") % {"value": status}]})
     task = access.get_for(Task, actor, task_id, "change", for_update=True)
     check_version(task, expected_version)
-    if task.status == status:
-        return task
     before = audit.snapshot(task)
-    task.status = status
-    task.done_at = timezone.now() if status == Task.Status.DONE else None
+    _apply_status(task, status)
+    if task.status == before["status"]:
+        return task
     bump_version(task)
     audit.record(actor=actor, action="task.status", obj=task,
                  changes=audit.diff(Task, before, audit.snapshot(task)))

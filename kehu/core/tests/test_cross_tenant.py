@@ -16,6 +16,7 @@ from django.apps import apps
 from django.db import models
 from django.test import Client
 
+from kehu.activities.models import Document, FollowUp, Interaction, Task, WorkPlan
 from kehu.activities.testing import build_engagement
 from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
@@ -238,6 +239,9 @@ LIST_MODELS: dict[str, type[models.Model] | None] = {
     "/org-units": OrgUnit, "/users": User, "/roles": Role, "/audit-events": AuditEvent,
     "/auth/tokens": ApiToken, "/permissions": None, "/customers": Customer,
     "/contacts": Contact, "/imports": ImportJob,
+    "/documents": Document,
+    "/tasks": Task, "/workplans": WorkPlan,
+    "/interactions": Interaction, "/followups": FollowUp,
 }
 
 COLLECTION_CASES: dict[tuple[str, str], Case] = {
@@ -291,6 +295,14 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         (None, {"name": "入侵", "customer_id": f.book.rep.pk}, {422})],
     ("GET", "/imports"): lambda f: [({"limit": 500}, None, {200})],
     ("POST", "/imports"): lambda f: [(None, {"entity": "customers"}, {422})],
+    # Documents: the list filtered by tenant A's parents finds nothing; an upload aimed at
+    # them is refused (a JSON body has no file: 422; test_documents sends the multipart).
+    ("GET", "/documents"): lambda f: [
+        ({"customer_id": f.book.rep.pk}, None, {200}),
+        ({"contact_id": f.book.rep_contact.pk}, None, {200}),
+        ({"interaction_id": f.engagement.interaction.pk}, None, {200}),
+        ({"limit": 500}, None, {200})],
+    ("POST", "/documents"): lambda f: [(None, {"customer_id": f.book.rep.pk}, {422})],
     ("GET", "/search"): lambda f: [({"q": "白云"}, None, {200}), ({"q": "zgdx"}, None, {200}),
                                    ({"q": ID_NUMBER}, None, {200})],
     # Data stewardship (kehu.customers.api_data). A successful export is a file, which
@@ -300,6 +312,44 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         (None, {"survivor_id": f.book.other_tenant.pk, "loser_id": f.book.rep.pk}, {404})],
     ("GET", "/customers/duplicates"): lambda f: [({"limit": 500}, None, {200})],
     ("GET", "/customers/quality"): lambda f: [(None, None, {200})],
+    # Tasks and work plans (kehu.activities.api_tasks).
+    ("GET", "/tasks"): lambda f: [
+        ({"owner_id": f.world.city_a1_rep.pk}, None, {200}),
+        ({"customer_id": f.book.rep.pk}, None, {200}),
+        ({"view": "team", "limit": 500}, None, {200})],
+    ("POST", "/tasks"): lambda f: [
+        (None, {"title": "入侵", "assignee_id": f.world.city_a1_rep.pk}, {422}),
+        (None, {"title": "入侵", "customer_id": f.book.rep.pk}, {422})],
+    ("GET", "/workplans"): lambda f: [
+        ({"owner_id": f.world.city_a1_rep.pk}, None, {200}), ({"limit": 500}, None, {200})],
+    ("POST", "/workplans"): lambda f: [
+        (None, {"week_start": "2030-01-02", "goals": "远方的计划"}, {201})],
+    # Interactions and follow-ups (kehu.activities.api_interactions).
+    ("GET", "/interactions"): lambda f: [
+        ({"customer_id": f.book.rep.pk}, None, {200}),
+        ({"contact_id": f.book.rep_contact.pk}, None, {200}),
+        ({"owner_id": f.world.city_a1_rep.pk}, None, {200}),
+        ({"org_unit_id": f.world.prov_a.pk}, None, {200}), ({"q": "白云"}, None, {200}),
+        ({"limit": 500}, None, {200})],
+    ("POST", "/interactions"): lambda f: [
+        (None, {"customer_id": f.book.rep.pk, "kind": "call", "subject": "入侵"}, {422}),
+        (None, {"customer_id": f.book.other_tenant.pk, "kind": "call", "subject": "入侵",
+                "contact_ids": [f.book.rep_contact.pk]}, {422}),
+        (None, {"customer_id": f.book.other_tenant.pk, "kind": "call", "subject": "入侵",
+                "participant_ids": [f.world.city_a1_rep.pk]}, {422}),
+        (None, {"customer_id": f.book.other_tenant.pk, "kind": "call", "subject": "入侵",
+                "owner_id": f.world.city_a1_rep.pk}, {422})],
+    ("POST", "/interactions/import"): lambda f: [(None, {}, {422})],
+    ("GET", "/followups"): lambda f: [
+        ({"customer_id": f.book.rep.pk}, None, {200}),
+        ({"owner_id": f.world.city_a1_rep.pk}, None, {200}),
+        ({"status": "open", "limit": 500}, None, {200})],
+    ("POST", "/followups"): lambda f: [
+        (None, {"customer_id": f.book.rep.pk, "subject": "入侵",
+                "due_at": "2030-01-01T09:00:00+08:00"}, {422}),
+        (None, {"customer_id": f.book.other_tenant.pk, "subject": "入侵",
+                "due_at": "2030-01-01T09:00:00+08:00",
+                "contact_id": f.book.rep_contact.pk}, {422})],
     ("POST", "/exports"): lambda f: [
         (None, {"entity": "customers", "format": "pdf",
                 "filters": {"org_unit_id": f.world.prov_a.pk}}, {422})],
@@ -312,8 +362,7 @@ def test_operations_without_path_parameters_do_not_reach_across(fix: Fixture) ->
     before = snapshot(tenant_a)
     a_ids: dict[Any, set[int]] = {model: set(model._default_manager.filter(tenant_id=tenant_a)
                         .values_list("pk", flat=True))
-             for model in (OrgUnit, User, Role, AuditEvent, ApiToken, Customer, Contact,
-                           ImportJob)}
+             for model in {m for m in LIST_MODELS.values() if m is not None}}
     for method, path, operation in operations(spec):
         if path_params(operation):
             continue

@@ -1,0 +1,35 @@
+"""Ninja schemas of documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Schema
+from pydantic import Field
+
+from kehu.core.http import DbId, PageQuery
+
+
+class DocumentOut(Schema):
+    id: int
+    customer_id: int | None
+    contact_id: int | None
+    interaction_id: int | None
+    file_name: str
+    content_type: str = Field(description="Decided by the server from the file's content.")
+    size: int = Field(description="Bytes.")
+    sha256: str
+    description: str
+    is_image: bool
+    owner_id: int | None
+    org_unit_id: int
+    uploaded_by_id: int | None
+    created_at: dt.datetime
+    version: int
+    download_url: str = Field(description="API path of the file (an attachment download).")
+
+
+class DocumentFiltersIn(PageQuery):
+    customer_id: DbId | None = None
+    contact_id: DbId | None = None
+    interaction_id: DbId | None = None

@@ -1,0 +1,143 @@
+"""API schemas of tasks and weekly work plans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from ninja import Field, Schema
+
+from kehu.core.http import InputSchema, PageQuery, PatchSchema, omitted
+
+TaskStatus = Literal["open", "in_progress", "done", "cancelled"]
+TaskPriority = Literal["low", "normal", "high", "urgent"]
+PlanStatus = Literal["draft", "submitted", "reviewed"]
+
+
+class UserRef(Schema):
+    id: int
+    name: str = Field(..., alias="full_name")
+
+
+class CustomerRef(Schema):
+    id: int
+    name: str
+
+
+class CommentIn(InputSchema):
+    body: str = Field(..., min_length=1, max_length=5000)
+
+
+class CommentOut(Schema):
+    id: int
+    author: UserRef
+    body: str
+    created_at: datetime
+
+
+# ---------------------------------------------------------------------------- tasks
+
+
+class TaskIn(InputSchema):
+    title: str = Field(..., max_length=200)
+    description: str = Field("", max_length=10000)
+    assignee_id: int | None = Field(None, description="Defaults to yourself.")
+    priority: TaskPriority = "normal"
+    due_at: datetime | None = None
+    customer_id: int | None = None
+    remind_minutes_before: int | None = Field(
+        None, ge=0, description="Defaults to the assignee's reminder lead when due_at is set.")
+
+
+class TaskPatch(PatchSchema):
+    title: str = omitted(max_length=200)
+    description: str = omitted(max_length=10000)
+    assignee_id: int = omitted()
+    priority: TaskPriority = omitted()
+    due_at: datetime | None = omitted()
+    customer_id: int | None = omitted()
+    remind_minutes_before: int | None = omitted(ge=0)
+    status: TaskStatus = omitted(description="done sets done_at.")
+
+
+class TaskFiltersIn(PageQuery):
+    view: Literal["all", "mine", "assigned", "team"] = Field(
+        "all", description="mine: assigned to you; assigned: given by you to others; "
+        "team: others' tasks you may see.")
+    status: TaskStatus | None = None
+    priority: TaskPriority | None = None
+    owner_id: int | None = Field(None, description="The assignee.")
+    customer_id: int | None = None
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+    overdue: bool = Field(False, description="Open or in progress and past due.")
+    ordering: Literal["due", "-due", "created", "-created", "priority"] = "due"
+
+
+class TaskOut(Schema):
+    id: int
+    title: str
+    description: str
+    status: str
+    priority: str
+    due_at: datetime | None
+    done_at: datetime | None
+    remind_minutes_before: int | None
+    remind_at: datetime | None
+    is_overdue: bool
+    assignee: UserRef | None = Field(..., alias="owner")
+    assigned_by: UserRef | None
+    customer: CustomerRef | None
+    org_unit_id: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TaskDetailOut(TaskOut):
+    comments: list[CommentOut] = Field(..., alias="comment_list")
+
+
+# ---------------------------------------------------------------------------- work plans
+
+
+class WorkPlanIn(InputSchema):
+    week_start: date = Field(..., description="Any day of the week; stored as its Monday.")
+    goals: str = Field(..., min_length=1, max_length=10000)
+    summary: str = Field("", max_length=10000)
+
+
+class WorkPlanPatch(PatchSchema):
+    goals: str = omitted(min_length=1, max_length=10000)
+    summary: str = omitted(max_length=10000)
+
+
+class ReviewIn(InputSchema):
+    comment: str = Field("", max_length=5000)
+
+
+class WorkPlanFiltersIn(PageQuery):
+    mine: bool = False
+    owner_id: int | None = None
+    week_from: date | None = None
+    week_to: date | None = None
+    status: PlanStatus | None = None
+
+
+class WorkPlanOut(Schema):
+    id: int
+    week_start: date
+    goals: str
+    summary: str
+    status: str
+    owner: UserRef | None
+    org_unit_id: int
+    reviewed_by: UserRef | None
+    reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class WorkPlanDetailOut(WorkPlanOut):
+    comments: list[CommentOut] = Field(..., alias="comment_list")

@@ -1,0 +1,165 @@
+"""Reads of interactions: always through ``Interaction.objects.visible_to``.
+
+``customer_timeline`` is the customer view's panel and the timeline page: one page of a
+customer's interactions in a fixed number of queries (count, page, contacts,
+participants), whatever the amount of data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from kehu.activities.models import Interaction, InteractionKind
+from kehu.core.models import OrgUnit, User
+from kehu.customers.models import Contact, Customer
+
+TIMELINE_PAGE = 20
+
+
+def _integer(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def parse_moment(value: Any, *, end: bool = False) -> dt.datetime | None:
+    """A datetime, or an ISO date/time string; a bare date is the start (or with ``end``,
+    the end) of that day in the server's time zone. Unreadable → None."""
+    if isinstance(value, dt.datetime):
+        return timezone.make_aware(value) if timezone.is_naive(value) else value
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        try:
+            moment = parse_datetime(text)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        try:
+            parsed = parse_date(text)
+        except ValueError:
+            return None
+        if parsed is None:
+            return None
+        day = parsed
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start + dt.timedelta(days=1) if end else start
+
+
+@dataclass
+class InteractionFilters:
+    customer_id: int | None = None
+    contact_id: int | None = None
+    kind: str = ""
+    owner_id: int | None = None
+    org_unit_id: int | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    q: str = ""
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> InteractionFilters:
+        """From a query dict or plain dict; unreadable values are ignored."""
+        kind = str(data.get("kind") or "")
+        return cls(
+            customer_id=_integer(data.get("customer_id")),
+            contact_id=_integer(data.get("contact_id")),
+            kind=kind if kind in InteractionKind.values else "",
+            owner_id=_integer(data.get("owner_id")),
+            org_unit_id=_integer(data.get("org_unit_id")),
+            start=parse_moment(data.get("start")),
+            end=parse_moment(data.get("end"), end=True),
+            q=str(data.get("q") or "").strip()[:100],
+        )
+
+
+def interaction_list(*, actor: User, filters: InteractionFilters | None = None,
+                     action: str = "view") -> QuerySet[Interaction]:
+    f = filters or InteractionFilters()
+    qs = Interaction.objects.visible_to(actor, action)
+    simple = {"customer_id": f.customer_id, "owner_id": f.owner_id, "kind": f.kind}
+    qs = qs.filter(**{k: v for k, v in simple.items() if v not in (None, "")})
+    if f.contact_id is not None:
+        qs = qs.filter(contacts__id=f.contact_id)
+    if f.org_unit_id is not None:
+        unit = OrgUnit.objects.filter(tenant_id=actor.tenant_id, pk=f.org_unit_id).first()
+        qs = qs.filter(org_unit__path__startswith=unit.path) if unit else qs.none()
+    if f.start is not None:
+        qs = qs.filter(occurred_at__gte=f.start)
+    if f.end is not None:
+        qs = qs.filter(occurred_at__lt=f.end)
+    if f.q:
+        qs = qs.filter(subject__icontains=f.q)
+    return qs.select_related("customer", "owner", "org_unit").order_by("-occurred_at", "-id")
+
+
+def with_details(qs: QuerySet[Interaction]) -> QuerySet[Interaction]:
+    """What a list or timeline shows per row, in a fixed number of queries."""
+    return qs.select_related("customer", "owner", "org_unit", "created_by").prefetch_related(
+        Prefetch("contacts", queryset=Contact.objects.order_by("id")),
+        Prefetch("participants", queryset=User.objects.order_by("id")),
+    ).annotate(document_count=Count("documents", distinct=True))
+
+
+def interaction_get(*, actor: User, interaction_id: int) -> Interaction:
+    from kehu.core.exceptions import NotFound
+
+    found = with_details(Interaction.objects.visible_to(actor)).filter(
+        pk=interaction_id).first()
+    if found is None:
+        from kehu.core import access
+
+        access.get_for(Interaction, actor, interaction_id)  # audits a denial
+        raise NotFound()
+    return found
+
+
+def timeline_item(i: Interaction) -> dict[str, Any]:
+    """One timeline entry as JSON-ready data (the panel's API shape)."""
+    local = timezone.localtime(i.occurred_at)
+    return {
+        "id": i.pk, "kind": i.kind, "kind_label": str(i.get_kind_display()),
+        "direction": i.direction, "channel": i.channel,
+        "channel_label": str(i.get_channel_display()),
+        "occurred_at": i.occurred_at.isoformat(), "when": local.strftime("%Y-%m-%d %H:%M"),
+        "duration_minutes": i.duration_minutes, "subject": i.subject,
+        "content": i.content[:500], "outcome": i.outcome, "next_step": i.next_step,
+        "owner": {"id": i.owner.pk, "name": i.owner.full_name} if i.owner else None,
+        "contacts": [{"id": c.pk, "name": c.name} for c in i.contacts.all()],
+        "participants": [{"id": u.pk, "name": u.full_name} for u in i.participants.all()],
+        "document_count": getattr(i, "document_count", 0),
+    }
+
+
+def customer_timeline(*, actor: User, customer: Customer, kind: str = "",
+                      limit: int = TIMELINE_PAGE, offset: int = 0) -> dict[str, Any]:
+    """A page of ``customer``'s interactions the actor may see, newest first, optionally
+    of one ``kind``; with the count per kind for the filter. Four queries (five with
+    any row: the two prefetches), whatever the amount of data."""
+    base = Interaction.objects.visible_to(actor).filter(customer=customer)
+    by_kind = dict(base.order_by().values_list("kind").annotate(n=Count("id")))
+    chosen = kind if kind in InteractionKind.values else ""
+    total = by_kind.get(chosen, 0) if chosen else sum(by_kind.values())
+    qs = base.filter(kind=chosen) if chosen else base
+    offset = max(0, offset)
+    rows = list(with_details(qs).order_by("-occurred_at", "-id")[offset:offset + limit])
+    return {
+        "count": total, "limit": limit, "offset": offset, "kind": chosen,
+        "previous_offset": max(0, offset - limit) if offset else None,
+        "next_offset": offset + limit if offset + limit < total else None,
+        "kinds": [{"value": value, "label": str(label), "count": by_kind.get(value, 0)}
+                  for value, label in InteractionKind.choices],
+        "items": [timeline_item(i) for i in rows],
+    }

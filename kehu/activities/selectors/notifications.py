@@ -1,0 +1,31 @@
+"""Reads of the personal inbox: only ever the actor's own notifications."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Case, QuerySet, Value, When
+
+from kehu.activities.models import Notification
+
+if TYPE_CHECKING:
+    from kehu.core.models import User
+
+
+def notification_list(*, actor: User, unread: bool | None = None,
+                      unread_first: bool = False) -> QuerySet[Notification]:
+    """The actor's notifications, newest first (``unread_first``: unread ones on top)."""
+    qs = Notification.objects.for_recipient(actor)
+    if unread is True:
+        qs = qs.filter(read_at__isnull=True)
+    elif unread is False:
+        qs = qs.filter(read_at__isnull=False)
+    if unread_first:
+        return qs.order_by(Case(When(read_at__isnull=True, then=Value(0)), default=Value(1)),
+                           "-created_at", "-id")
+    return qs.order_by("-created_at", "-id")
+
+
+def unread_count(*, actor: User) -> int:
+    """One indexed count (recipient, read_at) for the header badge."""
+    return Notification.objects.for_recipient(actor).filter(read_at__isnull=True).count()

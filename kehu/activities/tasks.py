@@ -1,0 +1,28 @@
+"""Background jobs for engagement (run by ``kehu worker``; discovered by djhuey, which
+imports every installed app's ``tasks`` module)."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from kehu.activities.services.notifications import fire_due_reminders, send_pending_emails
+
+__all__ = [
+    "fire_due_reminders",
+    "reminders_every_minute",
+    "send_emails_every_minute",
+    "send_pending_emails",
+]
+
+
+@db_periodic_task(crontab(minute="*"))
+def reminders_every_minute() -> int:
+    """Turn due follow-up and task reminders into notifications (and queued emails)."""
+    return fire_due_reminders()
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_emails_every_minute() -> int:
+    """Send queued notification emails; see send_pending_emails for the delivery rules."""
+    return send_pending_emails()

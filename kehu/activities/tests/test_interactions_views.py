@@ -1,0 +1,155 @@
+"""Pages of interactions and follow-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from django.utils.translation import override
+
+from kehu.activities.models import FollowUp, Interaction
+from kehu.activities.services import followups as fu_services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_customer_page_shows_timeline_and_followups(world, book, engagement, client):
+    client.force_login(world.city_a1_rep)
+    page = client.get(f"/customers/{book.rep.pk}/").content.decode()
+    assert 'data-testid="panel-interactions"' in page
+    assert engagement.interaction.subject in page
+    assert 'data-testid="customer-record-interaction"' in page
+    assert engagement.followup.subject in page
+    # Marketing-style readers without interactions.create get no button.
+    client.force_login(world.analyst)
+    page = client.get(f"/customers/{book.rep.pk}/").content.decode()
+    assert 'data-testid="customer-record-interaction"' not in page
+
+
+def test_record_from_the_customer_page(world, book, client):
+    client.force_login(world.city_a1_rep)
+    r = client.get(f"/interactions/new/?customer={book.rep.pk}")
+    assert r.status_code == 200 and book.rep_contact.name in r.content.decode()
+    r = client.post("/interactions/new/", {
+        "customer": book.rep.pk, "kind": "call", "occurred_at": "2026-03-01T10:00",
+        "subject": "电话确认需求", "direction": "outbound", "channel": "phone",
+        "contacts": [book.rep_contact.pk]})
+    assert r.status_code == 302 and r["Location"].endswith("#panel-interactions")
+    i = Interaction.objects.get()
+    assert i.subject == "电话确认需求" and list(i.contacts.all()) == [book.rep_contact]
+    # Invalid input: the form again with messages, nothing saved.
+    r = client.post("/interactions/new/", {"customer": book.rep.pk, "kind": "call",
+                                           "occurred_at": "", "subject": "",
+                                           "direction": "outbound", "channel": "phone"})
+    assert r.status_code == 422 and Interaction.objects.count() == 1
+
+
+def test_record_from_a_contact_preselects_them(world, book, client):
+    client.force_login(world.city_a1_rep)
+    page = client.get(f"/contacts/{book.rep_contact.pk}/").content.decode()
+    assert f"/interactions/new/?contact={book.rep_contact.pk}" in page
+    r = client.get(f"/interactions/new/?contact={book.rep_contact.pk}")
+    html = r.content.decode()
+    assert r.status_code == 200 and book.rep.name in html
+    assert f'value="{book.rep_contact.pk}"' in html and "checked" in html
+
+
+def test_others_cannot_open_or_record(world, book, engagement, client):
+    client.force_login(world.prov_b_manager)
+    pk = engagement.interaction.pk
+    assert client.get(f"/interactions/{pk}/").status_code == 404
+    assert client.get(f"/interactions/new/?customer={book.rep.pk}").status_code == 404
+    r = client.post("/interactions/new/", {"customer": book.rep.pk, "kind": "call",
+                                           "occurred_at": "2026-03-01T10:00",
+                                           "subject": "入侵", "direction": "outbound",
+                                           "channel": "phone"})
+    assert r.status_code == 404 and Interaction.objects.count() == 1
+    assert client.post(f"/interactions/{pk}/delete/").status_code == 404
+    assert client.get(f"/interactions/timeline/{book.rep.pk}/").status_code == 404
+    assert engagement.interaction.subject not in client.get("/interactions/").content.decode()
+
+
+def test_list_detail_edit_delete(world, book, engagement, client):
+    client.force_login(world.city_a1_manager)
+    pk = engagement.interaction.pk
+    with override("en"):
+        page = client.get("/interactions/?kind=visit").content.decode()
+    assert engagement.interaction.subject in page
+    assert "No interactions match" in client.get(
+        "/interactions/?kind=email", HTTP_ACCEPT_LANGUAGE="en").content.decode() or \
+        'data-testid="interaction-empty"' in client.get("/interactions/?kind=email").content \
+        .decode()
+    detail = client.get(f"/interactions/{pk}/").content.decode()
+    assert "讨论专线扩容" in detail and "王经理" in detail
+    r = client.post(f"/interactions/{pk}/edit/", {
+        "kind": "visit", "occurred_at": "2026-03-01T10:00", "subject": "已改",
+        "direction": "outbound", "channel": "face_to_face",
+        "contacts": [book.rep_contact.pk]})
+    assert r.status_code == 302
+    assert Interaction.objects.get(pk=pk).subject == "已改"
+    r = client.post(f"/interactions/{pk}/delete/")
+    assert r.status_code == 302 and not Interaction.objects.filter(pk=pk).exists()
+
+
+def test_timeline_partial_filters_by_type(world, book, engagement, client):
+    client.force_login(world.city_a1_rep)
+    url = f"/interactions/timeline/{book.rep.pk}/"
+    assert engagement.interaction.subject in client.get(url + "?kind=visit").content.decode()
+    html = client.get(url + "?kind=call", HTTP_HX_REQUEST="true").content.decode()
+    assert engagement.interaction.subject not in html
+    assert 'data-testid="timeline-empty"' in html
+
+
+def test_followup_pages(world, book, engagement, client):
+    client.force_login(world.city_a1_rep)
+    overdue = fu_services.followup_create(
+        actor=world.city_a1_rep, customer_id=book.rep.pk, subject="逾期回访",
+        due_at=timezone.now() - dt.timedelta(hours=2))
+    html = client.get("/followups/").content.decode()
+    assert "逾期回访" in html and engagement.followup.subject in html
+    assert 'data-status="overdue"' in html
+    html = client.get("/followups/?status=overdue").content.decode()
+    assert "逾期回访" in html and engagement.followup.subject not in html
+    # Plan from the customer page.
+    r = client.post("/followups/new/", {"customer": book.rep.pk, "subject": "月度回访",
+                                        "due_at": "2030-01-31T09:00", "recur_every": "1",
+                                        "recur_unit": "month",
+                                        "contact": book.rep_contact.pk})
+    assert r.status_code == 302, r.content.decode()
+    planned = FollowUp.objects.get(subject="月度回访")
+    assert planned.contact == book.rep_contact and planned.remind_minutes_before == 15
+    r = client.post("/followups/new/", {"customer": book.rep.pk, "subject": "",
+                                        "due_at": ""})
+    assert r.status_code == 422
+    # Complete, recording the interaction inline.
+    assert client.get(f"/followups/{planned.pk}/complete/").status_code == 200
+    r = client.post(f"/followups/{planned.pk}/complete/", {
+        "how": "new", "kind": "call", "occurred_at": "2030-01-31T09:30",
+        "subject": "", "content": "已回访"})
+    assert r.status_code == 302
+    planned.refresh_from_db()
+    assert planned.state == "done" and planned.fulfilled_by.content == "已回访"
+    assert FollowUp.objects.filter(previous=planned, state="planned").exists()
+    # Complete by linking an existing interaction; cancel with a reason.
+    r = client.post(f"/followups/{overdue.pk}/complete/", {
+        "how": "existing", "existing": engagement.interaction.pk})
+    assert r.status_code == 302
+    assert FollowUp.objects.get(pk=overdue.pk).fulfilled_by_id == engagement.interaction.pk
+    r = client.post(f"/followups/{engagement.followup.pk}/cancel/", {"reason": ""})
+    assert r.status_code == 422
+    r = client.post(f"/followups/{engagement.followup.pk}/cancel/", {"reason": "客户改期"})
+    assert r.status_code == 302
+    assert FollowUp.objects.get(pk=engagement.followup.pk).state == "cancelled"
+    html = client.get("/followups/?status=done").content.decode()
+    assert "逾期回访" in html
+
+
+def test_followups_of_others_are_hidden(world, book, engagement, client):
+    client.force_login(world.prov_b_manager)
+    assert engagement.followup.subject not in client.get("/followups/?tab=team").content \
+        .decode()
+    assert client.get(f"/followups/{engagement.followup.pk}/complete/").status_code == 404
+    r = client.post(f"/followups/{engagement.followup.pk}/cancel/", {"reason": "x"})
+    assert r.status_code == 404
+    assert FollowUp.objects.get(pk=engagement.followup.pk).state == "planned"
