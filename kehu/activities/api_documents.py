@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
@@ -108,7 +109,7 @@ def document_delete(request: HttpRequest, document_id: DbId) -> Status:
                                                  "content": {"application/octet-stream": {
                                                      "schema": {"type": "string",
                                                                 "format": "binary"}}}}}})
-def document_download(request: HttpRequest, document_id: DbId) -> HttpResponse:
+def document_download(request: HttpRequest, document_id: DbId) -> HttpResponseBase:
     """The file as a download (`Content-Disposition: attachment`, `nosniff`)."""
     document, path = services.document_download(actor=current_user(request),
                                                  document_id=document_id)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
 
 TaskStatus = Literal["open", "in_progress", "done", "cancelled"]
 TaskPriority = Literal["low", "normal", "high", "urgent"]
@@ -41,22 +41,23 @@ class CommentOut(Schema):
 class TaskIn(InputSchema):
     title: str = Field(..., max_length=200)
     description: str = Field("", max_length=10000)
-    assignee_id: int | None = Field(None, description="Defaults to yourself.")
+    assignee_id: DbId | None = Field(None, description="Defaults to yourself.")
     priority: TaskPriority = "normal"
     due_at: datetime | None = None
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     remind_minutes_before: int | None = Field(
-        None, ge=0, description="Defaults to the assignee's reminder lead when due_at is set.")
+        None, ge=0, le=43200,
+        description="Defaults to the assignee's reminder lead when due_at is set.")
 
 
 class TaskPatch(PatchSchema):
     title: str = omitted(max_length=200)
     description: str = omitted(max_length=10000)
-    assignee_id: int = omitted()
+    assignee_id: DbId = omitted()
     priority: TaskPriority = omitted()
     due_at: datetime | None = omitted()
-    customer_id: int | None = omitted()
-    remind_minutes_before: int | None = omitted(ge=0)
+    customer_id: DbId | None = omitted()
+    remind_minutes_before: int | None = omitted(ge=0, le=43200)
     status: TaskStatus = omitted(description="done sets done_at.")
 
 
@@ -66,8 +67,8 @@ class TaskFiltersIn(PageQuery):
         "team: others' tasks you may see.")
     status: TaskStatus | None = None
     priority: TaskPriority | None = None
-    owner_id: int | None = Field(None, description="The assignee.")
-    customer_id: int | None = None
+    owner_id: DbId | None = Field(None, description="The assignee.")
+    customer_id: DbId | None = None
     due_after: datetime | None = None
     due_before: datetime | None = None
     overdue: bool = Field(False, description="Open or in progress and past due.")
@@ -118,7 +119,7 @@ class ReviewIn(InputSchema):
 
 class WorkPlanFiltersIn(PageQuery):
     mine: bool = False
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     week_from: date | None = None
     week_to: date | None = None
     status: PlanStatus | None = None

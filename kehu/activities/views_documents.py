@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -62,14 +63,14 @@ def document_upload(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @page("documents.view")
-def document_download(request: HttpRequest, pk: int) -> HttpResponse:
+def document_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     document, file_path = services.document_download(actor=user(request), document_id=pk)
     return file_response(document, file_path)
 
 
 @require_GET
 @page("documents.view")
-def document_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def document_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
     found = services.document_preview(actor=user(request), document_id=pk)
     if found is None:
         raise Http404

@@ -38,20 +38,28 @@ class ReportFilterForm(KehuForm):
                           widget=forms.DateInput(attrs={"type": "date"}))
     owner = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args: Any, units: list[OrgUnit], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, units: list[OrgUnit], dates: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not dates:  # the drill-down lists do not use the activity period
+            del self.fields["start"], self.fields["end"]
         field: Any = self.fields["unit"]
         field.choices = [("", _("All of my area"))] + [
             (u.pk, "\u3000" * max(0, u.path.count("/") - 2) + u.name) for u in units]
 
 
-def _filters(request: HttpRequest, me: User) -> tuple[ReportFilterForm, dict[str, Any]]:
+def _filters(request: HttpRequest, me: User,
+             dates: bool = True) -> tuple[ReportFilterForm, dict[str, Any]]:
     units = list(reports.report_units(me))
-    form = ReportFilterForm(request.GET or None, units=units)
     start, end = reports.default_range()
+    # Always bound, with the defaults filled in, so the fields show what is applied.
+    data = {"days": str(reports.DEFAULT_DAYS), "start": start.isoformat(),
+            "end": end.isoformat()}
+    data.update({k: str(v) for k, v in request.GET.items() if v})
+    form = ReportFilterForm(data, units=units, dates=dates)
     values: dict[str, Any] = {"days": reports.DEFAULT_DAYS, "unit": None, "start": start,
                               "end": end, "owner": None}
-    if form.is_bound and form.is_valid():
+    if form.is_valid():
         data = form.cleaned_data
         values.update({k: v for k, v in data.items() if v is not None})
     try:
@@ -94,7 +102,7 @@ def engagement_report(request: HttpRequest) -> HttpResponse:
 def uncontacted_list(request: HttpRequest) -> HttpResponse:
     """Drill-down: the silent customers, with their last contact, paged."""
     me = user(request)
-    form, values = _filters(request, me)
+    form, values = _filters(request, me, dates=False)
     try:
         qs = reports.uncontacted_customers(actor=me, days=values["days"],
                                            unit=values["unit_obj"], owner_id=values["owner"])
@@ -113,7 +121,7 @@ def uncontacted_list(request: HttpRequest) -> HttpResponse:
 def overdue_list(request: HttpRequest) -> HttpResponse:
     """Drill-down: overdue follow-ups, oldest first, paged."""
     me = user(request)
-    form, values = _filters(request, me)
+    form, values = _filters(request, me, dates=False)
     qs = reports.overdue_followups(actor=me, unit=values["unit_obj"], owner_id=values["owner"])
     page_obj = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "activities/reports/overdue.html", {

@@ -50,7 +50,7 @@ def _customer_id(me: User, code: str) -> int | None:
         return None
     visible = customer_selectors.customer_list(actor=me)
     found = visible.filter(code__iexact=code).values_list("pk", flat=True).first()
-    if found is None and code.isdigit():
+    if found is None and code.isdigit() and len(code) < 19:
         found = visible.filter(pk=int(code)).values_list("pk", flat=True).first()
     if found is None:
         raise ValidationFailed(fields={"customer": [
@@ -100,7 +100,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         initial: dict[str, Any] = {"assignee": me.pk}
         customer_id = request.GET.get("customer")
-        if customer_id and customer_id.isdigit():
+        if customer_id and customer_id.isdigit() and len(customer_id) < 19:
             customer = customer_selectors.customer_list(actor=me).filter(
                 pk=int(customer_id)).first()
             if customer is not None:
@@ -208,7 +208,9 @@ def _week(value: str | None) -> dt.date:
         day = field.clean(value)
     except DjangoValidationError:  # an unreadable week falls back to this week
         day = None
-    return plan_services.monday_of(day or timezone.localdate())
+    if day is None or not 1900 <= day.year <= 2999:  # far-off weeks have no neighbours
+        day = timezone.localdate()
+    return plan_services.monday_of(day)
 
 
 @page("workplans.view")

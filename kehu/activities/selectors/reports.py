@@ -86,7 +86,7 @@ def uncontacted_customers(*, actor: User, days: int = DEFAULT_DAYS,
     or who were never contacted, annotated with ``last_contact``; longest silence first."""
     access.require(actor, PERMISSION)
     cutoff = (now or timezone.now()) - dt.timedelta(days=_check_days(days))
-    qs = (Customer.objects.visible_to(actor).filter(merged_into__isnull=True)
+    qs: QuerySet[Any] = (Customer.objects.visible_to(actor).filter(merged_into__isnull=True)
           .annotate(last_contact=last_contact_subquery())
           .filter(Q(last_contact__lt=cutoff) | Q(last_contact__isnull=True)))
     qs = _in_unit(qs, unit)
@@ -125,7 +125,7 @@ def overdue_followups(*, actor: User, unit: OrgUnit | None = None,
                       now: dt.datetime | None = None) -> QuerySet[FollowUp]:
     """Planned follow-ups past their due time that the manager sees, oldest first."""
     access.require(actor, PERMISSION)
-    qs = FollowUp.objects.visible_to(actor).filter(
+    qs: QuerySet[Any] = FollowUp.objects.visible_to(actor).filter(
         state=FollowUp.State.PLANNED, due_at__lt=now or timezone.now())
     qs = _in_unit(qs, unit)
     if owner_id is not None:
@@ -199,7 +199,7 @@ def activity_counts(*, actor: User, start: dt.date, end: dt.date,
 
     person_rows = sorted(people.values(), key=lambda r: (-r["total"], str(r["label"])))
     week_rows = [weeks[k] for k in sorted(weeks)]
-    totals = defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
     for row in person_rows:
         for k, n in row["counts"].items():
             totals[k] += n

@@ -84,8 +84,12 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
         if values["priority"] not in Priority.values:
             errors["priority"] = [_("“%(value)s” is not one of the allowed values.")
                                   % {"value": values["priority"]}]
-    if values.get("due_at") is not None and not isinstance(values["due_at"], dt.datetime):
+    due = values.get("due_at")
+    if due is not None and not isinstance(due, dt.datetime):
         errors["due_at"] = [_("Enter a date and time.")]
+    elif due is not None and not 1900 <= due.year <= 2999:
+        # Far-off years overflow the reminder arithmetic and mean a typo anyway.
+        errors["due_at"] = [_("Enter a date between the years 1900 and 2999.")]
     lead = values.get("remind_minutes_before")
     if lead is not None and (not isinstance(lead, int) or not 0 <= lead <= MAX_REMIND_MINUTES):
         errors["remind_minutes_before"] = [

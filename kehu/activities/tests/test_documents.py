@@ -6,7 +6,7 @@ import hashlib
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -228,7 +228,8 @@ def test_denied_delete_changes_nothing(world, book, data_dir):
     assert not AuditEvent.objects.filter(action="document.delete").exists()
 
 
-def test_delete_by_owner_and_by_manager_removes_the_file(world, book, django_capture_on_commit_callbacks):
+def test_delete_by_owner_and_by_manager_removes_the_file(
+        world, book, django_capture_on_commit_callbacks):
     own = rep_upload(world, book)
     other = rep_upload(world, book, "第二.pdf")
     paths = [storage.stored_path(d.tenant_id, d.storage_name) for d in (own, other)]
@@ -248,10 +249,10 @@ def test_delete_by_owner_and_by_manager_removes_the_file(world, book, django_cap
 def test_api_upload_list_get_download_delete(world, book, data_dir):
     client = Client()
     token = token_for(world.city_a1_rep)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {token}"}
     r = client.post(f"{API}/documents", {
         "file": _named(io.BytesIO(SAMPLE_PDF), "白云方案.pdf"), "customer_id": book.rep.pk,
-        "description": "第一版"}, **auth)
+        "description": "第一版"}, headers=auth)
     assert r.status_code == 201, r.content
     body = r.json()
     assert body["file_name"] == "白云方案.pdf" and body["content_type"] == "application/pdf"
@@ -261,9 +262,9 @@ def test_api_upload_list_get_download_delete(world, book, data_dir):
     assert [d["id"] for d in listing["items"]] == [doc_id]
     assert api_as(world.city_a1_rep).get("/documents", contact_id=book.rep_contact.pk
                                          ).data["items"] == []
-    r = client.get(f"{API}/documents/{doc_id}/download", **auth)
+    r = client.get(f"{API}/documents/{doc_id}/download", headers=auth)
     assert r.status_code == 200
-    assert b"".join(r.streaming_content) == SAMPLE_PDF
+    assert b"".join(cast(Any, r).streaming_content) == SAMPLE_PDF
     assert r["Content-Type"] == "application/pdf"
     assert r["X-Content-Type-Options"] == "nosniff"
     assert r["Content-Security-Policy"] == "sandbox"
@@ -285,17 +286,17 @@ def test_api_upload_list_get_download_delete(world, book, data_dir):
 
 def test_api_upload_errors(world, book, data_dir):
     client = Client()
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(world.city_a1_rep)}",
-            "HTTP_ACCEPT_LANGUAGE": "en"}
+    auth = {"Authorization": f"Bearer {token_for(world.city_a1_rep)}",
+            "Accept-Language": "en"}
     r = client.post(f"{API}/documents", {"file": _named(io.BytesIO(b"<html>"), "x.png"),
-                                         "customer_id": book.rep.pk}, **auth)
+                                         "customer_id": book.rep.pk}, headers=auth)
     assert r.status_code == 422
     assert r.json()["error"]["fields"]["file"]
     r = client.post(f"{API}/documents", {"file": _named(io.BytesIO(SAMPLE_PDF), "x.pdf")},
-                    **auth)
+                    headers=auth)
     assert r.status_code == 422 and "parent" in r.json()["error"]["fields"]
     r = client.post(f"{API}/documents", {"file": _named(io.BytesIO(SAMPLE_PDF), "x.pdf"),
-                                         "customer_id": book.prov_b.pk}, **auth)
+                                         "customer_id": book.prov_b.pk}, headers=auth)
     assert r.status_code == 422 and "customer_id" in r.json()["error"]["fields"]
     assert files_in(data_dir) == [] and not Document.objects.exists()
 
@@ -430,13 +431,44 @@ def test_other_tenant_cannot_upload_onto_or_read_our_records(world, book, engage
     before = sorted(files_in(data_dir))
     count = Document.objects.count()
     client = Client()
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(world.other_tenant_admin)}"}
+    auth = {"Authorization": f"Bearer {token_for(world.other_tenant_admin)}"}
     for field, pk in (("customer_id", book.rep.pk), ("contact_id", book.rep_contact.pk),
                       ("interaction_id", engagement.interaction.pk)):
         r = client.post(f"{API}/documents", {
-            "file": _named(io.BytesIO(SAMPLE_PDF), "x.pdf"), field: pk}, **auth)
+            "file": _named(io.BytesIO(SAMPLE_PDF), "x.pdf"), field: pk}, headers=auth)
         assert r.status_code == 422 and field in r.json()["error"]["fields"]
     assert Document.objects.count() == count
     assert sorted(files_in(data_dir)) == before
-    r = client.get(f"{API}/documents/{engagement.document.pk}/download", **auth)
+    r = client.get(f"{API}/documents/{engagement.document.pk}/download", headers=auth)
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_attachments_tag_on_an_interaction(world, book, engagement, rf):
+    from django.template import Context, Template
+
+    doc = services.document_upload(actor=world.city_a1_rep, file_name="纪要.pdf",
+                                   chunks=[SAMPLE_PDF], interaction_id=engagement.interaction.pk)
+    template = Template("{% load documents %}{% attachments obj %}")
+    request = rf.get("/interactions/1/")
+    for persona, shown in ((world.city_a1_rep, True), (world.city_a1_manager, True),
+                           (world.prov_b_manager, False)):
+        request.user = persona
+        html = template.render(Context({"obj": engagement.interaction, "request": request}))
+        assert (doc.file_name in html) is shown, persona
+        assert 'name="interaction"' in html  # the upload form aims at the interaction
+
+
+def test_upload_page_shows_the_limits(world, book, settings):
+    settings.KEHU_DOCUMENT_MAX_MB = 7
+    client = signed_in(world.city_a1_rep)
+    with translation.override("en"):
+        r = client.get(reverse("document_upload"), {"customer": book.rep.pk},
+                       HTTP_ACCEPT_LANGUAGE="en")
+    html = r.content.decode()
+    assert r.status_code == 200 and "7 MB" in html and "pdf" in html
+    assert f'value="{book.rep.pk}"' in html
+    # An unsafe "next" is ignored: back to the home page.
+    r = client.post(reverse("document_upload"), {
+        "file": _named(io.BytesIO(SAMPLE_PDF), "a.pdf"), "customer": book.rep.pk,
+        "next": "https://evil.example/"})
+    assert r.status_code == 302 and r["Location"] == reverse("home")

@@ -22,8 +22,8 @@ from kehu.core.tests.test_api import api_as, assert_error, ids, state
 pytestmark = pytest.mark.django_db
 
 
-def aware(*args: int) -> dt.datetime:
-    return timezone.make_aware(dt.datetime(*args))  # noqa: DTZ001 -- made aware here
+def aware(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return timezone.make_aware(dt.datetime(year, month, day, hour, minute))  # noqa: DTZ001
 
 
 def plan(world: Any, book: Any, **extra: Any) -> FollowUp:

@@ -26,7 +26,8 @@ def run(actor: Any, text: str, *, encoding: str = "utf-8", name: str = "跟进.c
 
 def test_gbk_csv_with_chinese_headers(world, book):
     text = ("客户编码,类型,时间,主题,内容,渠道,方向,时长,结果,下一步\n"
-            f"{book.rep.code},拜访,2026-03-01 14:30,上门拜访,讨论扩容,面对面,呼出,45,有意向,发报价\n"
+            f"{book.rep.code},拜访,2026-03-01 14:30,上门拜访,讨论扩容,面对面,呼出,45,"
+            "有意向,发报价\n"
             f"{book.person.code},电话,2026/03/02,电话回访,,,,,,\n")
     result = run(world.city_a1_rep, text, encoding="gbk")
     assert result.errors == [] and result.imported == 2

@@ -88,6 +88,11 @@ def test_bad_input_gives_field_errors(world):
         services.task_create(actor=world.city_a1_rep, title="  ", priority="huge",
                              remind_minutes_before=-5)
     assert set(exc.value.fields) == {"title", "priority", "remind_minutes_before"}
+    with pytest.raises(ValidationFailed) as exc:
+        services.task_create(actor=world.city_a1_rep, title="x",
+                             due_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC))
+    assert set(exc.value.fields) == {"due_at"}
+    assert not Task.objects.exists()
 
 
 # ---------------------------------------------------------------------------- notifications
@@ -124,14 +129,14 @@ def test_reassignment_follows_the_rule_and_notifies_the_new_assignee(world):
     assert Task.objects.get(pk=own.pk).owner == world.city_a1_rep
 
 
-def _second_rep(world):  # type: ignore[no-untyped-def]
+def _second_rep(world):
     from kehu.core.testing import make_user
 
     return make_user(world.hq_admin, "rep_team@huaxia.test", "赵组员", world.team_a1,
                      "account_manager")
 
 
-def _own_task(world) -> Task:  # type: ignore[no-untyped-def]
+def _own_task(world) -> Task:
     return Task.objects.get(pk=services.task_create(actor=world.city_a1_rep, title="own").pk)
 
 
@@ -240,7 +245,7 @@ def test_list_tabs_and_filters(world, book):
     done = services.task_create(actor=rep, title="已完成", due_at=now - dt.timedelta(days=1))
     services.task_set_status(actor=rep, task_id=done.pk, status="done")
 
-    def ids(user, **data):  # type: ignore[no-untyped-def]
+    def ids(user, **data):
         filters = selectors.TaskFilters.from_mapping(data)
         return {t.pk for t in selectors.task_list(actor=fresh(user), filters=filters)}
 
@@ -262,7 +267,7 @@ def test_list_tabs_and_filters(world, book):
 
 
 def test_assignable_users_match_the_rule(world):
-    def names(user):  # type: ignore[no-untyped-def]
+    def names(user):
         return {u.pk for u in selectors.assignable_users(actor=fresh(user))}
 
     assert names(world.city_a1_rep) == {world.city_a1_rep.pk}

@@ -108,7 +108,7 @@ def test_overdue_filter(world):
     assert r.data["items"][0]["is_overdue"] is True
 
 
-def _make(world, book, n: int) -> None:  # type: ignore[no-untyped-def]
+def _make(world, book, n: int) -> None:
     for i in range(n):
         task = services.task_create(actor=world.city_a1_manager, title=f"任务{i}",
                                     assignee_id=world.city_a1_rep.pk, customer_id=book.rep.pk,
@@ -116,7 +116,7 @@ def _make(world, book, n: int) -> None:  # type: ignore[no-untyped-def]
         services.task_comment_add(actor=world.city_a1_rep, task_id=task.pk, body=f"评论{i}")
 
 
-def _queries(client, path: str, **query) -> int:  # type: ignore[no-untyped-def]
+def _queries(client, path: str, **query) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(path, **query).status == 200
     return len(ctx)

@@ -29,7 +29,7 @@ def _state() -> tuple[int, int, int, int]:
             AuditEvent.objects.filter(action__startswith="workplan.").count())
 
 
-def _plan(world) -> WorkPlan:  # type: ignore[no-untyped-def]
+def _plan(world) -> WorkPlan:
     return services.workplan_create(actor=world.city_a1_rep, week_start=WEDNESDAY,
                                     goals="拜访三家重点客户")
 
@@ -163,7 +163,7 @@ def test_list_filters(world):
     services.workplan_create(actor=world.city_a1_rep, week_start=MONDAY - dt.timedelta(7),
                              goals="上周")
 
-    def ids(user, **data):  # type: ignore[no-untyped-def]
+    def ids(user, **data):
         filters = selectors.WorkPlanFilters.from_mapping(data)
         return {p.pk for p in selectors.workplan_list(actor=fresh(user), filters=filters)}
 
@@ -205,7 +205,7 @@ def test_api_flow(world):
     assert api_as(world.prov_b_manager).get(f"/workplans/{plan_id}").status == 404
 
 
-def _queries(client, path: str) -> int:  # type: ignore[no-untyped-def]
+def _queries(client, path: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(path).status == 200
     return len(ctx)

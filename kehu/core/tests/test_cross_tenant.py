@@ -16,7 +16,14 @@ from django.apps import apps
 from django.db import models
 from django.test import Client
 
-from kehu.activities.models import Document, FollowUp, Interaction, Task, WorkPlan
+from kehu.activities.models import (
+    Document,
+    FollowUp,
+    Interaction,
+    Notification,
+    Task,
+    WorkPlan,
+)
 from kehu.activities.testing import build_engagement
 from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
@@ -242,6 +249,7 @@ LIST_MODELS: dict[str, type[models.Model] | None] = {
     "/documents": Document,
     "/tasks": Task, "/workplans": WorkPlan,
     "/interactions": Interaction, "/followups": FollowUp,
+    "/notifications": Notification,
 }
 
 COLLECTION_CASES: dict[tuple[str, str], Case] = {
@@ -297,6 +305,22 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
     ("POST", "/imports"): lambda f: [(None, {"entity": "customers"}, {422})],
     # Documents: the list filtered by tenant A's parents finds nothing; an upload aimed at
     # them is refused (a JSON body has no file: 422; test_documents sends the multipart).
+    # Notifications, reminder settings and the calendar (kehu.activities.api_notifications):
+    # the intruder's own inbox, settings and feed; tenant A's calendars are 404.
+    ("GET", "/notifications"): lambda f: [({"limit": 500}, None, {200}),
+                                          ({"unread": "true"}, None, {200})],
+    ("GET", "/notifications/unread-count"): lambda f: [(None, None, {200})],
+    ("POST", "/notifications/read-all"): lambda f: [(None, {}, {200})],
+    ("GET", "/notifications/settings"): lambda f: [(None, None, {200})],
+    ("PUT", "/notifications/settings"): lambda f: [
+        (None, {"default_lead_minutes": 60, "email_enabled": False}, {200})],
+    ("GET", "/calendar"): lambda f: [
+        ({"user": f.world.city_a1_rep.pk, "start": "2030-01-01", "end": "2030-01-31"}, None,
+         {404}),
+        ({"start": "2030-01-01", "end": "2030-01-31"}, None, {200})],
+    ("GET", "/calendar/feed"): lambda f: [(None, None, {200})],
+    ("POST", "/calendar/feed"): lambda f: [(None, {}, {201})],
+    ("DELETE", "/calendar/feed"): lambda f: [(None, None, {204})],
     ("GET", "/documents"): lambda f: [
         ({"customer_id": f.book.rep.pk}, None, {200}),
         ({"contact_id": f.book.rep_contact.pk}, None, {200}),
