@@ -28,7 +28,7 @@ from kehu.activities.services import interactions as services
 from kehu.core import access
 from kehu.core.exceptions import KehuError, NotFound
 from kehu.core.models import User
-from kehu.core.views import page, service_error
+from kehu.core.views import is_htmx, page, service_error
 from kehu.customers.models import Contact, Customer
 
 PER_PAGE = 25
@@ -211,8 +211,10 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
         offset = 0
     data = selectors.customer_timeline(actor=me, customer=customer,
                                        kind=request.GET.get("kind", ""), offset=offset)
-    return render(request, "activities/interactions/_timeline.html",
-                  {"data": data, "customer": customer})
+    # Without htmx (no JavaScript) the same timeline comes as a whole page.
+    template = "activities/interactions/_timeline.html" if is_htmx(request) \
+        else "activities/interactions/timeline_page.html"
+    return render(request, template, {"data": data, "customer": customer})
 
 
 @never_cache

@@ -71,9 +71,15 @@ def test_record_filter_plan_and_complete(page: Any, world: World, book: Book) ->
     go(page, "/followups/")
     row = page.locator('[data-testid="followup-row"]', has_text="回访扩容报价")
     row.locator('[data-testid="followup-complete"]').click()
-    page.wait_for_url(re.compile(rf"/followups/{followup.pk}/complete/"))
+    # The completion form opens in a dialog (loaded with htmx), focus on its first field.
+    dialog = page.locator('[data-testid="followup-dialog"]')
+    dialog.locator('[data-testid="followup-complete-form"]').wait_for()
+    assert "回访扩容报价" in dialog.locator('[data-testid="followup-action-subject"]') \
+        .inner_text()
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_kind'")
     page.select_option("#id_kind", "call")
     page.fill("#id_content", "客户确认报价")
+    shot(page, "engagement-complete-dialog.png")
     page.locator('[data-testid="followup-complete-save"]').click()
     page.wait_for_url(re.compile(r"/followups/\?status=done"))
     done_row = page.locator('[data-testid="followup-row"]', has_text="回访扩容报价")

@@ -253,7 +253,7 @@ def test_timeline_partial_query_count(world, book, client):
     def count() -> int:
         client.get(url)
         with CaptureQueriesContext(connection) as ctx:
-            assert client.get(url).status_code == 200
+            assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200
         return len(ctx.captured_queries)
 
     _add(world, book, 3)

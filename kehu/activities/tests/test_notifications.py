@@ -292,7 +292,7 @@ class Collector:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
@@ -341,7 +341,7 @@ def test_reminder_email_through_a_real_smtp_server(world: World, book: Book, set
     assert headers.isascii() and b"=?utf-8?" in headers.lower()  # RFC 2047 encoded
     plain = parsed.get_body(preferencelist=("plain",))
     assert plain is not None
-    text = plain.get_content()  # type: ignore[attr-defined]
+    text = plain.get_content()
     assert "https://crm.example.com/" in text
     assert "白云机场" in text
     assert parsed.get_body(preferencelist=("html",)) is not None
@@ -359,3 +359,38 @@ def test_an_unreachable_smtp_server_fails_cleanly(world: World, book: Book,
     assert send_pending_emails(T) == 0
     stored = Notification.objects.get()
     assert stored.email_status == Notification.Email.FAILED and stored.email_error
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def test_email_settings_come_from_the_environment(tmp_path: Any) -> None:
+    from kehu.core.tests.test_settings import kehu
+
+    show = ["shell", "-c", "from django.conf import settings as s; print(s.EMAIL_BACKEND, "
+            "s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.DEFAULT_FROM_EMAIL, s.KEHU_BASE_URL)"]
+    default = kehu(show, {}, tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert "backends.console.EmailBackend" in default.stdout
+    assert "http://127.0.0.1:8000" in default.stdout
+    configured = kehu(show, {"KEHU_EMAIL_HOST": "smtp.example.com", "KEHU_EMAIL_PORT": "587",
+                             "KEHU_EMAIL_TLS": "1", "KEHU_EMAIL_FROM": "CRM <crm@example.com>",
+                             "KEHU_BASE_URL": "https://crm.example.com/"}, tmp_path)
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", "587", "True",
+        "CRM", "<crm@example.com>", "https://crm.example.com"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"KEHU_EMAIL_TLS": "1", "KEHU_EMAIL_SSL": "1"}, "Set at most one of KEHU_EMAIL_TLS"),
+    ({"KEHU_BASE_URL": "crm.example.com"}, "KEHU_BASE_URL='crm.example.com' must be"),
+    ({"KEHU_EMAIL_PORT": "smtp"}, "KEHU_EMAIL_PORT='smtp' is not an integer"),
+])
+def test_bad_email_settings_stop_with_a_clear_message(tmp_path: Any, extra: dict[str, str],
+                                                      message: str) -> None:
+    from kehu.core.tests.test_settings import kehu
+
+    done = kehu(["check"], extra, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -250,3 +250,27 @@ def test_two_workers_at_once_make_one_notice_and_one_email(world: World, book: B
     assert len(notices()) == 2
     assert len(mail.outbox) == 2
     assert {n.email_status for n in notices()} == {Notification.Email.SENT}
+
+
+def test_the_worker_runs_both_jobs_every_minute() -> None:
+    """`kehu worker` (run_huey) imports every app's tasks module: ours must be among them
+    and its two periodic jobs due at any minute."""
+    from django.utils.module_loading import autodiscover_modules
+    from huey.contrib.djhuey import HUEY
+
+    autodiscover_modules("tasks")
+    names = {task.name for task in HUEY._registry.periodic_tasks}
+    assert {"reminders_every_minute", "send_emails_every_minute"} <= names
+    moment = dt.datetime(2031, 3, 14, 10, 7)  # noqa: DTZ001 -- huey schedules naive
+    due = {task.name for task in HUEY.read_periodic(moment)}
+    assert {"reminders_every_minute", "send_emails_every_minute"} <= due
+
+
+def test_the_jobs_call_the_functions(world: World, book: Book) -> None:
+    from kehu.activities import tasks
+
+    followup(world, book, due=timezone.now())
+    mail.outbox.clear()
+    assert tasks.reminders_every_minute.call_local() == 1
+    assert tasks.send_emails_every_minute.call_local() == 1
+    assert len(mail.outbox) == 1
