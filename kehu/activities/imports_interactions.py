@@ -132,7 +132,7 @@ def _save(chunks: Iterable[bytes]) -> Path:
 def _rows(path: Path, file_name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The headers and the non-empty rows with their row number in the file."""
     # The customers import's readers: format, encoding (BOM/UTF-8/GB18030) and rows.
-    file_format = customer_imports._detect_format(path, file_name)
+    file_format = customer_imports.detect_format(path, file_name)
     encoding = "" if file_format == "xlsx" else customer_imports.detect_encoding(path)
     source = customer_imports.Source(path, file_format, encoding)
     rows = source.rows()

@@ -9,10 +9,14 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.audit import register_action
+from kehu.core.demo import register_demo_builder
 from kehu.core.permissions import grant_to_builtin_role, register_module
 
 
 def register() -> None:
+    from kehu.activities import demo
+
+    register_demo_builder(demo.build)
     _permissions()
     _audit_actions()
     _interactions()

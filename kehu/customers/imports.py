@@ -237,7 +237,7 @@ def _refuse(message: str) -> UnreadableFile:
     return UnreadableFile(message, fields={"file": [message]})
 
 
-def _detect_format(path: Path, file_name: str) -> str:
+def detect_format(path: Path, file_name: str) -> str:
     with path.open("rb") as fh:
         head = fh.read(8)
     suffix = Path(file_name).suffix.lower()
@@ -460,7 +460,7 @@ def import_create(*, actor: User, entity: str, file_name: str, chunks: Iterable[
     stored = _save_upload(chunks, max_bytes())
     path = import_dir() / stored
     try:
-        file_format = _detect_format(path, file_name)
+        file_format = detect_format(path, file_name)
         enc = "" if file_format == "xlsx" else (chosen or detect_encoding(path))
         headers = read_headers(Source(path, file_format, enc))
     except BaseException:

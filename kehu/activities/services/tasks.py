@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.activities.models import Notification, Priority, Task, TaskComment
@@ -103,12 +103,13 @@ def _notify_assigned(actor: User, task: Task) -> None:
     assignee = task.owner
     if assignee is None or assignee.pk == actor.pk:
         return
-    notify(recipient=assignee, kind=Notification.Kind.TASK_ASSIGNED,
-           title=_("%(name)s assigned you a task: %(title)s")
-           % {"name": actor.full_name, "title": task.title},
-           body=task.description[:500],
-           key=f"task:{task.pk}:assigned:{assignee.pk}:{task.version}",
-           url=task_url(task), email=True)
+    with translation.override(assignee.language):  # the recipient reads it
+        notify(recipient=assignee, kind=Notification.Kind.TASK_ASSIGNED,
+               title=_("%(name)s assigned you a task: %(title)s")
+               % {"name": actor.full_name, "title": task.title},
+               body=task.description[:500],
+               key=f"task:{task.pk}:assigned:{assignee.pk}:{task.version}",
+               url=task_url(task), email=True)
 
 
 @transaction.atomic
@@ -218,9 +219,10 @@ def task_comment_add(*, actor: User, task_id: int, body: str) -> TaskComment:
     recipients = {uid for uid in (task.owner_id, task.assigned_by_id)
                   if uid is not None and uid != actor.pk}
     for user in User.objects.filter(pk__in=recipients, is_active=True):
-        notify(recipient=user, kind=Notification.Kind.TASK_COMMENT,
-               title=_("%(name)s commented on “%(title)s”")
-               % {"name": actor.full_name, "title": task.title},
-               body=text[:500], key=f"task:{task.pk}:comment:{comment.pk}",
-               url=task_url(task))
+        with translation.override(user.language):
+            notify(recipient=user, kind=Notification.Kind.TASK_COMMENT,
+                   title=_("%(name)s commented on “%(title)s”")
+                   % {"name": actor.full_name, "title": task.title},
+                   body=text[:500], key=f"task:{task.pk}:comment:{comment.pk}",
+                   url=task_url(task))
     return comment

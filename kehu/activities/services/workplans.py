@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.activities.models import Notification, WorkPlan, WorkPlanComment
@@ -158,11 +158,12 @@ def workplan_review(*, actor: User, plan_id: int, comment: str = "",
         changes["comment"] = [None, note.body[:200]]
     audit.record(actor=actor, action="workplan.review", obj=plan, changes=changes)
     if plan.owner is not None:
-        notify(recipient=plan.owner, kind=Notification.Kind.WORKPLAN_REVIEWED,
-               title=_("%(name)s reviewed your work plan for the week of %(week)s")
-               % {"name": actor.full_name, "week": plan.week_start.isoformat()},
-               body=note.body[:500] if note else "", key=f"workplan:{plan.pk}:reviewed",
-               url=plan_url(plan))
+        with translation.override(plan.owner.language):  # the recipient reads it
+            notify(recipient=plan.owner, kind=Notification.Kind.WORKPLAN_REVIEWED,
+                   title=_("%(name)s reviewed your work plan for the week of %(week)s")
+                   % {"name": actor.full_name, "week": plan.week_start.isoformat()},
+                   body=note.body[:500] if note else "", key=f"workplan:{plan.pk}:reviewed",
+                   url=plan_url(plan))
     return plan
 
 
@@ -190,9 +191,10 @@ def workplan_comment_add(*, actor: User, plan_id: int, body: str) -> WorkPlanCom
     recipient = User.objects.filter(pk=recipient_id, is_active=True).first() \
         if recipient_id else None
     if recipient is not None:
-        notify(recipient=recipient, kind=Notification.Kind.WORKPLAN_COMMENT,
-               title=_("%(name)s commented on the work plan for the week of %(week)s")
-               % {"name": actor.full_name, "week": plan.week_start.isoformat()},
-               body=note.body[:500], key=f"workplan:{plan.pk}:comment:{note.pk}",
-               url=plan_url(plan))
+        with translation.override(recipient.language):
+            notify(recipient=recipient, kind=Notification.Kind.WORKPLAN_COMMENT,
+                   title=_("%(name)s commented on the work plan for the week of %(week)s")
+                   % {"name": actor.full_name, "week": plan.week_start.isoformat()},
+                   body=note.body[:500], key=f"workplan:{plan.pk}:comment:{note.pk}",
+                   url=plan_url(plan))
     return note
