@@ -5,6 +5,7 @@ Access follows the one policy (kehu.core.models.TenantQuerySet.visible_to):
 - an interaction, follow-up or document is visible to whoever its own unit/owner places it
   with (the person who did the work and their managers) *and* to whoever may see its
   customer in the same scope, so a customer's timeline follows the customer to a new owner;
+  an interaction is also visible to its participants (in any scope they hold);
 - a task is visible to its assignee's unit/owner and to the person who assigned it;
 - a work plan belongs to its account manager and their managers;
 - a notification belongs to its recipient alone (it is a personal inbox, never scoped).
@@ -107,10 +108,15 @@ class Interaction(TenantOwned):
 
     @classmethod
     def scope_q(cls, user: User, scope: str) -> Q:
-        return super().scope_q(user, scope) | Q(customer_id__in=_customers_in(user, scope))
+        # A participant sees the meeting they took part in, whoever owns the customer.
+        joined = cls.participants.through.objects.filter(user_id=user.pk).values(
+            "interaction_id")
+        return (super().scope_q(user, scope) | Q(customer_id__in=_customers_in(user, scope))
+                | Q(pk__in=joined))
 
     def in_scope(self, user: User, scope: str) -> bool:
-        return super().in_scope(user, scope) or self.customer.in_scope(user, scope)
+        return (super().in_scope(user, scope) or self.customer.in_scope(user, scope)
+                or self.participants.filter(pk=user.pk).exists())
 
 
 def _customers_in(user: User, scope: str) -> Any:

@@ -117,6 +117,20 @@ def test_visibility_per_persona(world, book, engagement):
     assert seen(world.other_tenant_admin) == set()
 
 
+def test_participants_see_the_meeting_they_joined(world, book):
+    # prov_b_manager cannot see book.prov_a's customer, but joined this meeting on it.
+    meeting = record(world.prov_a_manager, book.prov_a, kind="meeting",
+                     participant_ids=[world.prov_b_manager.pk])
+    alone = record(world.prov_a_manager, book.prov_a, kind="meeting")
+    seen = set(selectors.interaction_list(actor=world.prov_b_manager)
+               .values_list("pk", flat=True))
+    assert meeting.pk in seen and alone.pk not in seen
+    # Seeing the meeting gives no way into the customer itself.
+    with pytest.raises(NotFound):
+        customer_services.customer_update(actor=world.prov_b_manager,
+                                          customer_id=book.prov_a.pk, notes="x")
+
+
 def test_denied_update_and_delete_change_nothing(world, book, engagement):
     i = engagement.interaction
     before = state(i)
