@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.audit import register_action
+from kehu.core.context_processors import register_nav, register_nav_group
 from kehu.core.demo import register_demo_builder
 from kehu.core.permissions import grant_to_builtin_role, register_module
 
@@ -16,6 +17,7 @@ from kehu.core.permissions import grant_to_builtin_role, register_module
 def register() -> None:
     from kehu.activities import demo
 
+    register_nav_group("engagement", _("Engagement"), order=200)
     register_demo_builder(demo.build)
     _permissions()
     _audit_actions()
@@ -85,11 +87,12 @@ def _interactions() -> None:
     from kehu.activities.selectors.followups import customer_open_followups
     from kehu.activities.selectors.interactions import customer_timeline
     from kehu.core import access
-    from kehu.core.context_processors import register_nav
     from kehu.customers.panels import register_panel
 
-    register_nav("interaction_list", _("Interactions"), "interactions.view", order=200)
-    register_nav("followup_list", _("Follow-ups"), "followups.view", order=210)
+    register_nav("interaction_list", _("Interactions"), "interactions.view", order=200,
+                 group="engagement")
+    register_nav("followup_list", _("Follow-ups"), "followups.view", order=210,
+                 group="engagement")
     register_panel("interactions", _("Interactions"),
                    lambda actor, customer: {
                        **customer_timeline(actor=actor, customer=customer),
@@ -107,18 +110,15 @@ def _interactions() -> None:
 
 # --- tasks and work plans -----------------------------------------------------------------
 def _tasks() -> None:
-    from kehu.core.context_processors import register_nav
-
-    register_nav("task_list", _("Tasks"), "tasks.view", order=220)
-    register_nav("workplan_list", _("Work plans"), "workplans.view", order=225)
+    register_nav("task_list", _("Tasks"), "tasks.view", order=220, group="engagement")
+    register_nav("workplan_list", _("Work plans"), "workplans.view", order=225,
+                 group="engagement")
 
 
 # --- notifications, reminders and the calendar --------------------------------------------
 def _notifications() -> None:
-    from kehu.core.context_processors import register_nav
-
     # Everyone has a calendar (their own tasks and follow-ups); what fills it is scoped.
-    register_nav("calendar", _("Calendar"), None, order=230)
+    register_nav("calendar", _("Calendar"), None, order=230, group="engagement")
     register_action("reminder_settings.update", _("Reminder settings changed"))
 
 
@@ -133,6 +133,5 @@ def _documents() -> None:
 
 # --- manager views ---------------------------------------------------------------------------
 def _reports() -> None:
-    from kehu.core.context_processors import register_nav
-
-    register_nav("engagement_report", _("Engagement"), "interactions.report", order=260)
+    register_nav("engagement_report", _("Engagement report"), "interactions.report",
+                 order=260, group="engagement")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.audit import register_action
-from kehu.core.context_processors import register_nav
+from kehu.core.context_processors import register_nav, register_nav_group
 from kehu.core.demo import register_demo_builder
 from kehu.core.permissions import grant_to_builtin_role, register_module
 
@@ -16,9 +16,12 @@ def register() -> None:
     register_demo_builder(demo.build)
     register_nav("customer_list", _("Customers"), "customers.view", order=100)
     register_nav("contact_list", _("Contacts"), "contacts.view", order=110)
-    register_nav("import_list", _("Imports"), "imports.view", order=120)
-    register_nav("duplicate_list", _("Duplicates"), "customers.admin", order=130)
-    register_nav("quality_report", _("Data quality"), "customers.export", order=140)
+    register_nav_group("customer_data", _("Customer data"), order=115)
+    register_nav("import_list", _("Imports"), "imports.view", order=120, group="customer_data")
+    register_nav("duplicate_list", _("Duplicates"), "customers.admin", order=130,
+                 group="customer_data")
+    register_nav("quality_report", _("Data quality"), "customers.export", order=140,
+                 group="customer_data")
 
     register_module("customers", _("Customers"),
                     ("view", "create", "change", "delete", "export", "reveal_pii", "admin"))

@@ -76,6 +76,7 @@ def test_attach_preview_refuse_and_download(page: Any, world: World, book: Book)
 
 def test_manager_engagement_report(page: Any, world: World, book: Book) -> None:
     sign_in(page, world.city_a1_manager.email)
+    page.locator('details[data-nav-group="engagement"] > summary').click()
     page.locator('nav a[href="/reports/engagement"]').first.click()
     page.wait_for_url(re.compile(r"/reports/engagement"))
     assert page.locator('[data-testid="report-uncontacted"]').count() == 1
