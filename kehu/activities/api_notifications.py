@@ -27,7 +27,16 @@ from kehu.activities.selectors import calendar as calendar_selectors
 from kehu.activities.selectors import notifications as selectors
 from kehu.activities.services import calendar as calendar_services
 from kehu.activities.services import notifications as services
-from kehu.core.http import DbId, Page, current_user, idempotent, paginate, responses
+from kehu.core.http import (
+    DbId,
+    Page,
+    current_user,
+    idempotent,
+    if_match,
+    needs_if_match,
+    paginate,
+    responses,
+)
 
 router = Router(tags=["notifications"])
 
@@ -46,6 +55,7 @@ def notification_unread_count(request: HttpRequest) -> dict:
 
 
 @router.post("/notifications/read-all", response=responses({200: ReadAllOut}))
+@idempotent()
 def notification_read_all(request: HttpRequest) -> dict:
     """Mark all your unread notifications read."""
     return {"updated": services.notification_mark_all_read(actor=current_user(request))}
@@ -75,6 +85,7 @@ def _settings_out(current: Any) -> dict:
 
 @router.post("/notifications/{notification_id}/read",
              response=responses({200: NotificationOut}, 404))
+@idempotent()
 def notification_read(request: HttpRequest, notification_id: DbId) -> object:
     """Mark one of your notifications read (anyone else's is 404)."""
     return services.notification_mark_read(actor=current_user(request),
@@ -124,9 +135,12 @@ def calendar_feed_create(request: HttpRequest) -> Status:
     return Status(201, {"url": url, "prefix": feed.prefix, "created_at": feed.created_at})
 
 
-@router.delete("/calendar/feed", response={204: None, **responses({}, 404)},
+@router.delete("/calendar/feed", response={204: None, **responses({}, 404, 428)},
                tags=["calendar"])
+@needs_if_match
 def calendar_feed_revoke(request: HttpRequest) -> Status:
-    """Revoke your calendar link: it stops working at once (404 when you have none)."""
+    """Revoke your calendar link: it stops working at once (404 when you have none).
+    The link has no versions: send `If-Match: *`."""
+    if_match(request)
     calendar_services.calendar_feed_revoke(actor=current_user(request))
     return Status(204, None)

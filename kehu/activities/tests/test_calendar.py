@@ -79,8 +79,10 @@ def keyed(response: Any) -> set[tuple[str, int]]:
 
 def test_my_own_calendar(world: World, rows: Rows) -> None:
     response = week(api_as(world.city_a1_rep))
+    # The manager's meeting is there too: the rep took part in it.
     assert keyed(response) == {("followup", rows.followup.pk), ("task", rows.task.pk),
-                               ("interaction", rows.visit.pk), ("followup", rows.far.pk)}
+                               ("interaction", rows.visit.pk), ("followup", rows.far.pk),
+                               ("interaction", rows.meeting.pk)}
     events = {e["id"]: e for e in response.data["events"] if e["type"] == "interaction"}
     visit = events[rows.visit.pk]
     assert visit["kind"] == "visit" and visit["customer"]["name"] == "广州市白云机场股份有限公司"
@@ -258,10 +260,10 @@ def test_feed_link_lifecycle(world: World, rows: Rows) -> None:
     assert anonymous.get(f"/calendar/feed/{token}.ics").status_code == 404
     newer_path = newer.removeprefix("http://testserver")
     assert anonymous.get(newer_path).status_code == 200
-    assert api.delete("/calendar/feed").status == 204
+    assert api.delete("/calendar/feed", If_Match="*").status == 204
     assert anonymous.get(newer_path).status_code == 404
     assert AuditEvent.objects.filter(action="calendar_feed.revoke", actor=rep).count() == 1
-    assert_error(api.delete("/calendar/feed"), 404, "not_found")
+    assert_error(api.delete("/calendar/feed", If_Match="*"), 404, "not_found")
 
 
 def test_feed_content(world: World, book: Book) -> None:
@@ -315,10 +317,10 @@ def test_feed_pages(world: World) -> None:
 def test_intruder_cannot_touch_another_users_feed(world: World) -> None:
     _feed, _token = calendar_services.calendar_feed_create(actor=world.city_a1_rep)
     intruder = api_as(world.other_tenant_admin)
-    assert_error(intruder.delete("/calendar/feed"), 404, "not_found")
+    assert_error(intruder.delete("/calendar/feed", If_Match="*"), 404, "not_found")
     assert CalendarFeed.objects.filter(user=world.city_a1_rep).exists()
     manager = api_as(world.city_a1_manager)
-    assert_error(manager.delete("/calendar/feed"), 404, "not_found")
+    assert_error(manager.delete("/calendar/feed", If_Match="*"), 404, "not_found")
     assert CalendarFeed.objects.filter(user=world.city_a1_rep).exists()
 
 

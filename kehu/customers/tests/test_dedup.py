@@ -3,10 +3,12 @@ of it), what it keeps, who may merge, and the API doors."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.db.models import Model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.core.exceptions import Forbidden, NotFound, StaleVersion, ValidationFailed
@@ -164,6 +166,17 @@ def build_merge_case(world: Any, book: Any) -> dict[str, Any]:
     services.customer_set_status(actor=admin, customer_id=loser.pk, status="customer")
     services.customer_transfer(actor=admin, customer_ids=[loser.pk], reason="区域调整",
                                owner_id=world.city_a1_manager.pk)
+    # Other apps' records on the customer move too (the merge knows none of them).
+    from kehu.activities.services import documents, followups, interactions, tasks
+    from kehu.activities.testing import SAMPLE_PDF
+
+    interactions.interaction_create(actor=admin, customer_id=loser.pk, kind="call",
+                                    subject="合并前的通话")
+    followups.followup_create(actor=admin, customer_id=loser.pk, subject="合并前的计划",
+                              due_at=timezone.now() + dt.timedelta(days=1))
+    tasks.task_create(actor=admin, title="合并前的任务", customer_id=loser.pk)
+    documents.document_upload(actor=admin, file_name="合同.pdf", chunks=[SAMPLE_PDF],
+                              customer_id=loser.pk)
     return {"survivor": Customer.objects.get(pk=survivor.pk),
             "loser": Customer.objects.get(pk=loser.pk), "older": older, "child": child,
             "grandchild": grandchild, "shared": shared, "own": own, "x": x}
