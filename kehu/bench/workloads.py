@@ -253,7 +253,7 @@ def workload_view(world: BenchWorld, budget: Budget) -> dict[str, Any]:
     # panels all have rows, so both views run the same queries if none grows with size.
     small = (Interaction.objects.filter(tenant_id=tenant, customer__parent__isnull=True,
                                         customer__children__isnull=True)
-             .exclude(customer_id=busiest["customer_id"] if busiest else None)
+             .exclude(customer_id=busiest["customer_id"] if busiest else 0)
              .order_by("id").values_list("customer_id", flat=True).first())
     cases = []
     for label, customer_id in (
