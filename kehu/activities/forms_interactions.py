@@ -82,6 +82,8 @@ class FollowUpForm(KehuForm):
                                      max_value=366)
     recur_unit = forms.ChoiceField(label=_("Repeat unit"), required=False,
                                    choices=[("", _("Does not repeat")), *RecurUnit.choices])
+    # Editing: the version the form was loaded at (a later change by someone else → 412).
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, contacts: list[Any] = (),  # type: ignore[assignment]
                  **kwargs: Any) -> None:
@@ -90,6 +92,7 @@ class FollowUpForm(KehuForm):
 
     def service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
+        data.pop("expected_version", None)
         data["contact_id"] = data.pop("contact")
         if data["remind_minutes_before"] is None:
             data.pop("remind_minutes_before")

@@ -309,6 +309,45 @@ def _open_followup(me: User, pk: int) -> FollowUp:
 
 @never_cache
 @page("followups.change")
+def followup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reschedule or reword a planned follow-up (done and cancelled ones are history)."""
+    me = _me(request)
+    followup = _open_followup(me, pk)
+    if followup.state != FollowUp.State.PLANNED:
+        messages.error(request, _("Only a planned follow-up can be changed."))
+        return redirect(reverse("customer_detail", args=[followup.customer_id])
+                        + "#panel-followups")
+    contacts = _contacts_of(me, followup.customer)
+    context: dict[str, Any] = {"customer": followup.customer, "followup": followup}
+    if request.method != "POST":
+        context["form"] = f.FollowUpForm(contacts=contacts, initial={
+            "subject": followup.subject, "notes": followup.notes,
+            "due_at": timezone.localtime(followup.due_at), "contact": followup.contact_id,
+            "remind_minutes_before": followup.remind_minutes_before,
+            "recur_every": followup.recur_every, "recur_unit": followup.recur_unit,
+            "expected_version": followup.version})
+        return render(request, "activities/followups/form.html", context)
+    form = f.FollowUpForm(request.POST, contacts=contacts)
+    context["form"] = form
+    if form.is_valid():
+        data = form.service_data()
+        # An emptied lead means "no reminder" here, not "my default" as when planning.
+        data.setdefault("remind_minutes_before", None)
+        try:
+            fu_services.followup_update(actor=me, followup_id=pk,
+                                        expected_version=form.cleaned_data.get("expected_version"),
+                                        **data)
+        except KehuError as exc:
+            service_error(request, form, exc)
+        else:
+            messages.success(request, _("Follow-up changed."))
+            return redirect(reverse("customer_detail", args=[followup.customer_id])
+                            + "#panel-followups")
+    return render(request, "activities/followups/form.html", context, status=422)
+
+
+@never_cache
+@page("followups.change")
 def followup_complete(request: HttpRequest, pk: int) -> HttpResponse:
     me = _me(request)
     followup = _open_followup(me, pk)
@@ -370,4 +409,5 @@ urlpatterns: list[URLPattern] = [
     path("followups/new/", followup_create, name="followup_create"),
     path("followups/<int:pk>/complete/", followup_complete, name="followup_complete"),
     path("followups/<int:pk>/cancel/", followup_cancel, name="followup_cancel"),
+    path("followups/<int:pk>/edit/", followup_edit, name="followup_edit"),
 ]

@@ -152,3 +152,33 @@ def test_followups_of_others_are_hidden(world, book, engagement, client):
     r = client.post(f"/followups/{engagement.followup.pk}/cancel/", {"reason": "x"})
     assert r.status_code == 404
     assert FollowUp.objects.get(pk=engagement.followup.pk).state == "planned"
+
+
+def test_followup_edit_page(world, book, engagement, client):
+    fu = engagement.followup
+    client.force_login(world.city_a1_rep)
+    html = client.get(f"/followups/{fu.pk}/edit/").content.decode()
+    assert fu.subject in html and f'value="{fu.version}"' in html
+    r = client.post(f"/followups/{fu.pk}/edit/", {
+        "customer": book.rep.pk, "subject": "改期回访", "due_at": "2031-05-06T10:30",
+        "remind_minutes_before": "30", "contact": book.rep_contact.pk,
+        "expected_version": fu.version})
+    assert r.status_code == 302, r.content.decode()
+    fu.refresh_from_db()
+    assert fu.subject == "改期回访" and fu.remind_minutes_before == 30
+    assert timezone.localtime(fu.due_at).strftime("%Y-%m-%d %H:%M") == "2031-05-06 10:30"
+    # A stale version (someone changed it meanwhile) is refused and changes nothing.
+    r = client.post(f"/followups/{fu.pk}/edit/", {
+        "customer": book.rep.pk, "subject": "旧版本", "due_at": "2031-05-07T10:30",
+        "expected_version": fu.version - 1})
+    assert r.status_code == 422
+    fu.refresh_from_db()
+    assert fu.subject == "改期回访"
+    # Outside the scope: not found, nothing changed.
+    client.force_login(world.prov_b_manager)
+    assert client.get(f"/followups/{fu.pk}/edit/").status_code == 404
+    r = client.post(f"/followups/{fu.pk}/edit/", {"customer": book.rep.pk, "subject": "入侵",
+                                                 "due_at": "2031-05-07T10:30"})
+    assert r.status_code == 404
+    fu.refresh_from_db()
+    assert fu.subject == "改期回访"
