@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class TenantQuerySet(models.QuerySet):
     """The one door for reads: ``Model.objects.visible_to(user, action)``."""
 
-    def visible_to(self, user: Any, action: str = "view") -> TenantQuerySet:
+    def visible_to(self, user: Any, action: str = "view") -> Self:
         from kehu.core import access
 
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:

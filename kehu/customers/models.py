@@ -140,6 +140,13 @@ class Searchable(models.Model):
         abstract = True
 
 
+class CustomerQuerySet(TenantQuerySet):
+    def live(self) -> CustomerQuerySet:
+        """Customers that still exist: a merged customer is a tombstone (``merged_into``)
+        kept only so old links redirect. The one place this rule is written."""
+        return self.filter(merged_into__isnull=True)
+
+
 class Customer(Searchable, TenantOwned):
     access_module = "customers"
     audit_exclude = frozenset(
@@ -193,6 +200,8 @@ class Customer(Searchable, TenantOwned):
     name_key = models.CharField(max_length=200, default="", editable=False)
     quality_score = models.PositiveSmallIntegerField(_("data quality"), default=0,
                                                      editable=False)
+
+    objects = CustomerQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("customer")

@@ -100,7 +100,7 @@ class CustomerFilters:
 def customer_list(*, actor: User, filters: CustomerFilters | None = None,
                   action: str = "view") -> QuerySet[Customer]:
     f = filters or CustomerFilters()
-    qs = Customer.objects.visible_to(actor, action).filter(merged_into__isnull=True)
+    qs = Customer.objects.visible_to(actor, action).live()
     if f.q:
         match = search.condition(Customer, f.q)
         qs = qs.filter(match) if match is not None else qs.none()
