@@ -20,6 +20,10 @@ CSRF_TRUSTED_ORIGINS = env.env_list("KEHU_CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     # First, so that its management commands (createsuperuser) replace Django's.
     "kehu.core",
+    # Platform apps: services any domain app may use.
+    "kehu.documents",
+    "kehu.notifications",
+    # Domain apps, earlier before later.
     "kehu.customers",
     "kehu.activities",
     "kehu.bench",

@@ -9,7 +9,6 @@ from django.http.response import HttpResponseBase
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
-from kehu.activities.models import Document
 from kehu.activities.schemas_documents import DocumentFiltersIn, DocumentOut
 from kehu.activities.selectors import documents as selectors
 from kehu.activities.services import documents as services
@@ -25,6 +24,7 @@ from kehu.core.http import (
     responses,
     set_etag,
 )
+from kehu.documents.models import Document
 
 router = Router(tags=["documents"])
 

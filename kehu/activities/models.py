@@ -1,14 +1,15 @@
-"""Engagement: interactions, follow-up plans, tasks, work plans, notifications, documents.
+"""Engagement: interactions, follow-up plans, tasks, work plans and the calendar feed.
 
 Access follows the one policy (kehu.core.models.TenantQuerySet.visible_to):
 
-- an interaction, follow-up or document is visible to whoever its own unit/owner places it
+- an interaction or follow-up is visible to whoever its own unit/owner places it
   with (the person who did the work and their managers) *and* to whoever may see its
   customer in the same scope, so a customer's timeline follows the customer to a new owner;
   an interaction is also visible to its participants (in any scope they hold);
 - a task is visible to its assignee's unit/owner and to the person who assigned it;
-- a work plan belongs to its account manager and their managers;
-- a notification belongs to its recipient alone (it is a personal inbox, never scoped).
+- a work plan belongs to its account manager and their managers.
+
+Notifications and documents are platform apps (kehu.notifications, kehu.documents).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import TenantOwned
+from kehu.notifications.models import Reminding
 
 if TYPE_CHECKING:
     from kehu.core.models import User
@@ -126,50 +128,10 @@ def _customers_in(user: User, scope: str) -> Any:
                                    tenant_id=user.tenant_id).values("pk")
 
 
-def _contacts_in(user: User, scope: str) -> Any:
-    from kehu.customers.models import Contact
-
-    return Contact.objects.filter(Contact.scope_q(user, scope),
-                                  tenant_id=user.tenant_id).values("pk")
-
-
 class RecurUnit(models.TextChoices):
     DAY = "day", _("days")
     WEEK = "week", _("weeks")
     MONTH = "month", _("months")
-
-
-class Reminding(models.Model):
-    """A due time with an optional reminder ``remind_minutes_before`` it.
-
-    ``remind_at`` is stored (due time minus the lead) so the periodic reminder task finds
-    due reminders through one partial index; ``reminded_at`` is set in the same
-    transaction as the notification, which is what makes a reminder fire once.
-    """
-
-    remind_minutes_before = models.PositiveIntegerField(
-        _("remind before (minutes)"), null=True, blank=True,
-        help_text=_("Leave empty for no reminder."),
-    )
-    remind_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    class Meta:
-        abstract = True
-
-    def due_time(self) -> dt.datetime | None:
-        raise NotImplementedError
-
-    def schedule_reminder(self) -> None:
-        """Recompute ``remind_at``; a changed due time or lead re-arms the reminder."""
-        due = self.due_time()
-        if due is None or self.remind_minutes_before is None:
-            new = None
-        else:
-            new = due - dt.timedelta(minutes=self.remind_minutes_before)
-        if new != self.remind_at:
-            self.remind_at = new
-            self.reminded_at = None
 
 
 class FollowUp(Reminding, TenantOwned):
@@ -385,86 +347,15 @@ class WorkPlanComment(models.Model):
         return f"{self.plan_id}: {self.body[:40]}"
 
 
-class NotificationQuerySet(models.QuerySet):
-    def for_recipient(self, user: Any) -> NotificationQuerySet:
-        """A user's own inbox: notifications are never shown to anyone else."""
-        if user is None or not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(tenant_id=user.tenant_id, recipient_id=user.pk)
+class NoticeKind(models.TextChoices):
+    """The notices engagement sends (registered with kehu.notifications)."""
 
-
-class Notification(models.Model):
-    """An in-app notice, optionally also sent by email through the outbox columns."""
-
-    class Kind(models.TextChoices):
-        FOLLOWUP_DUE = "followup_due", _("Follow-up due")
-        TASK_DUE = "task_due", _("Task due")
-        TASK_ASSIGNED = "task_assigned", _("Task assigned")
-        TASK_COMMENT = "task_comment", _("Task comment")
-        WORKPLAN_COMMENT = "workplan_comment", _("Work plan comment")
-        WORKPLAN_REVIEWED = "workplan_reviewed", _("Work plan reviewed")
-
-    class Email(models.TextChoices):
-        NONE = "none", _("Not emailed")
-        PENDING = "pending", _("Waiting to be sent")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    tenant = models.ForeignKey("core.Tenant", on_delete=models.PROTECT, related_name="+")
-    recipient = models.ForeignKey("core.User", on_delete=models.CASCADE,
-                                  related_name="notifications")
-    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
-    title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("message"), blank=True)
-    url = models.CharField(_("link"), max_length=300, blank=True)
-    # Unique per recipient: the same event never produces two notices.
-    key = models.CharField(max_length=200)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-    email_status = models.CharField(_("email"), max_length=10, choices=Email.choices,
-                                    default=Email.NONE)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
-    email_claimed_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_error = models.CharField(max_length=300, blank=True)
-
-    objects = NotificationQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["recipient", "key"],
-                                    name="activities_notification_once"),
-        ]
-        indexes = [
-            models.Index(fields=["recipient", "read_at"], name="activities_notif_unread"),
-            models.Index(fields=["email_status"], condition=Q(email_status="pending"),
-                         name="activities_notif_outbox"),
-        ]
-
-    def __str__(self) -> str:
-        return self.title
-
-
-class ReminderSettings(models.Model):
-    """A user's reminder preferences: default lead time and whether to email."""
-
-    tenant = models.ForeignKey("core.Tenant", on_delete=models.PROTECT, related_name="+")
-    user = models.OneToOneField("core.User", on_delete=models.CASCADE,
-                                related_name="reminder_settings")
-    default_lead_minutes = models.PositiveIntegerField(_("default reminder lead (minutes)"),
-                                                       default=15)
-    email_enabled = models.BooleanField(_("also send reminders by email"), default=True)
-
-    class Meta:
-        verbose_name = _("reminder settings")
-        verbose_name_plural = _("reminder settings")
-
-    def __str__(self) -> str:
-        return f"{self.user_id}: {self.default_lead_minutes}"
+    FOLLOWUP_DUE = "followup_due", _("Follow-up due")
+    TASK_DUE = "task_due", _("Task due")
+    TASK_ASSIGNED = "task_assigned", _("Task assigned")
+    TASK_COMMENT = "task_comment", _("Task comment")
+    WORKPLAN_COMMENT = "workplan_comment", _("Work plan comment")
+    WORKPLAN_REVIEWED = "workplan_reviewed", _("Work plan reviewed")
 
 
 class CalendarFeed(models.Model):
@@ -487,76 +378,3 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.prefix}…"
-
-
-class Document(TenantOwned):
-    """A file attached to exactly one customer, contact or interaction.
-
-    The bytes live under the data folder with a generated name (``storage_name``), never
-    under the web root; ``kehu.activities.documents`` reads and writes them.
-    """
-
-    access_module = "documents"
-    audit_exclude = frozenset({"updated_at", "created_at", "version", "storage_name"})
-
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, null=True,
-                                 blank=True, related_name="documents",
-                                 verbose_name=_("customer"))
-    contact = models.ForeignKey("customers.Contact", on_delete=models.PROTECT, null=True,
-                                blank=True, related_name="documents", verbose_name=_("contact"))
-    interaction = models.ForeignKey(Interaction, on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="documents",
-                                    verbose_name=_("interaction"))
-    file_name = models.CharField(_("file name"), max_length=255)
-    content_type = models.CharField(_("type"), max_length=100)
-    size = models.PositiveBigIntegerField(_("size"))
-    sha256 = models.CharField(max_length=64, editable=False)
-    storage_name = models.CharField(max_length=100, unique=True, editable=False)
-    description = models.CharField(_("description"), max_length=300, blank=True)
-    uploaded_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True,
-                                    related_name="+", verbose_name=_("uploaded by"))
-
-    class Meta:
-        verbose_name = _("document")
-        verbose_name_plural = _("documents")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(Q(customer__isnull=False, contact__isnull=True,
-                             interaction__isnull=True)
-                           | Q(customer__isnull=True, contact__isnull=False,
-                               interaction__isnull=True)
-                           | Q(customer__isnull=True, contact__isnull=True,
-                               interaction__isnull=False)),
-                name="activities_document_one_parent",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["tenant", "customer"], name="activities_doc_customer"),
-            models.Index(fields=["tenant", "contact"], name="activities_doc_contact"),
-            models.Index(fields=["tenant", "interaction"], name="activities_doc_interaction"),
-        ]
-
-    def __str__(self) -> str:
-        return self.file_name
-
-    @property
-    def is_image(self) -> bool:
-        from kehu.activities.documents import PREVIEWABLE_TYPES
-
-        return self.content_type in PREVIEWABLE_TYPES
-
-    @classmethod
-    def scope_q(cls, user: User, scope: str) -> Q:
-        interactions = Interaction.objects.filter(Interaction.scope_q(user, scope),
-                                                  tenant_id=user.tenant_id).values("pk")
-        return (super().scope_q(user, scope)
-                | Q(customer_id__in=_customers_in(user, scope))
-                | Q(contact_id__in=_contacts_in(user, scope))
-                | Q(interaction_id__in=interactions))
-
-    def in_scope(self, user: User, scope: str) -> bool:
-        if super().in_scope(user, scope):
-            return True
-        parent: Any = self.customer or self.contact or self.interaction
-        return bool(parent.in_scope(user, scope))

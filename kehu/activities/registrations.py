@@ -34,23 +34,20 @@ def _permissions() -> None:
     register_module("followups", _("Follow-up plans"), ("view", "create", "change", "delete"))
     register_module("tasks", _("Tasks"), ("view", "create", "change", "delete", "assign"))
     register_module("workplans", _("Work plans"), ("view", "create", "change", "review"))
-    register_module("documents", _("Documents"), ("view", "create", "delete"))
 
     grant_to_builtin_role("hq_manager", "interactions.*", "followups.*", "tasks.*",
-                          "workplans.*", "documents.*")
+                          "workplans.*")
     for manager in ("province_manager", "city_manager"):
         grant_to_builtin_role(manager, "interactions.*", "followups.*", "tasks.*",
-                              "workplans.*", "documents.*")
+                              "workplans.*")
     grant_to_builtin_role("account_manager", "interactions.view", "interactions.create",
                           "interactions.change", "followups.view", "followups.create",
                           "followups.change", "tasks.view", "tasks.create", "tasks.change",
-                          "workplans.view", "workplans.create", "workplans.change",
-                          "documents.view", "documents.create", "documents.delete")
+                          "workplans.view", "workplans.create", "workplans.change")
     for agent in ("callcenter_agent", "service_agent"):
         grant_to_builtin_role(agent, "interactions.view", "interactions.create",
                               "followups.view", "followups.create", "followups.change",
-                              "tasks.view", "tasks.create", "tasks.change", "documents.view",
-                              "documents.create")
+                              "tasks.view", "tasks.create", "tasks.change")
     grant_to_builtin_role("marketing_specialist", "interactions.view")
 
 
@@ -73,9 +70,6 @@ def _audit_actions() -> None:
         ("workplan.submit", _("Work plan submitted")),
         ("workplan.review", _("Work plan reviewed")),
         ("workplan.comment", _("Work plan commented")),
-        ("document.upload", _("Document uploaded")),
-        ("document.download", _("Document downloaded")),
-        ("document.delete", _("Document deleted")),
         ("calendar_feed.create", _("Calendar link created")),
         ("calendar_feed.revoke", _("Calendar link revoked")),
     ):
@@ -119,11 +113,19 @@ def _tasks() -> None:
 def _notifications() -> None:
     # Everyone has a calendar (their own tasks and follow-ups); what fills it is scoped.
     register_nav("calendar", _("Calendar"), None, order=230, group="engagement")
-    register_action("reminder_settings.update", _("Reminder settings changed"))
+    from kehu.activities.models import NoticeKind
+    from kehu.notifications.registry import register_kind
+
+    for kind in NoticeKind:
+        register_kind(kind.value, kind.label)
 
 
 # --- documents ------------------------------------------------------------------------------
 def _documents() -> None:
+    from kehu.activities.models import Interaction
+    from kehu.documents.registry import register_attachment_target
+
+    register_attachment_target("activities.interaction", Interaction, label=_("interaction"))
     from kehu.activities.selectors.documents import customer_panel
     from kehu.customers.panels import register_panel
 

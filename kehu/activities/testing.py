@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from kehu.activities.models import (
-    Document,
     FollowUp,
     Interaction,
-    Notification,
+    NoticeKind,
     Task,
     WorkPlan,
 )
 from kehu.activities.services.documents import document_upload
 from kehu.core.testing import World
 from kehu.customers.testing import Book
+from kehu.documents.models import Document
+from kehu.notifications.models import Notification
 
 
 @dataclass
@@ -62,7 +63,7 @@ def build_engagement(world: World, book: Book) -> Engagement:
     workplan = WorkPlan.objects.create(**placed, week_start=monday(now.date()),
                                        goals="拜访三家重点客户")
     notification = Notification.objects.create(
-        tenant=world.tenant, recipient=rep, kind=Notification.Kind.TASK_ASSIGNED,
+        tenant=world.tenant, recipient=rep, kind=NoticeKind.TASK_ASSIGNED,
         title=task.title, key=f"task:{task.pk}:assigned")
     document = document_upload(actor=rep, file_name="方案.pdf", chunks=[SAMPLE_PDF],
                                customer_id=book.rep.pk, description="扩容方案")

@@ -12,8 +12,12 @@ from kehu.core.permissions import grant_to_builtin_role, register_module
 
 def register() -> None:
     from kehu.customers import demo
+    from kehu.customers.models import Contact, Customer
+    from kehu.documents.registry import register_attachment_target
 
     register_demo_builder(demo.build)
+    register_attachment_target("customers.customer", Customer, label=_("customer"))
+    register_attachment_target("customers.contact", Contact, label=_("contact"))
     register_nav("customer_list", _("Customers"), "customers.view", order=100)
     register_nav("contact_list", _("Contacts"), "contacts.view", order=110)
     register_nav_group("customer_data", _("Customer data"), order=115)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from kehu.activities.models import Notification, Task, WorkPlan
+from kehu.activities.models import Task, WorkPlan
 from kehu.core.testing import World
+from kehu.notifications.models import Notification
 from tests.e2e.helpers import go, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

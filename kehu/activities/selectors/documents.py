@@ -8,9 +8,9 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from kehu.activities import documents as storage
-from kehu.activities.models import Document
 from kehu.core import access
 from kehu.core.permissions import Scope
+from kehu.documents.models import Document
 
 if TYPE_CHECKING:
     from kehu.core.models import User

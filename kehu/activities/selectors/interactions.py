@@ -16,9 +16,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from kehu.activities.models import Document, Interaction, InteractionKind
+from kehu.activities.models import Interaction, InteractionKind
 from kehu.core.models import OrgUnit, User
 from kehu.customers.models import Contact, Customer
+from kehu.documents.models import Document
 
 TIMELINE_PAGE = 20
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Case, QuerySet, Value, When
 
-from kehu.activities.models import Notification
+from kehu.notifications.models import Notification
 
 if TYPE_CHECKING:
     from kehu.core.models import User

@@ -11,12 +11,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kehu.activities import documents as storage
-from kehu.activities.models import Document, Interaction
+from kehu.activities.models import Interaction
 from kehu.core import access, audit
 from kehu.core.exceptions import Forbidden, ValidationFailed
 from kehu.core.permissions import Scope
 from kehu.core.versions import check_version
 from kehu.customers.models import Contact, Customer
+from kehu.documents.models import Document
 
 if TYPE_CHECKING:
     from kehu.core.models import User

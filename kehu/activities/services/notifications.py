@@ -29,10 +29,11 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from kehu.activities.models import FollowUp, Notification, ReminderSettings, Task
+from kehu.activities.models import FollowUp, NoticeKind, Task
 from kehu.activities.selectors.calendar import followup_url, task_url
 from kehu.core import audit
 from kehu.core.exceptions import NotFound, ValidationFailed
+from kehu.notifications.models import Notification, ReminderSettings
 
 if TYPE_CHECKING:
     from kehu.core.models import User
@@ -144,7 +145,7 @@ def _remind_followup(item: FollowUp, now: dt.datetime) -> None:
         body = _("Customer: %(customer)s") % {"customer": item.customer.name}
         if item.notes:
             body += "\n" + item.notes
-    notify(recipient=recipient, kind=Notification.Kind.FOLLOWUP_DUE, title=title, body=body,
+    notify(recipient=recipient, kind=NoticeKind.FOLLOWUP_DUE, title=title, body=body,
            key=f"followup:{item.pk}:due:{item.due_at.isoformat()}", url=followup_url(item),
            email=True)
 
@@ -160,7 +161,7 @@ def _remind_task(item: Task, now: dt.datetime) -> None:
         if item.customer is not None:
             body = (_("Customer: %(customer)s") % {"customer": item.customer.name}
                     + ("\n" + body if body else ""))
-    notify(recipient=recipient, kind=Notification.Kind.TASK_DUE, title=title, body=body,
+    notify(recipient=recipient, kind=NoticeKind.TASK_DUE, title=title, body=body,
            key=f"task:{item.pk}:due:{item.due_at.isoformat()}", url=task_url(item),
            email=True)
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.activities.models import Notification, Priority, Task, TaskComment
+from kehu.activities.models import NoticeKind, Priority, Task, TaskComment
 from kehu.activities.services.notifications import notify, reminder_settings
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
@@ -104,7 +104,7 @@ def _notify_assigned(actor: User, task: Task) -> None:
     if assignee is None or assignee.pk == actor.pk:
         return
     with translation.override(assignee.language):  # the recipient reads it
-        notify(recipient=assignee, kind=Notification.Kind.TASK_ASSIGNED,
+        notify(recipient=assignee, kind=NoticeKind.TASK_ASSIGNED,
                title=_("%(name)s assigned you a task: %(title)s")
                % {"name": actor.full_name, "title": task.title},
                body=task.description[:500],
@@ -220,7 +220,7 @@ def task_comment_add(*, actor: User, task_id: int, body: str) -> TaskComment:
                   if uid is not None and uid != actor.pk}
     for user in User.objects.filter(pk__in=recipients, is_active=True):
         with translation.override(user.language):
-            notify(recipient=user, kind=Notification.Kind.TASK_COMMENT,
+            notify(recipient=user, kind=NoticeKind.TASK_COMMENT,
                    title=_("%(name)s commented on “%(title)s”")
                    % {"name": actor.full_name, "title": task.title},
                    body=text[:500], key=f"task:{task.pk}:comment:{comment.pk}",

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.activities.models import Notification, WorkPlan, WorkPlanComment
+from kehu.activities.models import NoticeKind, WorkPlan, WorkPlanComment
 from kehu.activities.services.notifications import notify
 from kehu.core import access, audit
 from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
@@ -159,7 +159,7 @@ def workplan_review(*, actor: User, plan_id: int, comment: str = "",
     audit.record(actor=actor, action="workplan.review", obj=plan, changes=changes)
     if plan.owner is not None:
         with translation.override(plan.owner.language):  # the recipient reads it
-            notify(recipient=plan.owner, kind=Notification.Kind.WORKPLAN_REVIEWED,
+            notify(recipient=plan.owner, kind=NoticeKind.WORKPLAN_REVIEWED,
                    title=_("%(name)s reviewed your work plan for the week of %(week)s")
                    % {"name": actor.full_name, "week": plan.week_start.isoformat()},
                    body=note.body[:500] if note else "", key=f"workplan:{plan.pk}:reviewed",
@@ -192,7 +192,7 @@ def workplan_comment_add(*, actor: User, plan_id: int, body: str) -> WorkPlanCom
         if recipient_id else None
     if recipient is not None:
         with translation.override(recipient.language):
-            notify(recipient=recipient, kind=Notification.Kind.WORKPLAN_COMMENT,
+            notify(recipient=recipient, kind=NoticeKind.WORKPLAN_COMMENT,
                    title=_("%(name)s commented on the work plan for the week of %(week)s")
                    % {"name": actor.full_name, "week": plan.week_start.isoformat()},
                    body=note.body[:500], key=f"workplan:{plan.pk}:comment:{note.pk}",

@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from kehu.activities import documents as storage
-from kehu.activities.models import Document
 from kehu.activities.services import documents as services
 from kehu.activities.testing import SAMPLE_PDF
 from kehu.core.exceptions import Forbidden, NotFound, ValidationFailed
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import API, api_as, assert_error, token_for
+from kehu.documents.models import Document
 
 pytestmark = pytest.mark.django_db
 

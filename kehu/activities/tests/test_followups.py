@@ -11,13 +11,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kehu.activities.models import FollowUp, Interaction, ReminderSettings
+from kehu.activities.models import FollowUp, Interaction
 from kehu.activities.selectors import followups as selectors
 from kehu.activities.services import followups as services
 from kehu.activities.services.interactions import interaction_create
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import api_as, assert_error, ids, state
+from kehu.notifications.models import ReminderSettings
 
 pytestmark = pytest.mark.django_db
 

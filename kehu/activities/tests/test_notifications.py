@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kehu.activities.models import Notification, ReminderSettings
+from kehu.activities.models import NoticeKind
 from kehu.activities.services import notifications as services
 from kehu.activities.tasks import fire_due_reminders, send_pending_emails
 from kehu.activities.tests.test_reminders import T, followup
@@ -25,13 +25,14 @@ from kehu.core.models import AuditEvent, User
 from kehu.core.testing import World
 from kehu.core.tests.test_api import ApiClient, api_as, assert_error
 from kehu.customers.testing import Book
+from kehu.notifications.models import Notification, ReminderSettings
 
 pytestmark = pytest.mark.django_db
 
 
 def notice(user: User, n: int, **extra: Any) -> Notification:
     return Notification.objects.create(
-        tenant_id=user.tenant_id, recipient=user, kind=Notification.Kind.TASK_ASSIGNED,
+        tenant_id=user.tenant_id, recipient=user, kind=NoticeKind.TASK_ASSIGNED,
         title=f"通知{n}", key=f"test:{n}", **{"url": "/", **extra})
 
 

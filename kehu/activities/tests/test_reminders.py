@@ -12,11 +12,12 @@ from django.core import mail
 from django.db import connection, connections
 from django.utils import timezone, translation
 
-from kehu.activities.models import FollowUp, Notification, ReminderSettings, Task
+from kehu.activities.models import FollowUp, NoticeKind, Task
 from kehu.activities.services import notifications as services
 from kehu.activities.tasks import fire_due_reminders, send_pending_emails
 from kehu.core.testing import World
 from kehu.customers.testing import Book
+from kehu.notifications.models import Notification, ReminderSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_followup_reminder_fires_at_due_minus_lead_and_only_once(world: World,
     assert fire_due_reminders(T + dt.timedelta(minutes=1)) == 0
     [notice] = notices()
     assert notice.recipient == world.city_a1_rep
-    assert notice.kind == Notification.Kind.FOLLOWUP_DUE
+    assert notice.kind == NoticeKind.FOLLOWUP_DUE
     assert notice.key == f"followup:{item.pk}:due:{T.isoformat()}"
     assert "回访扩容方案" in notice.title and "白云机场" in notice.body
     assert notice.url  # a link to the record (or its customer)
@@ -75,7 +76,7 @@ def test_task_reminder_fires_once(world: World, book: Book) -> None:
     assert fire_due_reminders(T - dt.timedelta(minutes=30)) == 1
     assert fire_due_reminders(T) == 0
     [notice] = notices()
-    assert notice.kind == Notification.Kind.TASK_DUE
+    assert notice.kind == NoticeKind.TASK_DUE
     assert notice.key == f"task:{item.pk}:due:{T.isoformat()}"
 
 

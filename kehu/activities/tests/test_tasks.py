@@ -8,12 +8,13 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from kehu.activities.models import Notification, Task, TaskComment
+from kehu.activities.models import NoticeKind, Task, TaskComment
 from kehu.activities.selectors import tasks as selectors
 from kehu.activities.services import tasks as services
 from kehu.core.exceptions import NotFound, StaleVersion, ValidationFailed
 from kehu.core.models import AuditEvent
 from kehu.core.testing import fresh
+from kehu.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,7 @@ def test_assignment_notifies_the_assignee_once(world):
     task = services.task_create(actor=world.city_a1_manager, title="拜访客户",
                                 assignee_id=world.city_a1_rep.pk)
     notices = Notification.objects.filter(recipient=world.city_a1_rep,
-                                          kind=Notification.Kind.TASK_ASSIGNED)
+                                          kind=NoticeKind.TASK_ASSIGNED)
     assert notices.count() == 1
     notice = notices.get()
     assert notice.url == f"/tasks/{task.pk}/" and "拜访客户" in notice.title

@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from kehu.activities.models import Notification, Task
+from kehu.activities.models import Task
 from kehu.activities.services import tasks as services
 from kehu.core.tests.test_api import api_as, assert_error
+from kehu.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

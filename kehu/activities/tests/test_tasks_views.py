@@ -13,10 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from kehu.activities.models import Notification, Task, WorkPlan
+from kehu.activities.models import Task, WorkPlan
 from kehu.activities.services import tasks as task_services
 from kehu.activities.services import workplans as plan_services
 from kehu.core.models import User
+from kehu.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -9,13 +9,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kehu.activities.models import Notification, WorkPlan, WorkPlanComment
+from kehu.activities.models import WorkPlan, WorkPlanComment
 from kehu.activities.selectors import workplans as selectors
 from kehu.activities.services import workplans as services
 from kehu.core.exceptions import Conflict, NotFound, StaleVersion, ValidationFailed
 from kehu.core.models import AuditEvent
 from kehu.core.testing import fresh, make_user
 from kehu.core.tests.test_api import api_as, assert_error
+from kehu.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -17,10 +17,8 @@ from django.db import models
 from django.test import Client
 
 from kehu.activities.models import (
-    Document,
     FollowUp,
     Interaction,
-    Notification,
     Task,
     WorkPlan,
 )
@@ -33,6 +31,8 @@ from kehu.customers import imports
 from kehu.customers import services as customer_services
 from kehu.customers.models import Contact, Customer, ImportJob
 from kehu.customers.testing import ID_NUMBER, build_book
+from kehu.documents.models import Document
+from kehu.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
