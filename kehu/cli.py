@@ -10,6 +10,9 @@ import sys
 SHORTCUTS = {
     "worker": "run_huey",
 }
+PRODUCTION_SETTINGS = "kehu.settings"
+# Commands whose app only their own settings install (production never loads it).
+COMMAND_SETTINGS = {"bench": "kehu.bench.settings"}
 
 KEHU_COMMANDS = [
     ("serve", "Serve the web application with uvicorn [--host 127.0.0.1] [--port 8000] "
@@ -43,8 +46,11 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
     args = list(sys.argv[1:] if argv is None else argv)
+    configured = os.environ.get("DJANGO_SETTINGS_MODULE", PRODUCTION_SETTINGS)
+    if args and args[0] in COMMAND_SETTINGS and configured == PRODUCTION_SETTINGS:
+        configured = COMMAND_SETTINGS[args[0]]
+    os.environ["DJANGO_SETTINGS_MODULE"] = configured
     from django.core.management import ManagementUtility, execute_from_command_line
 
     from kehu.env import ConfigError

@@ -26,7 +26,6 @@ INSTALLED_APPS = [
     # Domain apps, earlier before later.
     "kehu.customers",
     "kehu.activities",
-    "kehu.bench",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

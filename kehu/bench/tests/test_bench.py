@@ -244,8 +244,17 @@ def test_bench_database_is_never_the_configured_one(monkeypatch: Any, settings: 
         str(Path("bench/results").resolve()), "--only", "search"]
 
 
+def test_production_settings_do_not_install_the_bench(settings: Any) -> None:
+    from kehu.bench import settings as bench_settings
+
+    assert "kehu.bench" not in settings.INSTALLED_APPS
+    assert "kehu.bench" in bench_settings.INSTALLED_APPS
+
+
 def test_run_refuses_missing_or_other_scale_data(db: Any, monkeypatch: Any, settings: Any,
                                                  tmp_path: Path) -> None:
+    # `kehu bench` runs under kehu.bench.settings (kehu.cli); here the app is added.
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "kehu.bench"]
     settings.DATA_DIR = tmp_path
     monkeypatch.setenv(bench.ACTIVE, "1")
     with pytest.raises(CommandError, match="kehu bench generate --scale S"):

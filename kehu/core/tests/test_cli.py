@@ -86,6 +86,14 @@ def test_help_lists_kehu_commands_first(tmp_path):
     assert out.index("makemigrations") > out.index("createuser")
 
 
+def test_bench_command_brings_its_own_settings(tmp_path):
+    # kehu.bench is not installed in production; `kehu bench` switches to its settings.
+    out = ok(kehu(tmp_path, "bench", "--help"))
+    assert "generate" in out
+    probe = "from django.conf import settings; print('kehu.bench' in settings.INSTALLED_APPS)"
+    assert ok(kehu(tmp_path, "shell", "-c", probe)).strip().endswith("False")
+
+
 def test_demo_creates_the_company_once(data_dir, migrated, tmp_path):
     first = ok(kehu(data_dir, "demo"))
     rows = DEMO_ROW.findall(first)
