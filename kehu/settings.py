@@ -154,6 +154,11 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# `kehu serve` runs the task consumer as its own child process unless told not to, so a
+# new installation's imports and reminders just run. Production with Redis runs a separate
+# `kehu worker` (see docs/operations.md), so the default there is off.
+EMBEDDED_WORKER = env.env_bool("KEHU_EMBEDDED_WORKER", default=not REDIS_URL)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,4 @@
-"""Background jobs for core (run by ``kehu worker``)."""
+"""Background jobs for core (run by ``kehu worker``): idempotency-key purge, heartbeat."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task
 
+from kehu.core import worker
 from kehu.core.models import IdempotencyKey
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
@@ -23,3 +24,14 @@ def purge_idempotency_keys(now: datetime | None = None) -> int:
 @db_periodic_task(crontab(minute="17", hour="*"))
 def purge_idempotency_keys_hourly() -> int:
     return purge_idempotency_keys()
+
+
+@HUEY.on_startup()
+def heartbeat_on_start() -> None:
+    worker.beat()
+
+
+@db_periodic_task(crontab(minute="*"))
+def heartbeat_every_minute() -> None:
+    """Tell the web side a consumer is alive (kehu.core.worker.is_running)."""
+    worker.beat()

@@ -1,4 +1,5 @@
-"""``kehu serve``: run the ASGI application with uvicorn."""
+"""``kehu serve``: run the ASGI application with uvicorn, and (``KEHU_EMBEDDED_WORKER``, on
+by default without Redis) the background task consumer as a child process, stopped with it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
+
+from kehu.core import worker as embedded_worker
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -46,7 +49,19 @@ class Command(BaseCommand):
                 "Note: requests must use a host name in KEHU_ALLOWED_HOSTS "
                 f"(now {', '.join(settings.ALLOWED_HOSTS)})."
             )
+        worker_process = None
+        if embedded_worker.embedded_enabled():
+            worker_process = embedded_worker.start_embedded()
+            self.stdout.write("Background jobs run in this process's worker "
+                              "(KEHU_EMBEDDED_WORKER=0 to run `kehu worker` separately).")
         self.stdout.flush()
+        try:
+            self._serve(uvicorn, host, port, options)
+        finally:
+            if worker_process is not None:
+                embedded_worker.stop_embedded(worker_process)
+
+    def _serve(self, uvicorn: Any, host: str, port: int, options: dict[str, Any]) -> None:
         uvicorn.run(
             "kehu.asgi:application", host=host, port=port, reload=options["reload"],
             reload_dirs=[str(settings.BASE_DIR)] if options["reload"] else None,
