@@ -10,6 +10,8 @@
 * Browser tests skip themselves when Chromium is missing unless ``CI`` or
   ``KEHU_REQUIRE_BROWSER=1`` is set (see tests/e2e/conftest.py).
 * pytest's exit code 5 (no tests collected) counts as a failure.
+* With two or more CPU cores the two runs go side by side (the PostgreSQL run's output is
+  kept in a file and printed when it ends); ``KEHU_TEST_SERIAL=1`` runs one after the other.
 
 Arguments are passed to pytest: ``make test ARGS="-k org_unit -x"``.
 Exit code: 0 when every run that ran passed and nothing required was skipped, else 1.
@@ -88,21 +90,52 @@ def read_junit(path: Path, result: RunResult) -> None:
             result.counts["passed"] += 1
 
 
-def run_pytest(name: str, database_url: str | None, pytest_args: list[str]) -> RunResult:
-    banner(f"{name} run")
-    with tempfile.TemporaryDirectory(prefix="kehu-test-") as tmp:
+class PytestRun:
+    """One pytest process on one database, in its own throw-away data folder."""
+
+    def __init__(self, name: str, database_url: str | None, pytest_args: list[str], *,
+                 log: Path | None = None) -> None:
+        self.name = name
+        self.tmp = tempfile.TemporaryDirectory(prefix="kehu-test-")
+        data = Path(self.tmp.name) / "data"
         env = os.environ.copy()
-        env["KEHU_DATA_DIR"] = str(Path(tmp) / "data")
+        env["KEHU_DATA_DIR"] = str(data)
         # STATIC_ROOT: WhiteNoise serves from the finders but warns when it is missing.
-        (Path(tmp) / "data" / "static").mkdir(parents=True)
-        env["DATABASE_URL"] = database_url or f"sqlite:///{Path(tmp) / 'data' / 'kehu.sqlite3'}"
-        junit = Path(tmp) / "junit.xml"
-        command = [sys.executable, "-m", "pytest", f"--junitxml={junit}", *pytest_args]
-        started = time.monotonic()
-        exit_code = subprocess.call(command, cwd=ROOT, env=env)  # noqa: S603
-        result = RunResult(name, exit_code, time.monotonic() - started)
-        read_junit(junit, result)
-    return result
+        (data / "static").mkdir(parents=True)
+        env["DATABASE_URL"] = database_url or f"sqlite:///{data / 'kehu.sqlite3'}"
+        self.junit = Path(self.tmp.name) / "junit.xml"
+        self.log = log
+        command = [sys.executable, "-m", "pytest", f"--junitxml={self.junit}", *pytest_args]
+        self.started = time.monotonic()
+        if log is None:
+            banner(f"{name} run")
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+        else:
+            print(f"{name} run: started alongside; its output follows when it ends.",
+                  flush=True)
+            with log.open("wb") as out:
+                self.process = subprocess.Popen(command, cwd=ROOT, env=env,  # noqa: S603
+                                                stdout=out, stderr=subprocess.STDOUT)
+
+    def wait(self) -> RunResult:
+        try:
+            exit_code = self.process.wait()
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
+        result = RunResult(self.name, exit_code, time.monotonic() - self.started)
+        read_junit(self.junit, result)
+        if self.log is not None:
+            banner(f"{self.name} run")
+            sys.stdout.write(self.log.read_text(encoding="utf-8", errors="replace"))
+            sys.stdout.flush()
+        self.tmp.cleanup()
+        return result
+
+
+def run_pytest(name: str, database_url: str | None, pytest_args: list[str]) -> RunResult:
+    return PytestRun(name, database_url, pytest_args).wait()
 
 
 def redact(url: str) -> str:
@@ -154,16 +187,30 @@ def drop_databases(url: str, names: list[str]) -> list[str]:
 
 def main(pytest_args: list[str]) -> int:
     strict_postgres = flag("CI") or flag("KEHU_REQUIRE_POSTGRES")
-    results = [run_pytest("SQLite", None, pytest_args)]
-
+    side_by_side = (os.cpu_count() or 1) >= 2 and not flag("KEHU_TEST_SERIAL")
+    started = time.monotonic()
     postgres_problem = ""
     base, why = postgres_base_url()
     if base is None:
         postgres_problem = why
+        results = [run_pytest("SQLite", None, pytest_args)]
     else:
         name = f"kehu_test_{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}"
         try:
-            results.append(run_pytest("PostgreSQL", with_database(base, name), pytest_args))
+            if side_by_side:
+                with tempfile.TemporaryDirectory(prefix="kehu-test-log-") as logs:
+                    postgres = PytestRun("PostgreSQL", with_database(base, name), pytest_args,
+                                         log=Path(logs) / "postgresql.log")
+                    try:
+                        sqlite = run_pytest("SQLite", None, pytest_args)
+                    except BaseException:
+                        postgres.process.kill()
+                        postgres.wait()
+                        raise
+                    results = [sqlite, postgres.wait()]
+            else:
+                results = [run_pytest("SQLite", None, pytest_args),
+                           run_pytest("PostgreSQL", with_database(base, name), pytest_args)]
         finally:
             left = drop_databases(base, [f"test_{name}", name])
             if left:
@@ -185,7 +232,8 @@ def main(pytest_args: list[str]) -> int:
         ok = False
         why_strict = "CI is set" if flag("CI") else "KEHU_REQUIRE_POSTGRES=1"
         print(f"FAILED: PostgreSQL run is required ({why_strict}) — {postgres_problem}")
-    print(f"make test: {'PASSED' if ok else 'FAILED'}")
+    print(f"make test: {'PASSED' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s"
+          f" ({'side by side' if side_by_side and base else 'one after the other'})")
     if postgres_problem and not strict_postgres:
         print(f"SKIPPED: PostgreSQL run — {postgres_problem}")
     return 0 if ok else 1
