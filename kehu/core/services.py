@@ -6,7 +6,6 @@ in the same transaction and re-checks that the result stays visible to its write
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -19,15 +18,13 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.core import access, audit, permissions, throttle
-from kehu.core.exceptions import Conflict, Forbidden, ValidationFailed
+from kehu.core import access, audit, permissions, selectors, throttle
+from kehu.core.auth import TOKEN_PREFIX, hash_token, verify_totp
+from kehu.core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, RecordShare, Role, Tenant, User
 from kehu.core.permissions import Scope
 from kehu.core.validators import check_password, clean_email, clean_name, clean_phone
 from kehu.core.versions import bump_version, check_version
-
-TOKEN_PREFIX = "kehu_"  # noqa: S105 -- a marker, not a secret
-
 
 
 def _save_changes(obj: Any, before: dict[str, Any], extra_after: dict[str, Any] | None = None,
@@ -516,8 +513,6 @@ def totp_setup(*, actor: User) -> str:
 
 @transaction.atomic
 def totp_enable(*, actor: User, code: str) -> User:
-    from kehu.core.auth import verify_totp
-
     user = User.objects.select_for_update().get(pk=actor.pk)
     if not user.totp_secret or not verify_totp(user, code):
         raise ValidationFailed(fields={"code": [_("The code is wrong or has expired.")]})
@@ -652,8 +647,6 @@ def role_delete(*, actor: User, role_id: int, expected_version: int | None = Non
 @transaction.atomic
 def audit_export(*, actor: User, filters: dict[str, Any]) -> QuerySet[AuditEvent]:
     """The events to export; the export itself is an audited event."""
-    from kehu.core import selectors
-
     access.require(actor, "audit.export")
     events = selectors.audit_event_list(actor=actor, for_export=True, **filters)
     audit.record(actor=actor, action="audit.export", object_type="auditevent", changes={
@@ -704,10 +697,6 @@ def record_unshare(*, actor: User, obj: models.Model, user_id: int) -> None:
 # ---------------------------------------------------------------------------- API tokens
 
 
-def hash_token(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
-
-
 @transaction.atomic
 def api_token_create(
     *, actor: User, name: str, expires_at: datetime | None = None
@@ -730,8 +719,6 @@ def api_token_create(
 def api_token_revoke(
     *, actor: User, token_id: int, expected_version: int | None = None
 ) -> ApiToken:
-    from kehu.core.exceptions import NotFound
-
     token = ApiToken.objects.select_for_update().filter(user=actor, pk=token_id).first()
     if token is None:
         raise NotFound()
