@@ -23,7 +23,7 @@ TOKEN_PREFIX = "kehu_"  # noqa: S105 -- a marker, not a secret
 
 
 def hash_token(plaintext: str) -> str:
-    """How API tokens are stored (kehu.core.services.tokens issues them)."""
+    """How API tokens are stored (kehu.core.services.profile issues them)."""
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
@@ -48,8 +48,9 @@ class SecondFactorRequired(AuthenticationFailed):
     code = "totp_required"
     default_message = gettext_lazy("Enter the code from your authenticator app.")
 
-    def __init__(self, message: Any = None, *, user_id: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: Any = None, *, user_id: int | None = None,
+                 fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message, fields=fields)
         self.user_id = user_id
 
 
