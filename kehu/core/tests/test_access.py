@@ -53,7 +53,7 @@ def test_audit_visible_per_persona(world: World) -> None:
     assert tenants == {w.tenant.pk}
     # Province A's manager reads the trail of actions taken inside province A only.
     org_unit_create(actor=w.prov_b_manager, parent_id=w.prov_b.pk, name="宁波分公司",
-                             kind="city")
+                    kind="city")
     seen = AuditEvent.objects.visible_to(w.prov_a_manager)
     assert not seen.filter(actor=w.prov_b_manager).exists()
 
@@ -89,7 +89,7 @@ def test_manager_cannot_move_unit_outside_own_area(world: World) -> None:
     before = OrgUnit.objects.get(pk=w.team_a1.pk).path
     with pytest.raises(NotFound):
         org_unit_move(actor=w.prov_a_manager, unit_id=w.team_a1.pk,
-                               new_parent_id=w.city_b1.pk)
+                      new_parent_id=w.city_b1.pk)
     assert OrgUnit.objects.get(pk=w.team_a1.pk).path == before
 
 
@@ -108,16 +108,16 @@ def test_role_change_applies_on_next_request(world: World) -> None:
     rep = fresh(w.city_a1_rep)
     assert not access.has_perm(rep, "org.create")
     user_update(actor=w.hq_admin, user_id=rep.pk,
-                         role_ids=[w.role("city_manager").pk])
+                role_ids=[w.role("city_manager").pk])
     assert access.has_perm(fresh(rep), "org.create")
 
 
 def test_custom_role_scope_and_multiple_roles(world: World) -> None:
     w = world
     auditor = role_create(actor=w.hq_admin, name="审计员", permissions=["audit.view"],
-                                   data_scope="tenant")
+                          data_scope="tenant")
     user_update(actor=w.hq_admin, user_id=w.city_a1_rep.pk,
-                         role_ids=[w.role("account_manager").pk, auditor.pk])
+                role_ids=[w.role("account_manager").pk, auditor.pk])
     rep = fresh(w.city_a1_rep)
     assert access.scope_for(rep, "audit.view") == "tenant"
     assert access.scope_for(rep, "users.view") == "own"
@@ -129,7 +129,7 @@ def test_cannot_grant_more_than_you_hold(world: World) -> None:
     before = set(fresh(w.city_a1_rep).roles.values_list("pk", flat=True))
     with pytest.raises(Forbidden):
         user_update(actor=w.prov_a_manager, user_id=w.city_a1_rep.pk,
-                             role_ids=[w.role("tenant_admin").pk])
+                    role_ids=[w.role("tenant_admin").pk])
     assert set(fresh(w.city_a1_rep).roles.values_list("pk", flat=True)) == before
 
 
@@ -138,8 +138,8 @@ def test_cannot_create_user_outside_area(world: World) -> None:
     count = User.objects.count()
     with pytest.raises((NotFound, ValidationFailed)):
         user_create(actor=w.prov_a_manager, email="x@huaxia.test", full_name="越权",
-                             org_unit_id=w.city_b1.pk,
-                             role_ids=[w.role("account_manager").pk])
+                    org_unit_id=w.city_b1.pk,
+                    role_ids=[w.role("account_manager").pk])
     assert User.objects.count() == count
 
 

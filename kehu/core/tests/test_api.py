@@ -289,7 +289,7 @@ def test_token_never_has_more_rights_than_its_user(world: World) -> None:
 
     # The administrator reduces the user's roles: the same token loses access on its next call.
     user_update(actor=world.hq_admin, user_id=manager.pk,
-                         role_ids=[world.role("account_manager").pk])
+                role_ids=[world.role("account_manager").pk])
     assert ids(client.get("/org-units")) == {world.prov_a.pk}
     denied = client.post("/org-units", {"parent_id": world.prov_a.pk, "name": "再一组"})
     assert_error(denied, 403, "permission_denied")
@@ -372,9 +372,9 @@ def test_other_tenant_sees_only_its_own(world: World) -> None:
 def test_audit_event_visibility_by_persona(world: World) -> None:
     # A write inside city A1 by its manager, and one in province B by its manager.
     org_unit_create(actor=world.city_a1_manager, parent_id=world.city_a1.pk,
-                             name="政企二组", kind="team")
+                    name="政企二组", kind="team")
     org_unit_create(actor=world.prov_b_manager, parent_id=world.prov_b.pk,
-                             name="宁波分公司", kind="city")
+                    name="宁波分公司", kind="city")
 
     def actions(persona: str) -> list[tuple[int | None, str]]:
         r = api_as(getattr(world, persona)).get("/audit-events", limit=500)
@@ -663,7 +663,7 @@ def test_roles_builtin_flag_and_permissions(world: World) -> None:
     only_custom = client.get("/roles", builtin="false")
     assert ids(only_custom) == {custom.data["id"]}
     held = user_create(actor=world.hq_admin, email="h@huaxia.test", full_name="持有",
-                                org_unit_id=world.hq.pk, role_ids=[custom.data["id"]])[0]
+                       org_unit_id=world.hq.pk, role_ids=[custom.data["id"]])[0]
     assert held.pk
     in_use = client.delete(f"/roles/{custom.data['id']}", If_Match='"1"')
     assert_error(in_use, 409, "conflict")
@@ -846,13 +846,13 @@ def test_list_query_count_does_not_grow_with_rows(world: World, path: str,
     small = _queries(lambda: client.get(path, limit=500))
     for i in range(12):
         unit = org_unit_create(actor=world.hq_admin, parent_id=world.prov_a.pk,
-                                        name=f"团队{i}", kind="team")
+                               name=f"团队{i}", kind="team")
         user_create(actor=world.hq_admin, email=f"bulk{i}@huaxia.test",
-                             full_name=f"批量{i}", org_unit_id=unit.pk,
-                             role_ids=[world.role("account_manager").pk,
-                                       world.role("analyst").pk])
+                    full_name=f"批量{i}", org_unit_id=unit.pk,
+                    role_ids=[world.role("account_manager").pk,
+                              world.role("analyst").pk])
         role_create(actor=world.hq_admin, name=f"角色{i}", permissions=["org.view"],
-                             data_scope="unit")
+                    data_scope="unit")
         api_token_create(actor=world.hq_admin, name=f"t{i}")
     with django_assert_max_num_queries(8):
         large = _queries(lambda: client.get(path, limit=500))

@@ -390,7 +390,7 @@ def test_role_change_applies_to_session_on_next_request(world: World) -> None:
     client.force_login(world.prov_a_manager)
     assert client.get(f"{API}/org-units").json()["count"] == 3
     user_update(actor=world.hq_admin, user_id=world.prov_a_manager.pk,
-                         role_ids=[world.role("account_manager").pk])
+                role_ids=[world.role("account_manager").pk])
     assert client.get(f"{API}/org-units").json()["count"] == 1
     assert fresh(world.prov_a_manager).roles.count() == 1
 

@@ -47,7 +47,7 @@ def test_request_context_and_masking(world: World) -> None:
     token = context.activate(context.RequestContext("req-123", "10.1.2.3"))
     try:
         user_update(actor=world.hq_admin, user_id=world.analyst.pk,
-                             phone="13912345678")
+                    phone="13912345678")
     finally:
         context.deactivate(token)
     event = AuditEvent.objects.filter(action="user.update").latest("id")

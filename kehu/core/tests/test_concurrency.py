@@ -28,7 +28,7 @@ def test_crossed_moves_cannot_build_a_cycle() -> None:
         try:
             barrier.wait()
             org_unit_move(actor=fresh(w.hq_admin), unit_id=unit_id,
-                                   new_parent_id=parent_id)
+                          new_parent_id=parent_id)
             outcomes.append("moved")
         except KehuError:
             outcomes.append("refused")

@@ -43,7 +43,7 @@ def test_hq_manager_cannot_take_over_the_administrator(world: World, hq_manager:
         lambda: user_deactivate(actor=hq_manager, user_id=world.hq_admin.pk),
         lambda: user_unlock(actor=hq_manager, user_id=world.hq_admin.pk),
         lambda: user_update(actor=hq_manager, user_id=world.hq_admin.pk,
-                                     full_name="被改"),
+                            full_name="被改"),
     ):
         with pytest.raises(Forbidden):
             attempt()
@@ -63,9 +63,9 @@ def test_province_manager_cannot_deactivate_an_admin_in_their_province(
 
 def test_managers_still_manage_their_people(world: World) -> None:
     user_update(actor=world.prov_a_manager, user_id=world.city_a1_rep.pk,
-                         full_name="李经理")
+                full_name="李经理")
     _, password = user_reset_password(actor=world.hq_admin,
-                                               user_id=world.city_a1_rep.pk)
+                                      user_id=world.city_a1_rep.pk)
     assert fresh(world.city_a1_rep).check_password(password)
 
 
@@ -82,13 +82,13 @@ def test_last_administrator_is_kept(world: World, admin_in_province: User) -> No
     user_deactivate(actor=world.hq_admin, user_id=admin_in_province.pk)
     # A custom role as rich as the administrator's, held by someone else.
     everything = role_create(actor=world.hq_admin, name="全权",
-                                      permissions=all_permissions(), data_scope="tenant")
+                             permissions=all_permissions(), data_scope="tenant")
     user_update(actor=world.hq_admin, user_id=world.analyst.pk,
-                         role_ids=[everything.pk])
+                role_ids=[everything.pk])
     with pytest.raises(ValidationFailed):
         # Taking the admin role from the only remaining administrator.
         user_update(actor=fresh(world.analyst), user_id=world.hq_admin.pk,
-                             role_ids=[everything.pk])
+                    role_ids=[everything.pk])
     with pytest.raises(ValidationFailed):
         user_deactivate(actor=fresh(world.analyst), user_id=world.hq_admin.pk)
     admin = fresh(world.hq_admin)
@@ -99,14 +99,14 @@ def test_last_administrator_is_kept(world: World, admin_in_province: User) -> No
 def test_custom_role_cannot_escalate_itself(world: World) -> None:
     w = world
     editor = role_create(actor=w.hq_admin, name="角色编辑",
-                                  permissions=["roles.view", "roles.change"], data_scope="own")
+                         permissions=["roles.view", "roles.change"], data_scope="own")
     user_update(actor=w.hq_admin, user_id=w.city_a1_rep.pk,
-                         role_ids=[w.role("account_manager").pk, editor.pk])
+                role_ids=[w.role("account_manager").pk, editor.pk])
     rep = fresh(w.city_a1_rep)
     before = list(Role.objects.order_by("pk").values())
     with pytest.raises(Forbidden):
         role_update(actor=rep, role_id=editor.pk,
-                             permissions=["roles.view", "roles.change", "users.admin"])
+                    permissions=["roles.view", "roles.change", "users.admin"])
     with pytest.raises(Forbidden):
         role_update(actor=rep, role_id=editor.pk, data_scope="tenant")
     assert list(Role.objects.order_by("pk").values()) == before
@@ -116,22 +116,22 @@ def test_custom_role_cannot_escalate_itself(world: World) -> None:
 def test_role_creation_limited_to_own_rights(world: World) -> None:
     w = world
     creator = role_create(actor=w.hq_admin, name="建角色",
-                                   permissions=["roles.create", "org.view"], data_scope="unit")
+                          permissions=["roles.create", "org.view"], data_scope="unit")
     user_update(actor=w.hq_admin, user_id=w.analyst.pk,
-                         role_ids=[w.role("analyst").pk, creator.pk])
+                role_ids=[w.role("analyst").pk, creator.pk])
     analyst = fresh(w.analyst)
     count = Role.objects.count()
     with pytest.raises(Forbidden):
         role_create(actor=analyst, name="大权", permissions=["org.change"],
-                             data_scope="tenant")
+                    data_scope="tenant")
     assert Role.objects.count() == count
     role_create(actor=analyst, name="只看", permissions=["org.view"],
-                         data_scope="tenant")  # analyst holds org.view over the tenant
+                data_scope="tenant")  # analyst holds org.view over the tenant
 
 
 def test_phone_masked_in_the_user_page_without_reveal(world: World) -> None:
     user_update(actor=world.hq_admin, user_id=world.city_a1_rep.pk,
-                         phone="13812345678")
+                phone="13812345678")
     client = Client()
     client.force_login(world.prov_a_manager)
     body = client.get(reverse("user_detail", args=[world.city_a1_rep.pk])).content.decode()

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 def test_signup_creates_tenant_root_roles_admin() -> None:
     tenant, admin = tenant_signup(company_name="  新兴  科技 ", admin_name="赵敏",
-                                           email="Zhao@Example.CN", password=PASSWORD)
+                                  email="Zhao@Example.CN", password=PASSWORD)
     assert tenant.name == "新兴 科技"
     assert admin.email == "zhao@example.cn"
     assert admin.org_unit.parent is None and admin.org_unit.kind == "group"
@@ -64,11 +64,11 @@ def test_signup_validation_creates_nothing(kwargs: dict[str, str], field: str) -
 def test_duplicate_signup_refused(world: World) -> None:
     with pytest.raises(Conflict) as err:
         tenant_signup(company_name="华夏通信集团", admin_name="x", email="new@x.cn",
-                               password=PASSWORD)
+                      password=PASSWORD)
     assert "company_name" in err.value.fields
     with pytest.raises(Conflict) as err:
         tenant_signup(company_name="新公司", admin_name="x",
-                               email="HQ_ADMIN@huaxia.test", password=PASSWORD)
+                      email="HQ_ADMIN@huaxia.test", password=PASSWORD)
     assert "email" in err.value.fields
     assert Tenant.objects.count() == 2
 
@@ -98,11 +98,11 @@ def test_move_under_own_descendant_refused(world: World) -> None:
 def test_rename_and_version(world: World) -> None:
     w = world
     unit = org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="广州市分公司",
-                                    expected_version=w.city_a1.version)
+                           expected_version=w.city_a1.version)
     assert unit.version == w.city_a1.version + 1
     with pytest.raises(StaleVersion):
         org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="再改",
-                                 expected_version=w.city_a1.version)
+                        expected_version=w.city_a1.version)
     assert OrgUnit.objects.get(pk=w.city_a1.pk).name == "广州市分公司"
     event = AuditEvent.objects.filter(action="org_unit.update").latest("id")
     assert event.changes == {"name": ["广州分公司", "广州市分公司"]}
@@ -199,7 +199,7 @@ def test_builtin_role_names_stored_in_default_language() -> None:
 
     with translation.override("en"):
         tenant, _ = tenant_signup(company_name="Acme", admin_name="A",
-                                           email="a@acme.test", password=PASSWORD)
+                                  email="a@acme.test", password=PASSWORD)
     analyst = Role.objects.get(tenant=tenant, builtin_key="analyst")
     assert analyst.name == "分析员（只读）"
     with translation.override("en"):
@@ -209,11 +209,11 @@ def test_builtin_role_names_stored_in_default_language() -> None:
 def test_code_and_description_lengths_refused(world: World) -> None:
     with pytest.raises(ValidationFailed) as err:
         org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="长",
-                                 code="x" * 51)
+                        code="x" * 51)
     assert "code" in err.value.fields
     with pytest.raises(ValidationFailed) as err:
         role_create(actor=world.hq_admin, name="长", permissions=[],
-                             data_scope="own", description="d" * 301)
+                    data_scope="own", description="d" * 301)
     assert "description" in err.value.fields
 
 
@@ -221,18 +221,18 @@ def test_custom_role_lifecycle(world: World) -> None:
     w = world
     with pytest.raises(ValidationFailed):
         role_create(actor=w.hq_admin, name="坏", permissions=["nope.view"],
-                             data_scope="tenant")
+                    data_scope="tenant")
     role = role_create(actor=w.hq_admin, name="只读组织", permissions=["org.view"],
-                                data_scope="subtree")
+                       data_scope="subtree")
     role = role_update(actor=w.hq_admin, role_id=role.pk, expected_version=1,
-                                permissions=["org.view", "users.view"])
+                       permissions=["org.view", "users.view"])
     assert role.effective_permissions() == {"org.view", "users.view"}
     user_update(actor=w.hq_admin, user_id=w.analyst.pk,
-                         role_ids=[w.role("analyst").pk, role.pk])
+                role_ids=[w.role("analyst").pk, role.pk])
     with pytest.raises(Conflict):
         role_delete(actor=w.hq_admin, role_id=role.pk)
     user_update(actor=w.hq_admin, user_id=w.analyst.pk,
-                         role_ids=[w.role("analyst").pk])
+                role_ids=[w.role("analyst").pk])
     role_delete(actor=w.hq_admin, role_id=role.pk)
     assert not Role.objects.filter(pk=role.pk).exists()
     assert AuditEvent.objects.filter(action="role.delete", object_id=str(role.pk)).exists()

@@ -32,9 +32,9 @@ def test_share_opens_one_record_to_view(world: World) -> None:
 def test_share_with_change(world: World) -> None:
     w = world
     record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.prov_b_manager.pk,
-                          can_change=True)
+                 can_change=True)
     user_update(actor=fresh(w.prov_b_manager), user_id=w.city_a1_rep.pk,
-                         full_name="李经理")
+                full_name="李经理")
     assert fresh(w.city_a1_rep).full_name == "李经理"
 
 
@@ -43,7 +43,7 @@ def test_share_needs_the_module_action(world: World) -> None:
     # The rep's role holds users.view (own scope), so the share shows them the record;
     # without any users.view the share shows nothing.
     custom = role_create(actor=w.hq_admin, name="仅组织", permissions=["org.view"],
-                                  data_scope="unit")
+                         data_scope="unit")
     user_update(actor=w.hq_admin, user_id=w.analyst.pk, role_ids=[custom.pk])
     record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.analyst.pk)
     assert not User.objects.visible_to(fresh(w.analyst)).exists()
@@ -62,14 +62,14 @@ def test_cannot_share_what_you_cannot_change_or_with_another_tenant(world: World
     w = world
     with pytest.raises(NotFound):
         record_share(actor=w.prov_b_manager, obj=w.city_a1_rep,
-                              user_id=w.prov_b_manager.pk)
+                     user_id=w.prov_b_manager.pk)
     with pytest.raises(ValidationFailed):
         record_share(actor=w.hq_admin, obj=w.city_a1_rep,
-                              user_id=w.other_tenant_admin.pk)
+                     user_id=w.other_tenant_admin.pk)
     with pytest.raises(ValidationFailed):  # only with colleagues the actor can see
         record_share(actor=w.city_a1_manager, obj=w.city_a1_rep,
-                              user_id=w.prov_b_manager.pk)
+                     user_id=w.prov_b_manager.pk)
     with pytest.raises(NotFound):
         record_share(actor=w.other_tenant_admin, obj=w.city_a1_rep,
-                              user_id=w.other_tenant_admin.pk)
+                     user_id=w.other_tenant_admin.pk)
     assert not RecordShare.objects.exists()

@@ -36,10 +36,10 @@ def test_sign_ups_limited_per_address(db, settings, client_address) -> None:
     settings.KEHU_SIGN_UP_LIMIT = 2
     for n in range(2):
         tenant_signup(company_name=f"公司{n}", admin_name="甲",
-                               email=f"a{n}@x.test", password=PASSWORD)
+                      email=f"a{n}@x.test", password=PASSWORD)
     with pytest.raises(Throttled):
         tenant_signup(company_name="公司9", admin_name="甲", email="a9@x.test",
-                               password=PASSWORD)
+                      password=PASSWORD)
     assert Tenant.objects.count() == 2
 
 

@@ -848,7 +848,7 @@ def test_audit_csv_export(world: World) -> None:
 
 def test_audit_csv_export_defuses_formulas(world: World) -> None:
     org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk,
-                             name="=HYPERLINK(\"http://x\")", kind="other")
+                    name="=HYPERLINK(\"http://x\")", kind="other")
     response = client_for(world.hq_admin).get(reverse("audit_export"),
                                               {"action": "org_unit.create"})
     raw = b"".join(response.streaming_content)  # type: ignore[attr-defined]
@@ -1040,7 +1040,7 @@ def test_audit_changes_read_as_field_names_and_words(world: World) -> None:
     user_update(actor=admin, user_id=rep.pk, is_active=False)
     user_update(actor=admin, user_id=rep.pk, is_active=True)
     role_create(actor=admin, name="区域质检", permissions=["org.view"],
-                         data_scope="subtree")
+                data_scope="subtree")
     with pytest.raises(KehuError):
         auth.login_with_password(rep.email, "wrong-password!")
     User.objects.filter(pk=admin.pk).update(language="en")
@@ -1154,12 +1154,12 @@ def test_user_edit_keeps_roles_the_actor_cannot_grant_visible(world: World) -> N
     from kehu.core.forms.users import UserEditForm
 
     exporter = role_create(actor=world.hq_admin, name="审计导出",
-                                    permissions=["audit.view", "audit.export"],
-                                    data_scope="own")
+                           permissions=["audit.view", "audit.export"],
+                           data_scope="own")
     subject = make_user(world.hq_admin, "exp@huaxia.test", "导出员", world.city_a1,
                         "account_manager")
     user_update(actor=world.hq_admin, user_id=subject.pk,
-                         role_ids=[world.role("account_manager").pk, exporter.pk])
+                role_ids=[world.role("account_manager").pk, exporter.pk])
     boxes = role_checkboxes(client_for(world.prov_a_manager).get(
         reverse("user_detail", args=[subject.pk])))
     assert "checked" in boxes[exporter.pk] and "disabled" in boxes[exporter.pk]
@@ -1186,7 +1186,7 @@ def test_builtin_role_shows_name_and_description_as_text(world: World) -> None:
         assert f'name="{name}"' not in body
     # A custom role the reader may change keeps its inputs.
     custom = role_create(actor=world.hq_admin, name="临时", permissions=["org.view"],
-                                  data_scope="own")
+                         data_scope="own")
     body = text(client_for(world.hq_admin).get(reverse("role_detail", args=[custom.pk])))
     assert 'name="description"' in body and 'data-testid="role-facts"' not in body
 
