@@ -306,20 +306,20 @@ def test_idempotency_key_is_per_path(world: World) -> None:
 def test_idempotency_race_loser_is_rolled_back(world: World,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Two requests with one key both pass the lookup: the second's writes are undone."""
-    from kehu.core import http
+    from kehu.core.http import idempotency
 
     client = api_as(world.hq_admin)
     first = client.post("/org-units", {"parent_id": world.hq.pk, "name": "先到"},
                         Idempotency_Key="race")
     assert first.status == 201
-    real_stored = http._stored
+    real_stored = idempotency._stored
     calls = {"n": 0}
 
     def racing_lookup(lookup: dict[str, Any]) -> Any:
         calls["n"] += 1
         return None if calls["n"] == 1 else real_stored(lookup)
 
-    monkeypatch.setattr(http, "_stored", racing_lookup)
+    monkeypatch.setattr(idempotency, "_stored", racing_lookup)
     same = client.post("/org-units", {"parent_id": world.hq.pk, "name": "先到"},
                        Idempotency_Key="race")
     # The create itself is refused (the name exists), so nothing is stored or replayed.
@@ -331,7 +331,7 @@ def test_idempotency_race_loser_is_rolled_back(world: World,
     assert not OrgUnit.objects.filter(name="后到").exists()
     calls["n"] = 0
     # Same body, other parent spelled the same way: replayed from the winner.
-    monkeypatch.setattr(http, "_request_hash", lambda request: IdempotencyKey.objects.get(
+    monkeypatch.setattr(idempotency, "_request_hash", lambda request: IdempotencyKey.objects.get(
         key="race").request_hash)
     replay = client.post("/org-units", {"parent_id": world.hq.pk, "name": "第三"},
                          Idempotency_Key="race")
