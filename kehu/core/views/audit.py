@@ -47,7 +47,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         setattr(event, "change_lines", change_lines(event, names))  # noqa: B010
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "core/audit_list.html", {
+    return render(request, "core/audit/audit_list.html", {
         "filter_form": form, "page_obj": page_obj, "query": query.urlencode(),
         "can_export": access.has_perm(me, "audit.export") and filters is not None,
     })

@@ -42,19 +42,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request, reverse("home"))
     form: KehuForm
     if request.method != "POST":
-        return render(request, "core/login.html", {"form": LoginForm(), "next": next_url})
+        return render(request, "core/auth/login.html", {"form": LoginForm(), "next": next_url})
     if "totp_code" in request.POST:
         return _login_second_step(request, next_url)
     form = LoginForm(request.POST)
     if not form.is_valid():
-        return render(request, "core/login.html", {"form": form, "next": next_url}, status=422)
+        return render(request, "core/auth/login.html", {"form": form, "next": next_url}, status=422)
     data = form.cleaned_data
     try:
         signed_in = auth.login_with_password(data["email"], data["password"])
     except auth.SecondFactorRequired as exc:
         # The password was right: remember that (not the password) for a few minutes.
         request.session[PENDING_LOGIN_KEY] = {"user_id": exc.user_id, "at": time.time()}
-        return render(request, "core/login_totp.html",
+        return render(request, "core/auth/login_totp.html",
                       {"form": TotpLoginForm(), "next": next_url})
     except KehuError as exc:
         return _login_refused(request, next_url, str(exc.message), email=data["email"])
@@ -71,7 +71,7 @@ def _login_refused(request: HttpRequest, next_url: str, message: str,
     login_form = LoginForm({"email": email, "password": ""})
     login_form.errors.clear()
     login_form.add_error(None, message)
-    return render(request, "core/login.html", {"form": login_form, "next": next_url},
+    return render(request, "core/auth/login.html", {"form": login_form, "next": next_url},
                   status=401)
 
 
@@ -82,14 +82,14 @@ def _login_second_step(request: HttpRequest, next_url: str) -> HttpResponse:
         return _login_refused(request, next_url, _("Please sign in again."))
     form = TotpLoginForm(request.POST)
     if not form.is_valid():
-        return render(request, "core/login_totp.html", {"form": form, "next": next_url},
+        return render(request, "core/auth/login_totp.html", {"form": form, "next": next_url},
                       status=422)
     try:
         signed_in = auth.login_second_factor(int(pending["user_id"]),
                                              form.cleaned_data["totp_code"])
     except auth.SecondFactorRequired as exc:
         form.add_error("totp_code", str(exc.message))
-        return render(request, "core/login_totp.html", {"form": form, "next": next_url},
+        return render(request, "core/auth/login_totp.html", {"form": form, "next": next_url},
                       status=401)
     except KehuError as exc:
         request.session.pop(PENDING_LOGIN_KEY, None)
@@ -128,5 +128,5 @@ def signup_view(request: HttpRequest) -> HttpResponse:
                              % {"company": tenant.name})
             return redirect("home")
     status = 422 if request.method == "POST" else 200
-    return render(request, "core/signup.html", {"form": form}, status=status)
+    return render(request, "core/auth/signup.html", {"form": form}, status=status)
 

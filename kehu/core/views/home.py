@@ -17,7 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
         counts["units"] = selectors.org_unit_list(actor=me).count()
     if access.has_perm(me, "users.view"):
         counts["users"] = selectors.user_list(actor=me).count()
-    return render(request, "core/home.html", {
+    return render(request, "core/home/home.html", {
         "my_roles": list(me.roles.all()), "counts": counts,
     })
 

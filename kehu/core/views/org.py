@@ -61,7 +61,7 @@ def _org_context(request: HttpRequest, selected_id: Any = None,
 
 def _org_render(request: HttpRequest, status: int = 200, selected_id: Any = None,
                 **forms: Any) -> HttpResponse:
-    template = "core/org_tree.html"
+    template = "core/org/org_tree.html"
     target = request.headers.get("HX-Target", "") if is_htmx(request) else ""
     if target in ("org-main", "org-panel"):
         template += "#" + target.removeprefix("org-")

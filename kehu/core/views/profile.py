@@ -49,7 +49,7 @@ def _profile_render(request: HttpRequest, status: int = 200, **extra: Any) -> Ht
         ctx["totp_uri"] = pyotp.TOTP(me.totp_secret).provisioning_uri(
             name=me.email, issuer_name="Kehu")
     ctx.update(extra)
-    return render(request, "core/profile.html", ctx, status=status)
+    return render(request, "core/profile/profile.html", ctx, status=status)
 
 
 @never_cache

@@ -32,7 +32,7 @@ def _permission_summary(role: Role) -> list[tuple[str, list[str]]]:
 def role_list(request: HttpRequest) -> HttpResponse:
     me = user(request)
     roles = [(role, _permission_summary(role)) for role in selectors.role_list(actor=me)]
-    return render(request, "core/role_list.html", {
+    return render(request, "core/roles/role_list.html", {
         "roles": roles, "can_create": access.has_perm(me, "roles.create"),
     })
 
@@ -53,7 +53,7 @@ def role_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Role “%(name)s” created.") % {"name": role.name})
             return redirect("role_list")
     status = 422 if request.method == "POST" else 200
-    return render(request, "core/role_form.html", {"form": form, "role": None},
+    return render(request, "core/roles/role_form.html", {"form": form, "role": None},
                   status=status)
 
 
@@ -87,7 +87,7 @@ def role_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not editable:
         for field in form.fields.values():
             field.disabled = True
-    return render(request, "core/role_form.html", {
+    return render(request, "core/roles/role_form.html", {
         "form": form, "role": role, "editable": editable,
         "can_delete": not role.is_builtin and access.has_perm(me, "roles.delete"),
     }, status=status)

@@ -33,7 +33,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     page_obj = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    template = "core/user_list.html"
+    template = "core/users/user_list.html"
     if is_htmx(request) and request.headers.get("HX-Target") == "user-results":
         template += "#results"
     return render(request, template, {
@@ -77,12 +77,12 @@ def user_create(request: HttpRequest) -> HttpResponse:
             service_error(request, form, exc)
         else:
             messages.success(request, _("User %(name)s created.") % {"name": created.full_name})
-            return render(request, "core/password_once.html", {
+            return render(request, "core/users/password_once.html", {
                 "subject": created, "password": password,
                 "heading": _("User created"),
             })
     status = 422 if request.method == "POST" else 200
-    return render(request, "core/user_form.html", {"form": form, "creating": True},
+    return render(request, "core/users/user_form.html", {"form": form, "creating": True},
                   status=status)
 
 
@@ -132,7 +132,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
         status = 422
     elif access.has_perm(me, "users.change"):
         form = _user_edit_form(me, subject)
-    return render(request, "core/user_detail.html", {
+    return render(request, "core/users/user_detail.html", {
         "subject": subject, "form": form, "is_self": subject.pk == me.pk,
         "can_change": access.has_perm(me, "users.change"),
         "can_admin": access.has_perm(me, "users.admin"),
@@ -179,7 +179,7 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
     except KehuError as exc:
         service_error(request, None, exc)
         return redirect("user_detail", pk=pk)
-    return render(request, "core/password_once.html", {
+    return render(request, "core/users/password_once.html", {
         "subject": subject, "password": password, "heading": _("Password reset"), "reset": True,
     })
 
