@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja.types import TCallable
 from ninja.utils import contribute_operation_callback
 
-from kehu.core.exceptions import StaleVersion
+from kehu.core.exceptions import PreconditionRequired, StaleVersion
 
 _ETAG_RE = re.compile(r'^\s*(?:W/)?"([^"]*)"\s*$')
 
@@ -30,8 +30,6 @@ def if_match(request: HttpRequest) -> int | None:
     Absent → 428; ``*`` → None (any version); an entity tag that is no version of any
     record, or several of them → 412.
     """
-    from kehu.core.exceptions import PreconditionRequired
-
     header = request.headers.get("If-Match")
     if header is None or not header.strip():
         raise PreconditionRequired()
