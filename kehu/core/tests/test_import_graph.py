@@ -43,8 +43,8 @@ def import_graph(package_dir: Path | str) -> dict[str, set[str]]:
 
     Counts imports anywhere in a module, including inside functions. Importing
     ``a.b.c`` from outside package ``a.b`` also runs ``a.b/__init__``, so that package
-    is an edge too. ``TYPE_CHECKING`` imports count as well: they are kept out of cycles
-    the same way.
+    is an edge too. ``TYPE_CHECKING`` imports count too. Given the whole ``kehu``
+    directory, the graph holds the edges between apps as well.
     """
     root = Path(package_dir).resolve()
     files = {module_name(p): p for p in root.rglob("*.py")
@@ -109,3 +109,19 @@ def test_kehu_core_has_no_import_cycles() -> None:
     graph = import_graph(KEHU_DIR / "core")
     assert graph, "no modules found"
     assert find_cycles(graph) == []
+
+
+def test_function_level_and_package_imports_are_edges(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    for init in (pkg / "__init__.py", pkg / "sub" / "__init__.py"):
+        init.write_text("")
+    (pkg / "sub" / "__init__.py").write_text("from pkg.sub.leaf import x\n")
+    (pkg / "sub" / "leaf.py").write_text("x = 1\n")
+    (pkg / "a.py").write_text("def f():\n    from pkg import b\n")
+    (pkg / "b.py").write_text("from pkg.sub.leaf import x\nfrom . import a\n")
+    graph = import_graph(pkg)
+    assert graph["pkg.a"] == {"pkg.b"}
+    assert graph["pkg.b"] == {"pkg.a", "pkg.sub", "pkg.sub.leaf"}
+    assert graph["pkg.sub"] == {"pkg.sub.leaf"}
+    assert find_cycles(graph) == [["pkg.a", "pkg.b"]]
