@@ -1,9 +1,10 @@
 """The access policy: what a user may do, over which records.
 
 Reads go through ``Model.objects.visible_to(user, action)``; services use
-``require`` and ``get_for`` below. Grants are computed once per request (cached on the
-user object, which Django loads anew for every request), so role changes apply on the
-user's next request.
+``require`` and ``get_for`` below. Grants (kehu.core.grants) are computed once per
+request (cached on the user object, which Django loads anew for every request), so role
+changes apply on the user's next request; explicit shares are ``models.shared_ids``.
+Dependencies run one way: access → audit → models → grants → permissions.
 """
 
 from __future__ import annotations
@@ -11,35 +12,19 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db import models
+from django.utils.translation import gettext as _
 
-from kehu.core.exceptions import Forbidden, NotFound
+from kehu.core import audit
+from kehu.core.exceptions import Forbidden, NotFound, ValidationFailed
+from kehu.core.grants import covers as covers
+from kehu.core.grants import grants as grants
+from kehu.core.grants import has_perm as has_perm
+from kehu.core.grants import scope_for as scope_for
+from kehu.core.models import SHARE_ACTIONS as SHARE_ACTIONS
+from kehu.core.models import shared_ids as shared_ids
 from kehu.core.permissions import Scope
 
 M = TypeVar("M", bound=models.Model)
-
-_CACHE_ATTR = "_kehu_grants"
-
-
-def grants(user: Any) -> dict[str, str]:
-    """Permission name → widest data scope among the user's roles that grant it."""
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is not None:
-        return cached
-    result: dict[str, str] = {}
-    if user is not None and getattr(user, "is_authenticated", False) and user.is_active:
-        for role in user.roles.all():
-            for permission in role.effective_permissions():
-                result[permission] = Scope.widest(result.get(permission), role.data_scope)
-    setattr(user, _CACHE_ATTR, result)
-    return result
-
-
-def covers(held: dict[str, str], wanted: dict[str, str]) -> bool:
-    """Whether ``held`` grants every permission of ``wanted`` with at least its scope."""
-    return all(
-        permission in held and Scope.ORDER.index(held[permission]) >= Scope.ORDER.index(scope)
-        for permission, scope in wanted.items()
-    )
 
 
 def can_grant(user: Any, permissions: frozenset[str] | set[str], scope: str) -> bool:
@@ -53,54 +38,14 @@ def is_above(user: Any, subject: Any) -> bool:
     return subject.pk != user.pk and not covers(grants(user), grants(subject))
 
 
-SHARE_ACTIONS = {"view": False, "change": True}  # action → needs can_change
-
-
-def shared_ids(user: Any, model: type[models.Model], action: str) -> list[int]:
-    """Ids of ``model`` records explicitly shared with ``user`` for ``action``.
-
-    Loaded once per request and model; most users have none, so list queries keep their
-    simple plans.
-    """
-    if action not in SHARE_ACTIONS:
-        return []
-    cache: dict[tuple[str, str], list[int]] = user.__dict__.setdefault("_kehu_shares", {})
-    key = (model._meta.label, action)
-    if key not in cache:
-        from django.contrib.contenttypes.models import ContentType
-
-        from kehu.core.models import RecordShare
-
-        shares = RecordShare.objects.filter(
-            tenant_id=user.tenant_id, user_id=user.pk,
-            content_type=ContentType.objects.get_for_model(model),
-        )
-        if SHARE_ACTIONS[action]:
-            shares = shares.filter(can_change=True)
-        cache[key] = list(shares.values_list("object_id", flat=True))
-    return cache[key]
-
-
-def scope_for(user: Any, permission: str) -> str | None:
-    return grants(user).get(permission)
-
-
-def has_perm(user: Any, permission: str) -> bool:
-    return permission in grants(user)
-
-
 def require(user: Any, permission: str) -> None:
     """Refuse (403, audited) when no role grants the module action at all."""
     if not has_perm(user, permission):
-        from kehu.core import audit
-
         audit.record_denial(user, permission)
         raise Forbidden(permission_denied_detail(user, permission))
 
 
 def permission_denied_detail(user: Any, permission: str) -> Any:
-    from django.utils.translation import gettext as _
-
     return _("You do not have permission to do this (%(permission)s).") % {
         "permission": permission
     }
@@ -131,10 +76,6 @@ def unit_in_scope(user: Any, permission: str, unit: Any) -> bool:
 
 def ensure_still_visible(obj: models.Model, user: Any) -> None:
     """Services call this after writing: the result must stay visible to its writer."""
-    from django.utils.translation import gettext as _
-
-    from kehu.core.exceptions import ValidationFailed
-
     manager: Any = type(obj)._default_manager
     if not manager.visible_to(user, "view").filter(pk=obj.pk).exists():
         raise ValidationFailed(_("The change would move the record outside the area you can see."))
@@ -162,8 +103,6 @@ def get_for(
         except (ValueError, TypeError):
             exists = False
         if exists:
-            from kehu.core import audit
-
             module = getattr(model, "access_module", model._meta.model_name)
             audit.record_denial(user, f"{module}.{action}", model, pk)
     raise NotFound()

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 def _sync_builtin_roles(sender: AppConfig, **kwargs: Any) -> None:
     # Set-up, like Django's own permissions: a module registered after a tenant signed up
     # reaches that tenant's built-in roles on the next migrate.
-    from kehu.core.services import builtin_roles_sync
+    from kehu.core.services.tenants import builtin_roles_sync
 
     builtin_roles_sync()
 

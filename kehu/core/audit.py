@@ -13,27 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
-from django.utils.functional import Promise
 
 from kehu.core import context, pii
+from kehu.core.audit_actions import ACTIONS
+from kehu.core.audit_actions import action_choices as action_choices
+from kehu.core.audit_actions import action_label as action_label
+from kehu.core.audit_actions import register_action as register_action
 from kehu.core.models import AuditEvent
 
-# Every audit action is registered with a label (apps do it in AppConfig.ready), so the
-# audit page can name and filter them, and a typo in an action name fails loudly.
-ACTIONS: dict[str, Promise | str] = {}
-
-
-def register_action(key: str, label: Promise | str) -> None:
-    ACTIONS[key] = label
-
-
-def action_label(key: str) -> str:
-    return str(ACTIONS.get(key, key))
-
-
-def action_choices() -> list[tuple[str, str]]:
-    return sorted(((key, f"{label} ({key})") for key, label in ACTIONS.items()),
-                  key=lambda item: item[0])
+# The action registry lives in kehu.core.audit_actions (models read its labels too);
+# its functions stay importable from here.
 
 
 def object_type_choices() -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +18,13 @@ from django.utils.translation import gettext_lazy
 from kehu.core import audit, throttle
 from kehu.core.exceptions import AuthenticationFailed
 from kehu.core.models import ApiToken, User
+
+TOKEN_PREFIX = "kehu_"  # noqa: S105 -- a marker, not a secret
+
+
+def hash_token(plaintext: str) -> str:
+    """How API tokens are stored (kehu.core.services.profile issues them)."""
+    return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
 class EmailBackend(ModelBackend):
@@ -39,16 +48,15 @@ class SecondFactorRequired(AuthenticationFailed):
     code = "totp_required"
     default_message = gettext_lazy("Enter the code from your authenticator app.")
 
-    def __init__(self, message: Any = None, *, user_id: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: Any = None, *, user_id: int | None = None,
+                 fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message, fields=fields)
         self.user_id = user_id
 
 
 def verify_totp(user: User, code: str | None) -> bool:
     """Accept a code of the current 30-second step or a neighbour, each step once only:
     a code seen on the wire cannot be replayed. Records the step on ``user`` (unsaved)."""
-    import hmac
-
     import pyotp
 
     code = (code or "").strip().replace(" ", "")
@@ -178,8 +186,6 @@ def record_logout(user: User) -> None:
 
 def user_for_token(plaintext: str) -> User | None:
     """The active user behind a bearer token, or None. Touches last_used_at."""
-    from kehu.core.services import TOKEN_PREFIX
-
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
     prefix = plaintext[len(TOKEN_PREFIX):].split("_", 1)[0]
@@ -189,11 +195,7 @@ def user_for_token(plaintext: str) -> User | None:
     )
     if token is None or not token.is_usable:
         return None
-    import hmac
-
-    from kehu.core.services import hash_token as _hash
-
-    if not hmac.compare_digest(token.key_hash, _hash(plaintext)):
+    if not hmac.compare_digest(token.key_hash, hash_token(plaintext)):
         return None
     user = token.user
     if not user.is_active or not user.tenant.is_active:

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import permissions as perms
+from kehu.core.audit_actions import action_label
+from kehu.core.grants import has_perm, scope_for
 from kehu.core.permissions import Scope
 
 if TYPE_CHECKING:
@@ -18,22 +20,24 @@ if TYPE_CHECKING:
 
 
 class TenantQuerySet(models.QuerySet):
-    """The one door for reads: ``Model.objects.visible_to(user, action)``."""
+    """The one door for reads: ``Model.objects.visible_to(user, action)``.
+
+    Applies the policy that kehu.core.access documents; it reads the user's grants from
+    kehu.core.grants, so models never import access (access imports models).
+    """
 
     def visible_to(self, user: Any, action: str = "view") -> Self:
-        from kehu.core import access
-
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         model: Any = self.model
         qs = self.filter(tenant_id=user.tenant_id)
-        scope = access.scope_for(user, f"{model.access_module}.{action}")
+        scope = scope_for(user, f"{model.access_module}.{action}")
         if scope is None:
             return qs.none()
         if scope == Scope.TENANT:
             return qs
         condition = model.scope_q(user, scope)
-        shared = access.shared_ids(user, model, action)
+        shared = shared_ids(user, model, action)
         if shared:
             condition |= Q(pk__in=shared)
         return qs.filter(condition)
@@ -300,9 +304,7 @@ class User(AccessControlled, AbstractBaseUser):
         return False
 
     def has_perm(self, perm: str, obj: object = None) -> bool:
-        from kehu.core import access
-
-        return access.has_perm(self, perm)
+        return has_perm(self, perm)
 
     def has_module_perms(self, app_label: str) -> bool:
         return False
@@ -391,8 +393,6 @@ class AuditEvent(AccessControlled, models.Model):
 
     @property
     def action_label(self) -> str:
-        from kehu.core.audit import action_label
-
         return action_label(self.action)
 
 
@@ -424,6 +424,32 @@ class RecordShare(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id} → {self.user_id}"
+
+
+SHARE_ACTIONS = {"view": False, "change": True}  # action → needs can_change
+
+
+def shared_ids(user: Any, model: type[models.Model], action: str) -> list[int]:
+    """Ids of ``model`` records explicitly shared with ``user`` for ``action``.
+
+    Loaded once per request and model; most users have none, so list queries keep their
+    simple plans.
+    """
+    if action not in SHARE_ACTIONS:
+        return []
+    cache: dict[tuple[str, str], list[int]] = user.__dict__.setdefault("_kehu_shares", {})
+    key = (model._meta.label, action)
+    if key not in cache:
+        from django.contrib.contenttypes.models import ContentType
+
+        shares = RecordShare.objects.filter(
+            tenant_id=user.tenant_id, user_id=user.pk,
+            content_type=ContentType.objects.get_for_model(model),
+        )
+        if SHARE_ACTIONS[action]:
+            shares = shares.filter(can_change=True)
+        cache[key] = list(shares.values_list("object_id", flat=True))
+    return cache[key]
 
 
 class IdempotencyKey(models.Model):

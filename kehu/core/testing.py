@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kehu.core import services
 from kehu.core.models import OrgUnit, Role, Tenant, User
+from kehu.core.services.org import org_unit_create
+from kehu.core.services.tenants import tenant_signup
+from kehu.core.services.users import user_create
 
 PASSWORD = "Kehu-test-pass-2026"  # noqa: S105 -- test personas only
 
@@ -40,7 +42,7 @@ class World:
 
 def make_user(admin: User, email: str, name: str, unit: OrgUnit, role_key: str) -> User:
     role = Role.objects.get(tenant_id=admin.tenant_id, builtin_key=role_key)
-    user, _ = services.user_create(
+    user, _ = user_create(
         actor=admin, email=email, full_name=name, org_unit_id=unit.pk, role_ids=[role.pk],
         password=PASSWORD,
     )
@@ -48,18 +50,18 @@ def make_user(admin: User, email: str, name: str, unit: OrgUnit, role_key: str) 
 
 
 def build_world() -> World:
-    tenant, hq_admin = services.tenant_signup(
+    tenant, hq_admin = tenant_signup(
         company_name="华夏通信集团", admin_name="总部管理员", email="hq_admin@huaxia.test",
         password=PASSWORD,
     )
     hq = hq_admin.org_unit
-    unit = services.org_unit_create
+    unit = org_unit_create
     prov_a = unit(actor=hq_admin, parent_id=hq.pk, name="广东省公司", kind="province")
     city_a1 = unit(actor=hq_admin, parent_id=prov_a.pk, name="广州分公司", kind="city")
     team_a1 = unit(actor=hq_admin, parent_id=city_a1.pk, name="政企一组", kind="team")
     prov_b = unit(actor=hq_admin, parent_id=hq.pk, name="浙江省公司", kind="province")
     city_b1 = unit(actor=hq_admin, parent_id=prov_b.pk, name="杭州分公司", kind="city")
-    other_tenant, other_admin = services.tenant_signup(
+    other_tenant, other_admin = tenant_signup(
         company_name="远方科技有限公司", admin_name="远方管理员", email="admin@yuanfang.test",
         password=PASSWORD,
     )

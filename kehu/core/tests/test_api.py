@@ -12,8 +12,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, IdempotencyKey, OrgUnit, Role, Tenant, User
+from kehu.core.services.org import org_unit_create, org_unit_deactivate
+from kehu.core.services.profile import api_token_create, totp_enable, totp_setup
+from kehu.core.services.roles import role_create
+from kehu.core.services.users import user_create, user_deactivate, user_update
 from kehu.core.testing import PASSWORD, World, fresh, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +86,7 @@ def _headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def token_for(user: User, name: str = "test") -> str:
-    _token, plaintext = services.api_token_create(actor=user, name=name)
+    _token, plaintext = api_token_create(actor=user, name=name)
     return plaintext
 
 
@@ -268,8 +271,8 @@ def test_token_lockout_after_five_failures_and_admin_unlock(world: World) -> Non
 
 
 def test_token_needs_totp_code_when_enabled(world: World) -> None:
-    secret = services.totp_setup(actor=world.city_a1_rep)
-    services.totp_enable(actor=world.city_a1_rep, code=totp_code(secret))
+    secret = totp_setup(actor=world.city_a1_rep)
+    totp_enable(actor=world.city_a1_rep, code=totp_code(secret))
     body = {"email": "rep_a1@huaxia.test", "password": PASSWORD}
     assert_error(ApiClient().post("/auth/token", body), 401, "totp_required")
     wrong = ApiClient().post("/auth/token", {**body, "totp_code": "000000"})
@@ -285,15 +288,15 @@ def test_token_never_has_more_rights_than_its_user(world: World) -> None:
     assert client.post("/org-units", {"parent_id": world.prov_a.pk, "name": "新组"}).status == 201
 
     # The administrator reduces the user's roles: the same token loses access on its next call.
-    services.user_update(actor=world.hq_admin, user_id=manager.pk,
-                         role_ids=[world.role("account_manager").pk])
+    user_update(actor=world.hq_admin, user_id=manager.pk,
+                role_ids=[world.role("account_manager").pk])
     assert ids(client.get("/org-units")) == {world.prov_a.pk}
     denied = client.post("/org-units", {"parent_id": world.prov_a.pk, "name": "再一组"})
     assert_error(denied, 403, "permission_denied")
     assert not OrgUnit.objects.filter(name="再一组").exists()
 
     # Deactivating the user ends the token at once.
-    services.user_deactivate(actor=world.hq_admin, user_id=manager.pk)
+    user_deactivate(actor=world.hq_admin, user_id=manager.pk)
     assert_error(client.get("/auth/me"), 401, "invalid_token")
 
 
@@ -310,7 +313,7 @@ def test_expired_token_is_401(world: World) -> None:
 
     from django.utils import timezone
 
-    _token, plaintext = services.api_token_create(
+    _token, plaintext = api_token_create(
         actor=world.analyst, name="short", expires_at=timezone.now() + timedelta(seconds=1))
     ApiToken.objects.filter(user=world.analyst).update(expires_at=timezone.now())
     assert_error(ApiClient(plaintext).get("/auth/me"), 401, "invalid_token")
@@ -368,10 +371,10 @@ def test_other_tenant_sees_only_its_own(world: World) -> None:
 
 def test_audit_event_visibility_by_persona(world: World) -> None:
     # A write inside city A1 by its manager, and one in province B by its manager.
-    services.org_unit_create(actor=world.city_a1_manager, parent_id=world.city_a1.pk,
-                             name="政企二组", kind="team")
-    services.org_unit_create(actor=world.prov_b_manager, parent_id=world.prov_b.pk,
-                             name="宁波分公司", kind="city")
+    org_unit_create(actor=world.city_a1_manager, parent_id=world.city_a1.pk,
+                    name="政企二组", kind="team")
+    org_unit_create(actor=world.prov_b_manager, parent_id=world.prov_b.pk,
+                    name="宁波分公司", kind="city")
 
     def actions(persona: str) -> list[tuple[int | None, str]]:
         r = api_as(getattr(world, persona)).get("/audit-events", limit=500)
@@ -429,8 +432,8 @@ def test_org_unit_filters(world: World) -> None:
     assert ids(client.get("/org-units", under=world.prov_a.pk)) == {
         world.prov_a.pk, world.city_a1.pk, world.team_a1.pk}
     assert ids(client.get("/org-units", search="杭州")) == {world.city_b1.pk}
-    services.user_deactivate(actor=world.hq_admin, user_id=world.prov_b_manager.pk)
-    services.org_unit_deactivate(actor=world.hq_admin, unit_id=world.city_b1.pk)
+    user_deactivate(actor=world.hq_admin, user_id=world.prov_b_manager.pk)
+    org_unit_deactivate(actor=world.hq_admin, unit_id=world.city_b1.pk)
     assert ids(client.get("/org-units", active="false")) == {world.city_b1.pk}
     assert world.city_b1.pk not in ids(client.get("/org-units", active="true"))
     # A unit the caller cannot see filters to nothing rather than leaking its subtree.
@@ -438,7 +441,7 @@ def test_org_unit_filters(world: World) -> None:
 
 
 def test_phone_is_masked_unless_revealable_or_own(world: World) -> None:
-    services.user_update(actor=world.hq_admin, user_id=world.city_a1_rep.pk, phone="13912345678")
+    user_update(actor=world.hq_admin, user_id=world.city_a1_rep.pk, phone="13912345678")
     path = f"/users/{world.city_a1_rep.pk}"
     assert api_as(world.city_a1_manager).get(path).data["phone"] == "139****5678"
     listed = api_as(world.city_a1_manager).get("/users").data["items"]
@@ -659,8 +662,8 @@ def test_roles_builtin_flag_and_permissions(world: World) -> None:
     assert "permissions" in assert_error(unknown, 422, "validation_error")["fields"]
     only_custom = client.get("/roles", builtin="false")
     assert ids(only_custom) == {custom.data["id"]}
-    held = services.user_create(actor=world.hq_admin, email="h@huaxia.test", full_name="持有",
-                                org_unit_id=world.hq.pk, role_ids=[custom.data["id"]])[0]
+    held = user_create(actor=world.hq_admin, email="h@huaxia.test", full_name="持有",
+                       org_unit_id=world.hq.pk, role_ids=[custom.data["id"]])[0]
     assert held.pk
     in_use = client.delete(f"/roles/{custom.data['id']}", If_Match='"1"')
     assert_error(in_use, 409, "conflict")
@@ -842,15 +845,15 @@ def test_list_query_count_does_not_grow_with_rows(world: World, path: str,
     client.get(path)  # warm the token's last_used_at write
     small = _queries(lambda: client.get(path, limit=500))
     for i in range(12):
-        unit = services.org_unit_create(actor=world.hq_admin, parent_id=world.prov_a.pk,
-                                        name=f"团队{i}", kind="team")
-        services.user_create(actor=world.hq_admin, email=f"bulk{i}@huaxia.test",
-                             full_name=f"批量{i}", org_unit_id=unit.pk,
-                             role_ids=[world.role("account_manager").pk,
-                                       world.role("analyst").pk])
-        services.role_create(actor=world.hq_admin, name=f"角色{i}", permissions=["org.view"],
-                             data_scope="unit")
-        services.api_token_create(actor=world.hq_admin, name=f"t{i}")
+        unit = org_unit_create(actor=world.hq_admin, parent_id=world.prov_a.pk,
+                               name=f"团队{i}", kind="team")
+        user_create(actor=world.hq_admin, email=f"bulk{i}@huaxia.test",
+                    full_name=f"批量{i}", org_unit_id=unit.pk,
+                    role_ids=[world.role("account_manager").pk,
+                              world.role("analyst").pk])
+        role_create(actor=world.hq_admin, name=f"角色{i}", permissions=["org.view"],
+                    data_scope="unit")
+        api_token_create(actor=world.hq_admin, name=f"t{i}")
     with django_assert_max_num_queries(8):
         large = _queries(lambda: client.get(path, limit=500))
     assert large == small

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from django.test import Client, RequestFactory
 
-from kehu.core import exceptions, selectors, services
+from kehu.core import exceptions, selectors
 from kehu.core.http import if_match
 from kehu.core.models import IdempotencyKey, OrgUnit
+from kehu.core.services.profile import profile_update
+from kehu.core.services.users import user_deactivate, user_update
 from kehu.core.testing import PASSWORD, World, fresh
 from kehu.core.tests.test_api import API, ApiClient, api_as, assert_error, etag
 from kehu.core.tests.test_cross_tenant import (
@@ -170,7 +172,7 @@ def test_messages_are_translated_chinese_by_default(world: World) -> None:
     with translation.override("en"):
         assert english["error"]["message"] == str(NotAuthenticated.default_message)
     # A token user's saved language wins over the client's Accept-Language.
-    services.profile_update(actor=world.analyst, language="en")
+    profile_update(actor=world.analyst, language="en")
     as_english_user = ApiClient(api_as(world.analyst).token, language="zh-hans")
     error = assert_error(as_english_user.post("/org-units", {}), 422, "validation_error")
     assert error["fields"]["parent_id"] == ["This field is required."]
@@ -304,20 +306,20 @@ def test_idempotency_key_is_per_path(world: World) -> None:
 def test_idempotency_race_loser_is_rolled_back(world: World,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Two requests with one key both pass the lookup: the second's writes are undone."""
-    from kehu.core import http
+    from kehu.core.http import idempotency
 
     client = api_as(world.hq_admin)
     first = client.post("/org-units", {"parent_id": world.hq.pk, "name": "先到"},
                         Idempotency_Key="race")
     assert first.status == 201
-    real_stored = http._stored
+    real_stored = idempotency._stored
     calls = {"n": 0}
 
     def racing_lookup(lookup: dict[str, Any]) -> Any:
         calls["n"] += 1
         return None if calls["n"] == 1 else real_stored(lookup)
 
-    monkeypatch.setattr(http, "_stored", racing_lookup)
+    monkeypatch.setattr(idempotency, "_stored", racing_lookup)
     same = client.post("/org-units", {"parent_id": world.hq.pk, "name": "先到"},
                        Idempotency_Key="race")
     # The create itself is refused (the name exists), so nothing is stored or replayed.
@@ -329,7 +331,7 @@ def test_idempotency_race_loser_is_rolled_back(world: World,
     assert not OrgUnit.objects.filter(name="后到").exists()
     calls["n"] = 0
     # Same body, other parent spelled the same way: replayed from the winner.
-    monkeypatch.setattr(http, "_request_hash", lambda request: IdempotencyKey.objects.get(
+    monkeypatch.setattr(idempotency, "_request_hash", lambda request: IdempotencyKey.objects.get(
         key="race").request_hash)
     replay = client.post("/org-units", {"parent_id": world.hq.pk, "name": "第三"},
                          Idempotency_Key="race")
@@ -378,7 +380,7 @@ def test_session_of_deactivated_user_is_401(world: World) -> None:
     client = Client()
     client.force_login(world.city_a1_rep)
     assert client.get(f"{API}/auth/me").status_code == 200
-    services.user_deactivate(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
+    user_deactivate(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
     r = client.get(f"{API}/auth/me")
     assert r.status_code == 401 and r.json()["error"]["code"] == "not_authenticated"
 
@@ -387,8 +389,8 @@ def test_role_change_applies_to_session_on_next_request(world: World) -> None:
     client = Client()
     client.force_login(world.prov_a_manager)
     assert client.get(f"{API}/org-units").json()["count"] == 3
-    services.user_update(actor=world.hq_admin, user_id=world.prov_a_manager.pk,
-                         role_ids=[world.role("account_manager").pk])
+    user_update(actor=world.hq_admin, user_id=world.prov_a_manager.pk,
+                role_ids=[world.role("account_manager").pk])
     assert client.get(f"{API}/org-units").json()["count"] == 1
     assert fresh(world.prov_a_manager).roles.count() == 1
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from kehu.core import audit, context, services
+from kehu.core import audit, context
 from kehu.core.models import AuditEvent
+from kehu.core.services.org import org_unit_create
+from kehu.core.services.users import user_update
 from kehu.core.testing import World
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +46,8 @@ def test_database_refuses_raw_delete(world: World) -> None:
 def test_request_context_and_masking(world: World) -> None:
     token = context.activate(context.RequestContext("req-123", "10.1.2.3"))
     try:
-        services.user_update(actor=world.hq_admin, user_id=world.analyst.pk,
-                             phone="13912345678")
+        user_update(actor=world.hq_admin, user_id=world.analyst.pk,
+                    phone="13912345678")
     finally:
         context.deactivate(token)
     event = AuditEvent.objects.filter(action="user.update").latest("id")
@@ -61,7 +63,7 @@ def test_failed_write_leaves_no_audit_row(world: World) -> None:
 
     count = AuditEvent.objects.count()
     with pytest.raises(Conflict):
-        services.org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="广东省公司")
+        org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="广东省公司")
     assert AuditEvent.objects.count() == count
 
 

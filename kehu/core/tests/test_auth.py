@@ -8,10 +8,17 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from kehu.core import services
 from kehu.core.auth import SecondFactorRequired, login_with_password, user_for_token
 from kehu.core.exceptions import AuthenticationFailed, ValidationFailed
 from kehu.core.models import AuditEvent, User
+from kehu.core.services.profile import (
+    api_token_create,
+    api_token_revoke,
+    totp_disable,
+    totp_enable,
+    totp_setup,
+)
+from kehu.core.services.users import user_deactivate, user_unlock
 from kehu.core.testing import PASSWORD, World, fresh, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +63,7 @@ def test_lockout_after_threshold_and_admin_unlock(world: World, settings) -> Non
     assert locked.actor is None  # whoever tried is unknown; the account is the object
     assert locked.object_id == str(world.city_a1_rep.pk)
     assert locked.org_unit_id == world.city_a1.pk
-    services.user_unlock(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
+    user_unlock(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
     assert login_with_password("rep_a1@huaxia.test", PASSWORD).pk == world.city_a1_rep.pk
 
 
@@ -66,9 +73,9 @@ def test_unlock_needs_admin_right(world: World) -> None:
     User.objects.filter(pk=world.city_a1_rep.pk).update(
         locked_until=timezone.now() + timedelta(minutes=10))
     with pytest.raises(Forbidden):
-        services.user_unlock(actor=world.city_a1_manager, user_id=world.city_a1_rep.pk)
+        user_unlock(actor=world.city_a1_manager, user_id=world.city_a1_rep.pk)
     assert fresh(world.city_a1_rep).is_locked()
-    services.user_unlock(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
+    user_unlock(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
     assert not fresh(world.city_a1_rep).is_locked()
     assert login_with_password("rep_a1@huaxia.test", PASSWORD)
 
@@ -80,37 +87,37 @@ def test_lock_expires(world: World) -> None:
 
 
 def test_inactive_user_cannot_log_in(world: World) -> None:
-    services.user_deactivate(actor=world.hq_admin, user_id=world.analyst.pk)
+    user_deactivate(actor=world.hq_admin, user_id=world.analyst.pk)
     with pytest.raises(AuthenticationFailed):
         login_with_password("analyst@huaxia.test", PASSWORD)
 
 
 def test_totp_enrol_login_disable(world: World) -> None:
     user = world.analyst
-    secret = services.totp_setup(actor=user)
+    secret = totp_setup(actor=user)
     with pytest.raises(ValidationFailed):
-        services.totp_enable(actor=user, code="000000")
-    services.totp_enable(actor=user, code=totp_code(secret))
+        totp_enable(actor=user, code="000000")
+    totp_enable(actor=user, code=totp_code(secret))
     with pytest.raises(SecondFactorRequired):
         login_with_password("analyst@huaxia.test", PASSWORD)
     with pytest.raises(SecondFactorRequired):
         login_with_password("analyst@huaxia.test", PASSWORD, "123456")
     assert login_with_password("analyst@huaxia.test", PASSWORD, totp_code(secret, 1))
-    services.totp_disable(actor=fresh(user), password=PASSWORD)
+    totp_disable(actor=fresh(user), password=PASSWORD)
     assert login_with_password("analyst@huaxia.test", PASSWORD)
 
 
 def test_token_stored_hashed_and_revocable(world: World) -> None:
-    token, plaintext = services.api_token_create(actor=world.city_a1_rep, name="集成")
+    token, plaintext = api_token_create(actor=world.city_a1_rep, name="集成")
     assert plaintext not in token.key_hash and len(token.key_hash) == 64
     assert user_for_token(plaintext).pk == world.city_a1_rep.pk  # type: ignore[union-attr]
     assert user_for_token(plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) is None
-    services.api_token_revoke(actor=world.city_a1_rep, token_id=token.pk)
+    api_token_revoke(actor=world.city_a1_rep, token_id=token.pk)
     assert user_for_token(plaintext) is None
 
 
 def test_expired_token_refused(world: World) -> None:
-    token, plaintext = services.api_token_create(
+    token, plaintext = api_token_create(
         actor=world.analyst, name="短期", expires_at=timezone.now() + timedelta(hours=1))
     token.expires_at = timezone.now() - timedelta(seconds=1)
     token.save()
@@ -118,17 +125,17 @@ def test_expired_token_refused(world: World) -> None:
 
 
 def test_token_of_deactivated_user_refused(world: World) -> None:
-    _, plaintext = services.api_token_create(actor=world.analyst, name="t")
-    services.user_deactivate(actor=world.hq_admin, user_id=world.analyst.pk)
+    _, plaintext = api_token_create(actor=world.analyst, name="t")
+    user_deactivate(actor=world.hq_admin, user_id=world.analyst.pk)
     assert user_for_token(plaintext) is None
 
 
 def test_other_users_token_cannot_be_revoked(world: World) -> None:
     from kehu.core.exceptions import NotFound
 
-    token, plaintext = services.api_token_create(actor=world.analyst, name="t")
+    token, plaintext = api_token_create(actor=world.analyst, name="t")
     with pytest.raises(NotFound):
-        services.api_token_revoke(actor=world.hq_admin, token_id=token.pk)
+        api_token_revoke(actor=world.hq_admin, token_id=token.pk)
     assert user_for_token(plaintext) is not None
 
 
@@ -154,8 +161,8 @@ def test_attempts_while_locked_do_not_extend_the_lock(world: World) -> None:
 
 def test_totp_code_is_single_use(world: World) -> None:
     user = world.analyst
-    secret = services.totp_setup(actor=user)
-    services.totp_enable(actor=user, code=totp_code(secret))
+    secret = totp_setup(actor=user)
+    totp_enable(actor=user, code=totp_code(secret))
     code = totp_code(secret, 1)
     assert login_with_password("analyst@huaxia.test", PASSWORD, code)
     with pytest.raises(SecondFactorRequired):

@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from kehu.core import services
 from kehu.core.exceptions import KehuError
 from kehu.core.models import OrgUnit
+from kehu.core.services.org import org_unit_move
 from kehu.core.testing import build_world, fresh
 
 pytestmark = [
@@ -27,8 +27,8 @@ def test_crossed_moves_cannot_build_a_cycle() -> None:
     def move(unit_id: int, parent_id: int) -> None:
         try:
             barrier.wait()
-            services.org_unit_move(actor=fresh(w.hq_admin), unit_id=unit_id,
-                                   new_parent_id=parent_id)
+            org_unit_move(actor=fresh(w.hq_admin), unit_id=unit_id,
+                          new_parent_id=parent_id)
             outcomes.append("moved")
         except KehuError:
             outcomes.append("refused")

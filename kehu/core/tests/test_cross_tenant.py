@@ -23,8 +23,9 @@ from kehu.activities.models import (
     WorkPlan,
 )
 from kehu.activities.testing import build_engagement
-from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
+from kehu.core.services.profile import api_token_create
+from kehu.core.services.roles import role_create
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_api import API, ApiClient, ApiResponse, assert_error, token_for
 from kehu.customers import imports
@@ -44,9 +45,9 @@ class Fixture:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.custom_role = services.role_create(
+        self.custom_role = role_create(
             actor=world.hq_admin, name="质检", permissions=["org.view"], data_scope="unit")
-        self.token, _plain = services.api_token_create(actor=world.hq_admin, name="A's token")
+        self.token, _plain = api_token_create(actor=world.hq_admin, name="A's token")
         self.event = AuditEvent.objects.filter(tenant=world.tenant).order_by("id")[0]
         self.intruder = ApiClient(token_for(world.other_tenant_admin))
         self.book = build_book(world)

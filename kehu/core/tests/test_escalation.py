@@ -6,9 +6,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from kehu.core import access, audit, services
+from kehu.core import access, audit
 from kehu.core.exceptions import Forbidden, ValidationFailed
 from kehu.core.models import AuditEvent, OrgUnit, Role, User
+from kehu.core.services.profile import api_token_create
+from kehu.core.services.roles import role_create, role_update
+from kehu.core.services.shares import record_share
+from kehu.core.services.users import user_deactivate, user_reset_password, user_unlock, user_update
 from kehu.core.testing import PASSWORD, World, fresh, make_user
 
 pytestmark = pytest.mark.django_db
@@ -34,12 +38,12 @@ def admin_in_province(world: World) -> User:
 def test_hq_manager_cannot_take_over_the_administrator(world: World, hq_manager: User) -> None:
     before = snapshot_users()
     for attempt in (
-        lambda: services.user_reset_password(actor=hq_manager, user_id=world.hq_admin.pk),
-        lambda: services.user_update(actor=hq_manager, user_id=world.hq_admin.pk, role_ids=[]),
-        lambda: services.user_deactivate(actor=hq_manager, user_id=world.hq_admin.pk),
-        lambda: services.user_unlock(actor=hq_manager, user_id=world.hq_admin.pk),
-        lambda: services.user_update(actor=hq_manager, user_id=world.hq_admin.pk,
-                                     full_name="被改"),
+        lambda: user_reset_password(actor=hq_manager, user_id=world.hq_admin.pk),
+        lambda: user_update(actor=hq_manager, user_id=world.hq_admin.pk, role_ids=[]),
+        lambda: user_deactivate(actor=hq_manager, user_id=world.hq_admin.pk),
+        lambda: user_unlock(actor=hq_manager, user_id=world.hq_admin.pk),
+        lambda: user_update(actor=hq_manager, user_id=world.hq_admin.pk,
+                            full_name="被改"),
     ):
         with pytest.raises(Forbidden):
             attempt()
@@ -53,21 +57,21 @@ def test_province_manager_cannot_deactivate_an_admin_in_their_province(
 ) -> None:
     before = snapshot_users()
     with pytest.raises(Forbidden):
-        services.user_deactivate(actor=world.prov_a_manager, user_id=admin_in_province.pk)
+        user_deactivate(actor=world.prov_a_manager, user_id=admin_in_province.pk)
     assert snapshot_users() == before
 
 
 def test_managers_still_manage_their_people(world: World) -> None:
-    services.user_update(actor=world.prov_a_manager, user_id=world.city_a1_rep.pk,
-                         full_name="李经理")
-    _, password = services.user_reset_password(actor=world.hq_admin,
-                                               user_id=world.city_a1_rep.pk)
+    user_update(actor=world.prov_a_manager, user_id=world.city_a1_rep.pk,
+                full_name="李经理")
+    _, password = user_reset_password(actor=world.hq_admin,
+                                      user_id=world.city_a1_rep.pk)
     assert fresh(world.city_a1_rep).check_password(password)
 
 
 def test_reset_password_revokes_tokens(world: World) -> None:
-    token, _ = services.api_token_create(actor=world.city_a1_rep, name="脚本")
-    services.user_reset_password(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
+    token, _ = api_token_create(actor=world.city_a1_rep, name="脚本")
+    user_reset_password(actor=world.hq_admin, user_id=world.city_a1_rep.pk)
     token.refresh_from_db()
     assert token.revoked_at is not None
 
@@ -75,18 +79,18 @@ def test_reset_password_revokes_tokens(world: World) -> None:
 def test_last_administrator_is_kept(world: World, admin_in_province: User) -> None:
     from kehu.core.permissions import all_permissions
 
-    services.user_deactivate(actor=world.hq_admin, user_id=admin_in_province.pk)
+    user_deactivate(actor=world.hq_admin, user_id=admin_in_province.pk)
     # A custom role as rich as the administrator's, held by someone else.
-    everything = services.role_create(actor=world.hq_admin, name="全权",
-                                      permissions=all_permissions(), data_scope="tenant")
-    services.user_update(actor=world.hq_admin, user_id=world.analyst.pk,
-                         role_ids=[everything.pk])
+    everything = role_create(actor=world.hq_admin, name="全权",
+                             permissions=all_permissions(), data_scope="tenant")
+    user_update(actor=world.hq_admin, user_id=world.analyst.pk,
+                role_ids=[everything.pk])
     with pytest.raises(ValidationFailed):
         # Taking the admin role from the only remaining administrator.
-        services.user_update(actor=fresh(world.analyst), user_id=world.hq_admin.pk,
-                             role_ids=[everything.pk])
+        user_update(actor=fresh(world.analyst), user_id=world.hq_admin.pk,
+                    role_ids=[everything.pk])
     with pytest.raises(ValidationFailed):
-        services.user_deactivate(actor=fresh(world.analyst), user_id=world.hq_admin.pk)
+        user_deactivate(actor=fresh(world.analyst), user_id=world.hq_admin.pk)
     admin = fresh(world.hq_admin)
     assert admin.is_active
     assert admin.roles.filter(builtin_key="tenant_admin").exists()
@@ -94,40 +98,40 @@ def test_last_administrator_is_kept(world: World, admin_in_province: User) -> No
 
 def test_custom_role_cannot_escalate_itself(world: World) -> None:
     w = world
-    editor = services.role_create(actor=w.hq_admin, name="角色编辑",
-                                  permissions=["roles.view", "roles.change"], data_scope="own")
-    services.user_update(actor=w.hq_admin, user_id=w.city_a1_rep.pk,
-                         role_ids=[w.role("account_manager").pk, editor.pk])
+    editor = role_create(actor=w.hq_admin, name="角色编辑",
+                         permissions=["roles.view", "roles.change"], data_scope="own")
+    user_update(actor=w.hq_admin, user_id=w.city_a1_rep.pk,
+                role_ids=[w.role("account_manager").pk, editor.pk])
     rep = fresh(w.city_a1_rep)
     before = list(Role.objects.order_by("pk").values())
     with pytest.raises(Forbidden):
-        services.role_update(actor=rep, role_id=editor.pk,
-                             permissions=["roles.view", "roles.change", "users.admin"])
+        role_update(actor=rep, role_id=editor.pk,
+                    permissions=["roles.view", "roles.change", "users.admin"])
     with pytest.raises(Forbidden):
-        services.role_update(actor=rep, role_id=editor.pk, data_scope="tenant")
+        role_update(actor=rep, role_id=editor.pk, data_scope="tenant")
     assert list(Role.objects.order_by("pk").values()) == before
     assert not access.has_perm(fresh(rep), "users.admin")
 
 
 def test_role_creation_limited_to_own_rights(world: World) -> None:
     w = world
-    creator = services.role_create(actor=w.hq_admin, name="建角色",
-                                   permissions=["roles.create", "org.view"], data_scope="unit")
-    services.user_update(actor=w.hq_admin, user_id=w.analyst.pk,
-                         role_ids=[w.role("analyst").pk, creator.pk])
+    creator = role_create(actor=w.hq_admin, name="建角色",
+                          permissions=["roles.create", "org.view"], data_scope="unit")
+    user_update(actor=w.hq_admin, user_id=w.analyst.pk,
+                role_ids=[w.role("analyst").pk, creator.pk])
     analyst = fresh(w.analyst)
     count = Role.objects.count()
     with pytest.raises(Forbidden):
-        services.role_create(actor=analyst, name="大权", permissions=["org.change"],
-                             data_scope="tenant")
+        role_create(actor=analyst, name="大权", permissions=["org.change"],
+                    data_scope="tenant")
     assert Role.objects.count() == count
-    services.role_create(actor=analyst, name="只看", permissions=["org.view"],
-                         data_scope="tenant")  # analyst holds org.view over the tenant
+    role_create(actor=analyst, name="只看", permissions=["org.view"],
+                data_scope="tenant")  # analyst holds org.view over the tenant
 
 
 def test_phone_masked_in_the_user_page_without_reveal(world: World) -> None:
-    services.user_update(actor=world.hq_admin, user_id=world.city_a1_rep.pk,
-                         phone="13812345678")
+    user_update(actor=world.hq_admin, user_id=world.city_a1_rep.pk,
+                phone="13812345678")
     client = Client()
     client.force_login(world.prov_a_manager)
     body = client.get(reverse("user_detail", args=[world.city_a1_rep.pk])).content.decode()
@@ -150,7 +154,7 @@ def test_phone_masked_in_the_user_page_without_reveal(world: World) -> None:
 def test_allows_agrees_with_visible_to(world: World) -> None:
     """The per-row check and the queryset are two forms of one policy."""
     w = world
-    services.record_share(actor=w.hq_admin, obj=w.city_a1_manager, user_id=w.prov_b_manager.pk)
+    record_share(actor=w.hq_admin, obj=w.city_a1_manager, user_id=w.prov_b_manager.pk)
     personas = [w.hq_admin, w.prov_a_manager, w.city_a1_manager, w.city_a1_rep,
                 w.prov_b_manager, w.analyst, w.other_tenant_admin]
     for model in (OrgUnit, User, Role, AuditEvent):

@@ -6,17 +6,33 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kehu.core import access, selectors, services
+from kehu.core import access, selectors
 from kehu.core.exceptions import Conflict, StaleVersion, ValidationFailed
 from kehu.core.models import AuditEvent, OrgUnit, Role, Tenant, User
+from kehu.core.services.org import (
+    org_unit_create,
+    org_unit_deactivate,
+    org_unit_move,
+    org_unit_update,
+)
+from kehu.core.services.profile import api_token_create, api_token_revoke, profile_update
+from kehu.core.services.roles import role_create, role_delete, role_update
+from kehu.core.services.tenants import builtin_roles_sync, tenant_signup
+from kehu.core.services.users import (
+    user_create,
+    user_deactivate,
+    user_reset_password,
+    user_unlock,
+    user_update,
+)
 from kehu.core.testing import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
 
 
 def test_signup_creates_tenant_root_roles_admin() -> None:
-    tenant, admin = services.tenant_signup(company_name="  新兴  科技 ", admin_name="赵敏",
-                                           email="Zhao@Example.CN", password=PASSWORD)
+    tenant, admin = tenant_signup(company_name="  新兴  科技 ", admin_name="赵敏",
+                                  email="Zhao@Example.CN", password=PASSWORD)
     assert tenant.name == "新兴 科技"
     assert admin.email == "zhao@example.cn"
     assert admin.org_unit.parent is None and admin.org_unit.kind == "group"
@@ -40,26 +56,26 @@ def test_signup_validation_creates_nothing(kwargs: dict[str, str], field: str) -
     data = {"company_name": "甲公司", "admin_name": "甲", "email": "a@jia.cn",
             "password": PASSWORD} | kwargs
     with pytest.raises(ValidationFailed) as err:
-        services.tenant_signup(**data)
+        tenant_signup(**data)
     assert field in err.value.fields
     assert not Tenant.objects.exists() and not User.objects.exists()
 
 
 def test_duplicate_signup_refused(world: World) -> None:
     with pytest.raises(Conflict) as err:
-        services.tenant_signup(company_name="华夏通信集团", admin_name="x", email="new@x.cn",
-                               password=PASSWORD)
+        tenant_signup(company_name="华夏通信集团", admin_name="x", email="new@x.cn",
+                      password=PASSWORD)
     assert "company_name" in err.value.fields
     with pytest.raises(Conflict) as err:
-        services.tenant_signup(company_name="新公司", admin_name="x",
-                               email="HQ_ADMIN@huaxia.test", password=PASSWORD)
+        tenant_signup(company_name="新公司", admin_name="x",
+                      email="HQ_ADMIN@huaxia.test", password=PASSWORD)
     assert "email" in err.value.fields
     assert Tenant.objects.count() == 2
 
 
 def test_move_subtree_rewrites_paths(world: World) -> None:
     w = world
-    services.org_unit_move(actor=w.hq_admin, unit_id=w.city_a1.pk, new_parent_id=w.prov_b.pk)
+    org_unit_move(actor=w.hq_admin, unit_id=w.city_a1.pk, new_parent_id=w.prov_b.pk)
     team = OrgUnit.objects.get(pk=w.team_a1.pk)
     assert team.path == f"{w.prov_b.path}{w.city_a1.pk}/{w.team_a1.pk}/"
     assert team.depth == 3
@@ -73,20 +89,20 @@ def test_move_subtree_rewrites_paths(world: World) -> None:
 def test_move_under_own_descendant_refused(world: World) -> None:
     w = world
     with pytest.raises(ValidationFailed):
-        services.org_unit_move(actor=w.hq_admin, unit_id=w.prov_a.pk, new_parent_id=w.team_a1.pk)
+        org_unit_move(actor=w.hq_admin, unit_id=w.prov_a.pk, new_parent_id=w.team_a1.pk)
     with pytest.raises(ValidationFailed):
-        services.org_unit_move(actor=w.hq_admin, unit_id=w.hq.pk, new_parent_id=w.prov_a.pk)
+        org_unit_move(actor=w.hq_admin, unit_id=w.hq.pk, new_parent_id=w.prov_a.pk)
     assert OrgUnit.objects.get(pk=w.prov_a.pk).parent_id == w.hq.pk
 
 
 def test_rename_and_version(world: World) -> None:
     w = world
-    unit = services.org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="广州市分公司",
-                                    expected_version=w.city_a1.version)
+    unit = org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="广州市分公司",
+                           expected_version=w.city_a1.version)
     assert unit.version == w.city_a1.version + 1
     with pytest.raises(StaleVersion):
-        services.org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="再改",
-                                 expected_version=w.city_a1.version)
+        org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="再改",
+                        expected_version=w.city_a1.version)
     assert OrgUnit.objects.get(pk=w.city_a1.pk).name == "广州市分公司"
     event = AuditEvent.objects.filter(action="org_unit.update").latest("id")
     assert event.changes == {"name": ["广州分公司", "广州市分公司"]}
@@ -94,21 +110,21 @@ def test_rename_and_version(world: World) -> None:
 
 def test_sibling_names_unique(world: World) -> None:
     with pytest.raises(Conflict):
-        services.org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="广东省公司")
+        org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="广东省公司")
 
 
 def test_deactivate_refused_while_owning_active_users_or_units(world: World) -> None:
     w = world
     with pytest.raises(Conflict) as err:
-        services.org_unit_deactivate(actor=w.hq_admin, unit_id=w.city_a1.pk)
+        org_unit_deactivate(actor=w.hq_admin, unit_id=w.city_a1.pk)
     assert "2" in str(err.value.message)  # two active users
     assert OrgUnit.objects.get(pk=w.city_a1.pk).is_active
     with pytest.raises(Conflict):
-        services.org_unit_deactivate(actor=w.hq_admin, unit_id=w.prov_b.pk)  # has a city
-    unit = services.org_unit_deactivate(actor=w.hq_admin, unit_id=w.team_a1.pk)
+        org_unit_deactivate(actor=w.hq_admin, unit_id=w.prov_b.pk)  # has a city
+    unit = org_unit_deactivate(actor=w.hq_admin, unit_id=w.team_a1.pk)
     assert not unit.is_active
     with pytest.raises(ValidationFailed):
-        services.org_unit_create(actor=w.hq_admin, parent_id=w.team_a1.pk, name="x")
+        org_unit_create(actor=w.hq_admin, parent_id=w.team_a1.pk, name="x")
 
 
 def test_subtree_read_is_one_query_over_ten_thousand_units(world: World) -> None:
@@ -144,7 +160,7 @@ def test_subtree_query_uses_path_index(world: World) -> None:
 
 def test_user_create_generates_password_once(world: World) -> None:
     w = world
-    user, password = services.user_create(
+    user, password = user_create(
         actor=w.city_a1_manager, email="new.rep@huaxia.test", full_name="新人",
         org_unit_id=w.team_a1.pk, role_ids=[w.role("account_manager").pk], phone="13812345678",
     )
@@ -156,15 +172,15 @@ def test_user_create_generates_password_once(world: World) -> None:
 
 def test_user_deactivation_revokes_tokens(world: World) -> None:
     w = world
-    token, _ = services.api_token_create(actor=w.city_a1_rep, name="脚本")
-    services.user_deactivate(actor=w.city_a1_manager, user_id=w.city_a1_rep.pk)
+    token, _ = api_token_create(actor=w.city_a1_rep, name="脚本")
+    user_deactivate(actor=w.city_a1_manager, user_id=w.city_a1_rep.pk)
     token.refresh_from_db()
     assert token.revoked_at is not None
 
 
 def test_cannot_deactivate_self(world: World) -> None:
     with pytest.raises(ValidationFailed):
-        services.user_deactivate(actor=world.hq_admin, user_id=world.hq_admin.pk)
+        user_deactivate(actor=world.hq_admin, user_id=world.hq_admin.pk)
     assert User.objects.get(pk=world.hq_admin.pk).is_active
 
 
@@ -172,9 +188,9 @@ def test_builtin_roles_are_read_only(world: World) -> None:
     w = world
     role = w.role("analyst")
     with pytest.raises(Conflict):
-        services.role_update(actor=w.hq_admin, role_id=role.pk, name="改")
+        role_update(actor=w.hq_admin, role_id=role.pk, name="改")
     with pytest.raises(Conflict):
-        services.role_delete(actor=w.hq_admin, role_id=role.pk)
+        role_delete(actor=w.hq_admin, role_id=role.pk)
     assert Role.objects.get(pk=role.pk).name == role.name
 
 
@@ -182,8 +198,8 @@ def test_builtin_role_names_stored_in_default_language() -> None:
     from django.utils import translation
 
     with translation.override("en"):
-        tenant, _ = services.tenant_signup(company_name="Acme", admin_name="A",
-                                           email="a@acme.test", password=PASSWORD)
+        tenant, _ = tenant_signup(company_name="Acme", admin_name="A",
+                                  email="a@acme.test", password=PASSWORD)
     analyst = Role.objects.get(tenant=tenant, builtin_key="analyst")
     assert analyst.name == "分析员（只读）"
     with translation.override("en"):
@@ -192,32 +208,32 @@ def test_builtin_role_names_stored_in_default_language() -> None:
 
 def test_code_and_description_lengths_refused(world: World) -> None:
     with pytest.raises(ValidationFailed) as err:
-        services.org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="长",
-                                 code="x" * 51)
+        org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk, name="长",
+                        code="x" * 51)
     assert "code" in err.value.fields
     with pytest.raises(ValidationFailed) as err:
-        services.role_create(actor=world.hq_admin, name="长", permissions=[],
-                             data_scope="own", description="d" * 301)
+        role_create(actor=world.hq_admin, name="长", permissions=[],
+                    data_scope="own", description="d" * 301)
     assert "description" in err.value.fields
 
 
 def test_custom_role_lifecycle(world: World) -> None:
     w = world
     with pytest.raises(ValidationFailed):
-        services.role_create(actor=w.hq_admin, name="坏", permissions=["nope.view"],
-                             data_scope="tenant")
-    role = services.role_create(actor=w.hq_admin, name="只读组织", permissions=["org.view"],
-                                data_scope="subtree")
-    role = services.role_update(actor=w.hq_admin, role_id=role.pk, expected_version=1,
-                                permissions=["org.view", "users.view"])
+        role_create(actor=w.hq_admin, name="坏", permissions=["nope.view"],
+                    data_scope="tenant")
+    role = role_create(actor=w.hq_admin, name="只读组织", permissions=["org.view"],
+                       data_scope="subtree")
+    role = role_update(actor=w.hq_admin, role_id=role.pk, expected_version=1,
+                       permissions=["org.view", "users.view"])
     assert role.effective_permissions() == {"org.view", "users.view"}
-    services.user_update(actor=w.hq_admin, user_id=w.analyst.pk,
-                         role_ids=[w.role("analyst").pk, role.pk])
+    user_update(actor=w.hq_admin, user_id=w.analyst.pk,
+                role_ids=[w.role("analyst").pk, role.pk])
     with pytest.raises(Conflict):
-        services.role_delete(actor=w.hq_admin, role_id=role.pk)
-    services.user_update(actor=w.hq_admin, user_id=w.analyst.pk,
-                         role_ids=[w.role("analyst").pk])
-    services.role_delete(actor=w.hq_admin, role_id=role.pk)
+        role_delete(actor=w.hq_admin, role_id=role.pk)
+    user_update(actor=w.hq_admin, user_id=w.analyst.pk,
+                role_ids=[w.role("analyst").pk])
+    role_delete(actor=w.hq_admin, role_id=role.pk)
     assert not Role.objects.filter(pk=role.pk).exists()
     assert AuditEvent.objects.filter(action="role.delete", object_id=str(role.pk)).exists()
 
@@ -225,13 +241,13 @@ def test_custom_role_lifecycle(world: World) -> None:
 def test_every_write_is_audited_in_its_transaction(world: World) -> None:
     w = world
     start = AuditEvent.objects.count()
-    services.org_unit_create(actor=w.hq_admin, parent_id=w.hq.pk, name="北京市公司")
-    services.user_update(actor=w.hq_admin, user_id=w.analyst.pk, full_name="王分析师")
-    services.profile_update(actor=w.analyst, language="en")
-    services.user_unlock(actor=w.hq_admin, user_id=w.analyst.pk)
-    services.user_reset_password(actor=w.hq_admin, user_id=w.analyst.pk)
-    token, _ = services.api_token_create(actor=w.analyst, name="t")
-    services.api_token_revoke(actor=w.analyst, token_id=token.pk)
+    org_unit_create(actor=w.hq_admin, parent_id=w.hq.pk, name="北京市公司")
+    user_update(actor=w.hq_admin, user_id=w.analyst.pk, full_name="王分析师")
+    profile_update(actor=w.analyst, language="en")
+    user_unlock(actor=w.hq_admin, user_id=w.analyst.pk)
+    user_reset_password(actor=w.hq_admin, user_id=w.analyst.pk)
+    token, _ = api_token_create(actor=w.analyst, name="t")
+    api_token_revoke(actor=w.analyst, token_id=token.pk)
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True)[start:])
     assert actions == ["org_unit.create", "user.update", "user.profile_update", "user.unlock",
                        "user.reset_password", "api_token.create", "api_token.revoke"]
@@ -243,11 +259,11 @@ def test_builtin_roles_sync_reaches_existing_tenants(world: World) -> None:
     perms.register_builtin_role("kpi_officer", "KPI officer", "subtree")
     try:
         Role.objects.filter(tenant=world.tenant, builtin_key="analyst").update(data_scope="own")
-        assert services.builtin_roles_sync() == 2  # one new role in each tenant
+        assert builtin_roles_sync() == 2  # one new role in each tenant
         assert Role.objects.get(tenant=world.tenant, builtin_key="kpi_officer").data_scope == (
             "subtree")
         assert world.role("analyst").data_scope == "tenant"  # back to the registered scope
-        assert services.builtin_roles_sync() == 0
+        assert builtin_roles_sync() == 0
     finally:
         del perms.BUILTIN_ROLES["kpi_officer"]
 
@@ -255,8 +271,8 @@ def test_builtin_roles_sync_reaches_existing_tenants(world: World) -> None:
 def test_saving_nothing_new_is_not_an_event(world: World) -> None:
     w = world
     count = AuditEvent.objects.count()
-    unit = services.org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="广州分公司")
-    user = services.profile_update(actor=w.analyst, full_name=w.analyst.full_name)
+    unit = org_unit_update(actor=w.hq_admin, unit_id=w.city_a1.pk, name="广州分公司")
+    user = profile_update(actor=w.analyst, full_name=w.analyst.full_name)
     assert unit.version == w.city_a1.version
     assert user.version == w.analyst.version
     assert AuditEvent.objects.count() == count

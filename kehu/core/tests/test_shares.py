@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kehu.core import services
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import AuditEvent, RecordShare, User
+from kehu.core.services.roles import role_create
+from kehu.core.services.shares import record_share, record_unshare
+from kehu.core.services.users import user_update
 from kehu.core.testing import World, fresh
 
 pytestmark = pytest.mark.django_db
@@ -16,23 +18,23 @@ def test_share_opens_one_record_to_view(world: World) -> None:
     w = world
     rep = w.city_a1_rep
     assert not User.objects.visible_to(fresh(w.prov_b_manager)).filter(pk=rep.pk).exists()
-    services.record_share(actor=w.hq_admin, obj=rep, user_id=w.prov_b_manager.pk)
+    record_share(actor=w.hq_admin, obj=rep, user_id=w.prov_b_manager.pk)
     seen = User.objects.visible_to(fresh(w.prov_b_manager))
     assert seen.filter(pk=rep.pk).exists()
     assert not seen.filter(pk=w.city_a1_manager.pk).exists()  # only the shared record
     # View only: changing it is still refused, and nothing changes.
     with pytest.raises(NotFound):
-        services.user_update(actor=fresh(w.prov_b_manager), user_id=rep.pk, full_name="改")
+        user_update(actor=fresh(w.prov_b_manager), user_id=rep.pk, full_name="改")
     assert fresh(rep).full_name == rep.full_name
     assert AuditEvent.objects.filter(action="share.grant", object_id=str(rep.pk)).exists()
 
 
 def test_share_with_change(world: World) -> None:
     w = world
-    services.record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.prov_b_manager.pk,
-                          can_change=True)
-    services.user_update(actor=fresh(w.prov_b_manager), user_id=w.city_a1_rep.pk,
-                         full_name="李经理")
+    record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.prov_b_manager.pk,
+                 can_change=True)
+    user_update(actor=fresh(w.prov_b_manager), user_id=w.city_a1_rep.pk,
+                full_name="李经理")
     assert fresh(w.city_a1_rep).full_name == "李经理"
 
 
@@ -40,17 +42,17 @@ def test_share_needs_the_module_action(world: World) -> None:
     w = world
     # The rep's role holds users.view (own scope), so the share shows them the record;
     # without any users.view the share shows nothing.
-    custom = services.role_create(actor=w.hq_admin, name="仅组织", permissions=["org.view"],
-                                  data_scope="unit")
-    services.user_update(actor=w.hq_admin, user_id=w.analyst.pk, role_ids=[custom.pk])
-    services.record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.analyst.pk)
+    custom = role_create(actor=w.hq_admin, name="仅组织", permissions=["org.view"],
+                         data_scope="unit")
+    user_update(actor=w.hq_admin, user_id=w.analyst.pk, role_ids=[custom.pk])
+    record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.analyst.pk)
     assert not User.objects.visible_to(fresh(w.analyst)).exists()
 
 
 def test_unshare(world: World) -> None:
     w = world
-    services.record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.prov_b_manager.pk)
-    services.record_unshare(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.prov_b_manager.pk)
+    record_share(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.prov_b_manager.pk)
+    record_unshare(actor=w.hq_admin, obj=w.city_a1_rep, user_id=w.prov_b_manager.pk)
     assert not User.objects.visible_to(fresh(w.prov_b_manager)).filter(
         pk=w.city_a1_rep.pk).exists()
     assert AuditEvent.objects.filter(action="share.revoke").exists()
@@ -59,15 +61,15 @@ def test_unshare(world: World) -> None:
 def test_cannot_share_what_you_cannot_change_or_with_another_tenant(world: World) -> None:
     w = world
     with pytest.raises(NotFound):
-        services.record_share(actor=w.prov_b_manager, obj=w.city_a1_rep,
-                              user_id=w.prov_b_manager.pk)
+        record_share(actor=w.prov_b_manager, obj=w.city_a1_rep,
+                     user_id=w.prov_b_manager.pk)
     with pytest.raises(ValidationFailed):
-        services.record_share(actor=w.hq_admin, obj=w.city_a1_rep,
-                              user_id=w.other_tenant_admin.pk)
+        record_share(actor=w.hq_admin, obj=w.city_a1_rep,
+                     user_id=w.other_tenant_admin.pk)
     with pytest.raises(ValidationFailed):  # only with colleagues the actor can see
-        services.record_share(actor=w.city_a1_manager, obj=w.city_a1_rep,
-                              user_id=w.prov_b_manager.pk)
+        record_share(actor=w.city_a1_manager, obj=w.city_a1_rep,
+                     user_id=w.prov_b_manager.pk)
     with pytest.raises(NotFound):
-        services.record_share(actor=w.other_tenant_admin, obj=w.city_a1_rep,
-                              user_id=w.other_tenant_admin.pk)
+        record_share(actor=w.other_tenant_admin, obj=w.city_a1_rep,
+                     user_id=w.other_tenant_admin.pk)
     assert not RecordShare.objects.exists()

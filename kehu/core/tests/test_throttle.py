@@ -6,10 +6,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from kehu.core import context, services
+from kehu.core import context
 from kehu.core.auth import login_with_password
 from kehu.core.exceptions import AuthenticationFailed, Throttled
 from kehu.core.models import Tenant
+from kehu.core.services.tenants import tenant_signup
 from kehu.core.testing import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +35,11 @@ def test_sign_in_attempts_limited_per_address(world: World, settings, client_add
 def test_sign_ups_limited_per_address(db, settings, client_address) -> None:
     settings.KEHU_SIGN_UP_LIMIT = 2
     for n in range(2):
-        services.tenant_signup(company_name=f"公司{n}", admin_name="甲",
-                               email=f"a{n}@x.test", password=PASSWORD)
+        tenant_signup(company_name=f"公司{n}", admin_name="甲",
+                      email=f"a{n}@x.test", password=PASSWORD)
     with pytest.raises(Throttled):
-        services.tenant_signup(company_name="公司9", admin_name="甲", email="a9@x.test",
-                               password=PASSWORD)
+        tenant_signup(company_name="公司9", admin_name="甲", email="a9@x.test",
+                      password=PASSWORD)
     assert Tenant.objects.count() == 2
 
 

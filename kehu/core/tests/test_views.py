@@ -11,8 +11,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, Tenant, User
+from kehu.core.services.org import org_unit_create
+from kehu.core.services.profile import profile_update, totp_enable, totp_setup
+from kehu.core.services.roles import role_create
+from kehu.core.services.users import user_update
 from kehu.core.testing import PASSWORD, World, fresh, make_user, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -194,8 +197,8 @@ def test_login_safe_next_only(world: World) -> None:
 
 def test_login_with_totp_second_step(world: World) -> None:
     user = world.city_a1_rep
-    secret = services.totp_setup(actor=user)
-    services.totp_enable(actor=user, code=totp_code(secret))
+    secret = totp_setup(actor=user)
+    totp_enable(actor=user, code=totp_code(secret))
     client = Client()
     response = client.post(reverse("login"), {"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
@@ -214,8 +217,8 @@ def test_login_with_totp_second_step(world: World) -> None:
 
 def test_totp_step_without_verified_password_is_refused(world: World) -> None:
     user = world.city_a1_rep
-    secret = services.totp_setup(actor=user)
-    services.totp_enable(actor=user, code=totp_code(secret))
+    secret = totp_setup(actor=user)
+    totp_enable(actor=user, code=totp_code(secret))
     client = Client()
     response = client.post(reverse("login"), {"totp_code": totp_code(secret, 1)})
     assert response.status_code == 401
@@ -225,8 +228,8 @@ def test_totp_step_without_verified_password_is_refused(world: World) -> None:
 def test_wrong_totp_codes_lock_the_account(world: World, settings) -> None:
     settings.KEHU_LOCKOUT_THRESHOLD = 3
     user = world.city_a1_rep
-    secret = services.totp_setup(actor=user)
-    services.totp_enable(actor=user, code=totp_code(secret))
+    secret = totp_setup(actor=user)
+    totp_enable(actor=user, code=totp_code(secret))
     client = Client()
     client.post(reverse("login"), {"email": user.email, "password": PASSWORD})
     for _ in range(3):
@@ -458,7 +461,7 @@ def test_org_tree_query_count_does_not_grow(world: World, django_assert_max_num_
     with django_assert_max_num_queries(12) as small:
         client.get(url)
     for i in range(25):
-        services.org_unit_create(
+        org_unit_create(
             actor=world.hq_admin, parent_id=world.prov_a.pk, name=f"团队{i}", kind="team"
         )
     with django_assert_max_num_queries(len(small.captured_queries)):
@@ -776,7 +779,7 @@ def test_role_form_errors_and_denials(world: World) -> None:
         .status_code
         == 403
     )
-    custom = services.role_create(
+    custom = role_create(
         actor=world.hq_admin, name="临时", permissions=["org.view"], data_scope="own"
     )
     assert (
@@ -844,8 +847,8 @@ def test_audit_csv_export(world: World) -> None:
 
 
 def test_audit_csv_export_defuses_formulas(world: World) -> None:
-    services.org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk,
-                             name="=HYPERLINK(\"http://x\")", kind="other")
+    org_unit_create(actor=world.hq_admin, parent_id=world.hq.pk,
+                    name="=HYPERLINK(\"http://x\")", kind="other")
     response = client_for(world.hq_admin).get(reverse("audit_export"),
                                               {"action": "org_unit.create"})
     raw = b"".join(response.streaming_content)  # type: ignore[attr-defined]
@@ -888,7 +891,7 @@ def test_chinese_is_the_default(world: World) -> None:
 def test_profile_stale_version_is_refused(world: World) -> None:
     client = client_for(world.city_a1_rep)
     stale = world.city_a1_rep.version
-    services.profile_update(actor=world.city_a1_rep, phone="13900139000")
+    profile_update(actor=world.city_a1_rep, phone="13900139000")
     response = client.post(
         reverse("profile"),
         {"full_name": "别人改过", "phone": "", "language": "en", "version": stale},
@@ -1032,12 +1035,12 @@ def test_audit_changes_read_as_field_names_and_words(world: World) -> None:
 
     admin = world.hq_admin
     rep = world.city_a1_rep
-    services.user_update(actor=admin, user_id=rep.pk, org_unit_id=world.team_a1.pk, role_ids=[
+    user_update(actor=admin, user_id=rep.pk, org_unit_id=world.team_a1.pk, role_ids=[
         world.role("account_manager").pk, world.role("analyst").pk])
-    services.user_update(actor=admin, user_id=rep.pk, is_active=False)
-    services.user_update(actor=admin, user_id=rep.pk, is_active=True)
-    services.role_create(actor=admin, name="区域质检", permissions=["org.view"],
-                         data_scope="subtree")
+    user_update(actor=admin, user_id=rep.pk, is_active=False)
+    user_update(actor=admin, user_id=rep.pk, is_active=True)
+    role_create(actor=admin, name="区域质检", permissions=["org.view"],
+                data_scope="subtree")
     with pytest.raises(KehuError):
         auth.login_with_password(rep.email, "wrong-password!")
     User.objects.filter(pk=admin.pk).update(language="en")
@@ -1068,13 +1071,13 @@ def test_audit_changes_read_as_field_names_and_words(world: World) -> None:
 def test_audit_changes_column_falls_back_to_raw_keys() -> None:
     from types import SimpleNamespace
 
-    from kehu.core.views import _change_lines
+    from kehu.core.audit_display import change_lines
 
     event = SimpleNamespace(object_type="nosuchmodel", changes={"odd_key": [1, {"a": 2}]})
-    assert _change_lines(event, {}) == [("odd_key", '1 → {"a": 2}', "odd_key")]
+    assert change_lines(event, {}) == [("odd_key", '1 → {"a": 2}', "odd_key")]
     event = SimpleNamespace(object_type="orgunit", changes={"kind": ["city", "team"]})
     kinds = OrgUnit.Kind
-    assert _change_lines(event, {})[0][1] == f"{kinds.CITY.label} → {kinds.TEAM.label}"
+    assert change_lines(event, {})[0][1] == f"{kinds.CITY.label} → {kinds.TEAM.label}"
 
 
 @pytest.mark.parametrize("params", [
@@ -1148,22 +1151,22 @@ def test_user_forms_offer_only_roles_the_actor_can_grant(world: World) -> None:
 
 
 def test_user_edit_keeps_roles_the_actor_cannot_grant_visible(world: World) -> None:
-    from kehu.core import forms as f
+    from kehu.core.forms.users import UserEditForm
 
-    exporter = services.role_create(actor=world.hq_admin, name="审计导出",
-                                    permissions=["audit.view", "audit.export"],
-                                    data_scope="own")
+    exporter = role_create(actor=world.hq_admin, name="审计导出",
+                           permissions=["audit.view", "audit.export"],
+                           data_scope="own")
     subject = make_user(world.hq_admin, "exp@huaxia.test", "导出员", world.city_a1,
                         "account_manager")
-    services.user_update(actor=world.hq_admin, user_id=subject.pk,
-                         role_ids=[world.role("account_manager").pk, exporter.pk])
+    user_update(actor=world.hq_admin, user_id=subject.pk,
+                role_ids=[world.role("account_manager").pk, exporter.pk])
     boxes = role_checkboxes(client_for(world.prov_a_manager).get(
         reverse("user_detail", args=[subject.pk])))
     assert "checked" in boxes[exporter.pk] and "disabled" in boxes[exporter.pk]
     assert "disabled" not in boxes[world.role("account_manager").pk]
     assert world.role("tenant_admin").pk not in boxes
     # Disabled boxes are not posted: the form keeps the held role all the same.
-    form = f.UserEditForm(
+    form = UserEditForm(
         {"full_name": "导出员", "org_unit": world.city_a1.pk, "language": "zh-hans",
          "version": 1, "roles": [world.role("city_manager").pk]},
         units=[world.city_a1], roles=[world.role("city_manager"), exporter],
@@ -1182,8 +1185,8 @@ def test_builtin_role_shows_name_and_description_as_text(world: World) -> None:
     for name in ("name", "description", "data_scope"):
         assert f'name="{name}"' not in body
     # A custom role the reader may change keeps its inputs.
-    custom = services.role_create(actor=world.hq_admin, name="临时", permissions=["org.view"],
-                                  data_scope="own")
+    custom = role_create(actor=world.hq_admin, name="临时", permissions=["org.view"],
+                         data_scope="own")
     body = text(client_for(world.hq_admin).get(reverse("role_detail", args=[custom.pk])))
     assert 'name="description"' in body and 'data-testid="role-facts"' not in body
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from kehu.core import services
 from kehu.core.management.base import call_service
+from kehu.core.services.tenants import tenant_signup
+from kehu.core.services.users import generate_password
 
 
 class Command(BaseCommand):
@@ -27,9 +28,9 @@ class Command(BaseCommand):
         password = options["password"]
         generated = password is None
         if generated:
-            password = services.generate_password()
+            password = generate_password()
         tenant, admin = call_service(
-            services.tenant_signup, company_name=options["company"],
+            tenant_signup, company_name=options["company"],
             admin_name=options["admin_name"], email=options["email"], password=password,
             phone=options["phone"],
         )

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
-from kehu.core import services
 from kehu.core.management.base import call_service
 from kehu.core.models import OrgUnit, Role, Tenant, User
+from kehu.core.services.users import user_create
 
 
 def find_admin(tenant_ref: str) -> User:
@@ -92,7 +92,7 @@ class Command(BaseCommand):
         unit = find_unit(admin.tenant, options["unit"])
         roles = [find_role(admin.tenant, ref) for ref in options["roles"]]
         user, generated = call_service(
-            services.user_create, actor=admin, email=options["email"], full_name=options["name"],
+            user_create, actor=admin, email=options["email"], full_name=options["name"],
             org_unit_id=unit.pk, role_ids=[r.pk for r in roles], password=options["password"],
             phone=options["phone"],
         )

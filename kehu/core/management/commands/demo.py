@@ -7,10 +7,13 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from kehu.core import permissions, services
+from kehu.core import permissions
 from kehu.core.demo import BUILDERS, DemoCompany
 from kehu.core.management.base import call_service, table
 from kehu.core.models import OrgUnit, Role, Tenant
+from kehu.core.services.org import org_unit_create
+from kehu.core.services.tenants import tenant_signup
+from kehu.core.services.users import generate_password, user_create
 
 DEMO_COMPANY = "演示集团"
 DEMO_DOMAIN = "demo.kehu.local"
@@ -86,16 +89,16 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _create(self) -> tuple[list[list[str]], list[str]]:
-        admin_password = services.generate_password()
+        admin_password = generate_password()
         admin_name = DEMO_PEOPLE["tenant_admin"][0]
         tenant, admin = call_service(
-            services.tenant_signup, company_name=DEMO_COMPANY, admin_name=admin_name,
+            tenant_signup, company_name=DEMO_COMPANY, admin_name=admin_name,
             email=demo_email("tenant_admin"), password=admin_password,
         )
         units: dict[str | None, OrgUnit] = {None: admin.org_unit}
         for name, kind, parent in DEMO_UNITS:
             units[name] = call_service(
-                services.org_unit_create, actor=admin, parent_id=units[parent].pk, name=name,
+                org_unit_create, actor=admin, parent_id=units[parent].pk, name=name,
                 kind=kind,
             )
         rows = [["tenant_admin", admin.email, admin.org_unit.name, admin_password]]
@@ -108,7 +111,7 @@ class Command(BaseCommand):
             # Roles registered by apps that this list does not know yet go to the HQ.
             person, unit_name = DEMO_PEOPLE.get(key, (f"演示{key}", None))
             user, password = call_service(
-                services.user_create, actor=admin, email=demo_email(key), full_name=person,
+                user_create, actor=admin, email=demo_email(key), full_name=person,
                 org_unit_id=units[unit_name].pk, role_ids=[roles[key].pk],
             )
             rows.append([key, user.email, units[unit_name].name, str(password)])

@@ -1,0 +1,57 @@
+"""Declared ``limit``/``offset`` and the list shape."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from django.db import models
+from ninja import Field, Schema
+
+from kehu.core.http.inputs import MAX_ID, CleanText
+
+T = TypeVar("T")
+
+
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class PageQuery(CleanText, Schema):
+    """Declared paging parameters; list filters subclass this."""
+
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_ID - MAX_LIMIT)
+
+
+class Page(Schema, Generic[T]):
+    count: int
+    count_capped: bool = Field(
+        False, description="True when there are more rows than `count`: large lists stop "
+        "counting at a cap rather than count every row.")
+    items: list[T]
+    limit: int
+    offset: int
+
+
+def paginate(qs: Any, query: PageQuery, ordering: str | Sequence[str] | None = None,
+             count_cap: int | None = None) -> dict:
+    """One page of ``qs`` (a queryset or a list) in the list shape. With ``count_cap``
+    the count stops there (``count_capped``): counting a million rows costs more than the
+    page itself."""
+    if ordering:
+        qs = qs.order_by(*([ordering] if isinstance(ordering, str) else ordering))
+    capped = False
+    if not isinstance(qs, models.QuerySet):
+        count = len(qs)
+    elif count_cap is not None:
+        count = qs.order_by()[: count_cap + 1].count()
+        capped = count > count_cap
+        count = min(count, count_cap)
+    else:
+        count = qs.count()
+    items = list(qs[query.offset: query.offset + query.limit])
+    return {"count": count, "count_capped": capped, "items": items, "limit": query.limit,
+            "offset": query.offset}
+

@@ -1,0 +1,49 @@
+"""Sign-up and token exchange schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+from kehu.core.http import InputSchema, omitted
+from kehu.core.schemas.users import Language, UserOut
+
+# Lengths match the model columns, so over-long input is a 422, never a database error.
+Password = Field(..., min_length=1, max_length=200)
+
+
+class TenantOut(Schema):
+    id: int
+    name: str
+
+
+class SignupOut(Schema):
+    tenant: TenantOut
+    user: UserOut
+
+
+class TokenCreatedOut(Schema):
+    token: str | None = Field(..., description="The bearer token, shown this once.")
+    id: int
+    name: str
+    prefix: str
+    expires_at: datetime | None
+    version: int
+
+
+class SignupIn(InputSchema):
+    company_name: str = Field(..., max_length=200)
+    admin_name: str = Field(..., max_length=100)
+    email: str = Field(..., max_length=254)
+    password: str = Password
+    phone: str = Field("", max_length=30)
+    language: Language = "zh-hans"
+
+
+class TokenIn(InputSchema):
+    email: str = Field(..., max_length=254)
+    password: str = Password
+    totp_code: str | None = omitted(max_length=10)
+    name: str | None = omitted(max_length=100)
+    expires_at: datetime | None = None
