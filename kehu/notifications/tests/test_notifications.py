@@ -199,3 +199,20 @@ def test_notify_twice_with_the_same_key_makes_one_notice(world: World) -> None:
     first, created = services.notify(recipient=rep, kind="task_assigned", title="x", key="k")
     second, again = services.notify(recipient=rep, kind="task_assigned", title="y", key="k")
     assert created and not again and first.pk == second.pk
+
+
+def test_settings_page_shows_the_registered_sections(world: World,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The calendar link card is a section activities registers; without it the page
+    still stands on its own."""
+    from kehu.notifications import registry
+
+    client = signed_in(world.city_a1_rep)
+    html = client.get("/notifications/settings/").content.decode()
+    assert 'data-testid="feed-status"' in html and '· <a href="/calendar/">' in html
+    monkeypatch.setattr(registry, "SETTINGS_SECTIONS", {})
+    alone = client.get("/notifications/settings/")
+    assert alone.status_code == 200
+    text = alone.content.decode()
+    assert 'name="default_lead_minutes"' in text
+    assert 'data-testid="feed-status"' not in text and '· <a href="/calendar/">' not in text
