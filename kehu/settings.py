@@ -66,7 +66,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kehu.core.context_processors.navigation",
-                "kehu.activities.context_processors.notifications",
+                "kehu.notifications.context_processors.notifications",
             ],
         },
     },

@@ -5,6 +5,7 @@ from kehu.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("kehu.customers.urls")),
+    path("", include("kehu.notifications.urls")),
     path("", include("kehu.activities.urls")),
     path("", include("kehu.core.urls")),
 ]

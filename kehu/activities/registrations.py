@@ -1,7 +1,8 @@
 """What the engagement app contributes to permissions, built-in roles, audit, nav, panels.
 
-Each area (interactions, tasks, notifications, documents, reports) adds its nav entries
-and customer-view panels in its own section below.
+Each area (interactions, tasks, notifications and the calendar, documents, reports) adds
+its nav entries, customer-view panels and platform registrations (notice kinds, reminder
+sources, attachment targets) in its own section below.
 """
 
 from __future__ import annotations
@@ -113,11 +114,25 @@ def _tasks() -> None:
 def _notifications() -> None:
     # Everyone has a calendar (their own tasks and follow-ups); what fills it is scoped.
     register_nav("calendar", _("Calendar"), None, order=230, group="engagement")
+    from kehu.activities import reminders
     from kehu.activities.models import NoticeKind
-    from kehu.notifications.registry import register_kind
+    from kehu.activities.services.calendar import calendar_feed_get
+    from kehu.notifications.registry import (
+        SettingsSection,
+        register_kind,
+        register_reminder_source,
+        register_settings_section,
+    )
 
     for kind in NoticeKind:
         register_kind(kind.value, kind.label)
+    register_reminder_source(reminders.FOLLOWUP_REMINDERS)
+    register_reminder_source(reminders.TASK_REMINDERS)
+    # The calendar link card on the reminder settings page.
+    register_settings_section(SettingsSection(
+        name="calendar_feed", template="activities/calendar/_feed_settings.html",
+        context=lambda user: {"feed": calendar_feed_get(actor=user)}, order=100,
+        link=("calendar", _("Calendar"))))
 
 
 # --- documents ------------------------------------------------------------------------------

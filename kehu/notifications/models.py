@@ -22,7 +22,7 @@ class Reminding(models.Model):
     ``remind_at`` is stored (due time minus the lead) so the periodic reminder task finds
     due reminders through one partial index; ``reminded_at`` is set in the same
     transaction as the notification, which is what makes a reminder fire once. A model
-    inheriting this registers itself as a reminder source (kehu.notifications.registry).
+    inheriting this registers itself as a reminder source (how: kehu.notifications).
     """
 
     remind_minutes_before = models.PositiveIntegerField(

@@ -1,4 +1,5 @@
-"""What the notifications app contributes to audit and navigation."""
+"""What the notifications app contributes at start-up: its audit action. (The header badge
+is in the shared layout, fed by kehu.notifications.context_processors.)"""
 
 from __future__ import annotations
 

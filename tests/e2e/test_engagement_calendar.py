@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from kehu.activities.models import FollowUp, Task
-from kehu.activities.tasks import fire_due_reminders
 from kehu.core.testing import World
 from kehu.customers.testing import Book
+from kehu.notifications.tasks import fire_due_reminders
 from tests.e2e.helpers import go, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -28,11 +28,11 @@ from kehu.activities.services.interactions import (
     placement,
     visible_customer,
 )
-from kehu.activities.services.notifications import reminder_settings
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.versions import bump_version, check_version
+from kehu.notifications.services import reminder_settings
 
 MAX_RECUR_EVERY = 366
 MAX_REMIND_MINUTES = 60 * 24 * 30

@@ -17,13 +17,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.activities.models import NoticeKind, Priority, Task, TaskComment
-from kehu.activities.services.notifications import notify, reminder_settings
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.permissions import Scope
 from kehu.core.versions import bump_version, check_version
 from kehu.customers.models import Customer
+from kehu.notifications.services import notify, reminder_settings
 
 EDITABLE = ("title", "description", "priority", "due_at", "customer_id",
             "remind_minutes_before", "assignee_id", "status")

@@ -16,11 +16,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.activities.models import NoticeKind, WorkPlan, WorkPlanComment
-from kehu.activities.services.notifications import notify
 from kehu.core import access, audit
 from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.core.versions import bump_version, check_version
+from kehu.notifications.services import notify
 
 MAX_TEXT = 10000
 MAX_COMMENT = 5000

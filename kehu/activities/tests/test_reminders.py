@@ -1,5 +1,6 @@
-"""Reminder timing and once-only delivery: follow-ups and tasks remind their owner at the
-due time minus the lead, once, even across workers, retries and crashes."""
+"""Reminder timing and once-only delivery: follow-ups and tasks (the reminder sources
+activities registers with kehu.notifications) remind their owner at the due time minus the
+lead, once, even across workers, retries and crashes; and any registered source does."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from django.db import connection, connections
 from django.utils import timezone, translation
 
 from kehu.activities.models import FollowUp, NoticeKind, Task
-from kehu.activities.services import notifications as services
-from kehu.activities.tasks import fire_due_reminders, send_pending_emails
 from kehu.core.testing import World
 from kehu.customers.testing import Book
+from kehu.notifications import registry, services
 from kehu.notifications.models import Notification, ReminderSettings
+from kehu.notifications.tasks import fire_due_reminders, send_pending_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -253,25 +254,68 @@ def test_two_workers_at_once_make_one_notice_and_one_email(world: World, book: B
     assert {n.email_status for n in notices()} == {Notification.Email.SENT}
 
 
-def test_the_worker_runs_both_jobs_every_minute() -> None:
-    """`kehu worker` (run_huey) imports every app's tasks module: ours must be among them
-    and its two periodic jobs due at any minute."""
-    from django.utils.module_loading import autodiscover_modules
-    from huey.contrib.djhuey import HUEY
-
-    autodiscover_modules("tasks")
-    names = {task.name for task in HUEY._registry.periodic_tasks}
-    assert {"reminders_every_minute", "send_emails_every_minute"} <= names
-    moment = dt.datetime(2031, 3, 14, 10, 7)  # noqa: DTZ001 -- huey schedules naive
-    due = {task.name for task in HUEY.read_periodic(moment)}
-    assert {"reminders_every_minute", "send_emails_every_minute"} <= due
-
-
 def test_the_jobs_call_the_functions(world: World, book: Book) -> None:
-    from kehu.activities import tasks
+    from kehu.notifications import tasks
 
     followup(world, book, due=timezone.now())
     mail.outbox.clear()
     assert tasks.reminders_every_minute.call_local() == 1
     assert tasks.send_emails_every_minute.call_local() == 1
     assert len(mail.outbox) == 1
+
+
+def test_email_is_in_the_recipients_language_with_an_absolute_link(
+        world: World, book: Book, settings: Any) -> None:
+    settings.KEHU_BASE_URL = "https://crm.example.com"
+    followup(world, book)
+    fire_due_reminders(T)
+    mail.outbox.clear()
+    assert send_pending_emails(T) == 1
+    [message] = mail.outbox
+    assert message.to == [world.city_a1_rep.email]
+    assert "回访扩容方案" in message.subject
+    assert "https://crm.example.com/" in message.body
+    html = message.alternatives[0][0]  # type: ignore[attr-defined]
+    assert "https://crm.example.com/" in str(html)
+    stored = Notification.objects.get()
+    assert stored.email_status == Notification.Email.SENT and stored.emailed_at is not None
+    assert stored.email_attempts == 1
+
+
+# ---------------------------------------------------------------------------- registry
+
+
+def test_activities_registers_followups_and_tasks_as_reminder_sources() -> None:
+    names = {source.name for source in registry.reminder_sources()}
+    assert {"activities.followup", "activities.task"} <= names
+
+
+def test_a_source_registered_later_fires_once_per_recipient(
+        world: World, book: Book, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any registered source fires with the same guarantees: Task re-registered under a
+    test kind, reminding two people, is claimed once and notifies each of them once."""
+    monkeypatch.setattr(registry, "REMINDER_SOURCES", {})
+    registry.register_reminder_source(registry.ReminderSource(
+        name="test.urgent_tasks",
+        rows=lambda: Task.objects.filter(priority="high"),
+        recipients=lambda item: [item.owner, item.assigned_by, None],
+        notice=lambda item, recipient: registry.ReminderNotice(
+            kind="test_urgent", title=f"Urgent: {item.title}",
+            key=f"test:{item.pk}:{item.due_at.isoformat()}", url="/tasks/"),
+        related=("owner", "assigned_by"), email=False))
+    urgent = task(world, book, priority="high")
+    task(world, book, priority="normal")  # not a row of the test source
+    assert fire_due_reminders(T - dt.timedelta(minutes=31)) == 0
+    assert fire_due_reminders(T - dt.timedelta(minutes=30)) == 1
+    assert fire_due_reminders(T) == 0
+    got = notices()
+    assert {n.recipient for n in got} == {world.city_a1_rep, world.city_a1_manager}
+    assert {n.kind for n in got} == {"test_urgent"}
+    assert {n.key for n in got} == {f"test:{urgent.pk}:{T.isoformat()}"}
+    assert {n.email_status for n in got} == {Notification.Email.NONE}
+    urgent.refresh_from_db()
+    assert urgent.reminded_at == T - dt.timedelta(minutes=30)
+    # Re-armed without a new due time: claimed again, but the key makes no second notice.
+    Task.objects.filter(pk=urgent.pk).update(reminded_at=None)
+    assert fire_due_reminders(T) == 1
+    assert len(notices()) == 2

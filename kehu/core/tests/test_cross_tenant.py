@@ -306,7 +306,8 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
     ("POST", "/imports"): lambda f: [(None, {"entity": "customers"}, {422})],
     # Documents: the list filtered by tenant A's parents finds nothing; an upload aimed at
     # them is refused (a JSON body has no file: 422; test_documents sends the multipart).
-    # Notifications, reminder settings and the calendar (kehu.activities.api_notifications):
+    # Notifications, reminder settings (kehu.notifications.api) and the calendar
+    # (kehu.activities.api.calendar):
     # the intruder's own inbox, settings and feed; tenant A's calendars are 404.
     ("GET", "/notifications"): lambda f: [({"limit": 500}, None, {200}),
                                           ({"unread": "true"}, None, {200})],

@@ -1,12 +1,12 @@
-"""Background jobs for engagement (run by ``kehu worker``; discovered by djhuey, which
-imports every installed app's ``tasks`` module)."""
+"""Background jobs of notifications (run by ``kehu worker``; discovered by djhuey, which
+imports every installed app's ``tasks`` module): due reminders and the email outbox."""
 
 from __future__ import annotations
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from kehu.activities.services.notifications import fire_due_reminders, send_pending_emails
+from kehu.notifications.services import fire_due_reminders, send_pending_emails
 
 __all__ = [
     "fire_due_reminders",
@@ -18,7 +18,8 @@ __all__ = [
 
 @db_periodic_task(crontab(minute="*"))
 def reminders_every_minute() -> int:
-    """Turn due follow-up and task reminders into notifications (and queued emails)."""
+    """Turn due reminders of every registered source into notifications (and queued
+    emails)."""
     return fire_due_reminders()
 
 

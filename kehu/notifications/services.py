@@ -1,7 +1,8 @@
 """Notifications: the in-app inbox, reminder settings, due reminders and the email outbox.
 
-The periodic jobs in kehu.activities.tasks call ``fire_due_reminders`` and
-``send_pending_emails`` every minute; tests call them directly with a chosen ``now``.
+The periodic jobs in kehu.notifications.tasks call ``fire_due_reminders`` (over every
+registered reminder source, see kehu.notifications.registry) and ``send_pending_emails``
+every minute; tests call them directly with a chosen ``now``.
 
 Once-only delivery rests on three conditional updates, never on the worker's memory:
 
@@ -29,11 +30,10 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from kehu.activities.models import FollowUp, NoticeKind, Task
-from kehu.activities.selectors.calendar import followup_url, task_url
 from kehu.core import audit
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.notifications.models import Notification, ReminderSettings
+from kehu.notifications.registry import ReminderSource, reminder_sources
 
 if TYPE_CHECKING:
     from kehu.core.models import User
@@ -131,43 +131,8 @@ def notification_mark_all_read(*, actor: User) -> int:
 # ---------------------------------------------------------------------------- reminders
 
 
-def _when(moment: dt.datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def _remind_followup(item: FollowUp, now: dt.datetime) -> None:
-    recipient = item.owner
-    if recipient is None or not recipient.is_active:
-        return
-    with translation.override(recipient.language):
-        title = _("Follow-up due %(when)s: %(subject)s") % {
-            "when": _when(item.due_at), "subject": item.subject}
-        body = _("Customer: %(customer)s") % {"customer": item.customer.name}
-        if item.notes:
-            body += "\n" + item.notes
-    notify(recipient=recipient, kind=NoticeKind.FOLLOWUP_DUE, title=title, body=body,
-           key=f"followup:{item.pk}:due:{item.due_at.isoformat()}", url=followup_url(item),
-           email=True)
-
-
-def _remind_task(item: Task, now: dt.datetime) -> None:
-    recipient = item.owner
-    if recipient is None or not recipient.is_active or item.due_at is None:
-        return
-    with translation.override(recipient.language):
-        title = _("Task due %(when)s: %(title)s") % {
-            "when": _when(item.due_at), "title": item.title}
-        body = item.description
-        if item.customer is not None:
-            body = (_("Customer: %(customer)s") % {"customer": item.customer.name}
-                    + ("\n" + body if body else ""))
-    notify(recipient=recipient, kind=NoticeKind.TASK_DUE, title=title, body=body,
-           key=f"task:{item.pk}:due:{item.due_at.isoformat()}", url=task_url(item),
-           email=True)
-
-
 def fire_due_reminders(now: dt.datetime | None = None) -> int:
-    """Notify the owners of follow-ups and tasks whose reminder time has come.
+    """Notify the recipients of every registered reminder source whose time has come.
 
     Each reminder is claimed and notified in one transaction: the conditional update
     (``reminded_at IS NULL`` and the ``remind_at`` we read, so a re-armed one is not
@@ -176,24 +141,34 @@ def fire_due_reminders(now: dt.datetime | None = None) -> int:
     its reminder time) still fires, once. Returns the number of reminders claimed.
     """
     now = now or timezone.now()
+    return sum(_fire_source(source, now) for source in reminder_sources())
+
+
+def _fire_source(source: ReminderSource, now: dt.datetime) -> int:
     fired = 0
-    jobs: list[tuple[Any, Any, Any]] = [
-        (FollowUp, Q(state=FollowUp.State.PLANNED), _remind_followup),
-        (Task, Q(status__in=[Task.Status.OPEN, Task.Status.IN_PROGRESS]), _remind_task),
-    ]
-    for model, open_q, remind in jobs:
-        due = list(model.objects.filter(open_q, remind_at__lte=now, reminded_at__isnull=True)
-                   .select_related("owner", "customer").order_by("remind_at", "pk")[:BATCH])
-        for item in due:
-            with transaction.atomic():
-                claimed = model.objects.filter(
-                    open_q, pk=item.pk, reminded_at__isnull=True, remind_at=item.remind_at,
-                ).update(reminded_at=now)
-                if claimed != 1:
-                    continue
-                remind(item, now)
-                fired += 1
+    due = list(source.rows().filter(remind_at__lte=now, reminded_at__isnull=True)
+               .select_related(*source.related).order_by("remind_at", "pk")[:BATCH])
+    for item in due:
+        with transaction.atomic():
+            claimed = source.rows().filter(
+                pk=item.pk, reminded_at__isnull=True, remind_at=item.remind_at,
+            ).update(reminded_at=now)
+            if claimed != 1:
+                continue
+            _remind(source, item)
+            fired += 1
     return fired
+
+
+def _remind(source: ReminderSource, item: Any) -> None:
+    """One notice per active recipient, worded in the recipient's language."""
+    for recipient in source.recipients(item):
+        if recipient is None or not recipient.is_active:
+            continue
+        with translation.override(recipient.language):
+            notice = source.notice(item, recipient)
+        notify(recipient=recipient, kind=notice.kind, title=notice.title, body=notice.body,
+               key=notice.key, url=notice.url, email=source.email)
 
 
 # ---------------------------------------------------------------------------- email outbox

@@ -16,7 +16,7 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
         return {"unread_notifications": 0}
 
     def count() -> int:
-        from kehu.activities.selectors.notifications import unread_count
+        from kehu.notifications.selectors import unread_count
 
         return unread_count(actor=user)
 

@@ -1,7 +1,7 @@
-"""Pages: the notification centre, reminder settings, the calendar and its .ics feed.
+"""Pages: the calendar, its secret .ics feed and the feed link's creation and revocation.
 
-Thin: forms parse, services write, selectors read. Every action is a plain form post that
-redirects, so the pages work without JavaScript.
+Thin: forms parse, services write, selectors read. The link is managed from the reminder
+settings page (a section registered with kehu.notifications).
 """
 
 from __future__ import annotations
@@ -10,112 +10,25 @@ import datetime as dt
 from collections import defaultdict
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from kehu.activities.forms_notifications import CalendarForm, ReminderSettingsForm
+from kehu.activities.forms.calendar import CalendarForm
 from kehu.activities.selectors import calendar as calendar_selectors
-from kehu.activities.selectors import notifications as selectors
 from kehu.activities.selectors.calendar import CalendarEvent
 from kehu.activities.services import calendar as calendar_services
-from kehu.activities.services import notifications as services
-from kehu.core.exceptions import NotFound, ValidationFailed
-from kehu.core.http import MAX_ID
+from kehu.core.exceptions import NotFound
 from kehu.core.models import User
-from kehu.core.views import page, service_error
-
-NOTIFICATIONS_PER_PAGE = 25
+from kehu.core.views import page
 
 
 def _me(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _safe(request: HttpRequest, target: str, default: str) -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _id(value: int) -> int:
-    if value > MAX_ID:
-        raise Http404
-    return value
-
-
-# ---------------------------------------------------------------------------- notifications
-
-
-@require_GET
-@page()
-def notification_list(request: HttpRequest) -> HttpResponse:
-    me = _me(request)
-    unread_only = request.GET.get("show") == "unread"
-    qs = selectors.notification_list(actor=me, unread=True if unread_only else None)
-    page_obj = Paginator(qs, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "activities/notifications/list.html", {
-        "page_obj": page_obj, "unread_only": unread_only,
-        "query": "show=unread" if unread_only else "",
-        "unread_total": selectors.unread_count(actor=me),
-    })
-
-
-@require_POST
-@page()
-def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    services.notification_mark_read(actor=_me(request), notification_id=_id(notification_id))
-    return redirect(_safe(request, request.POST.get("next", ""), reverse("notification_list")))
-
-
-@require_GET
-@page()
-def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
-    """Follow a notice's link, marking it read on the way."""
-    notice = services.notification_mark_read(actor=_me(request),
-                                             notification_id=_id(notification_id))
-    return redirect(_safe(request, notice.url, reverse("notification_list")))
-
-
-@require_POST
-@page()
-def notification_read_all(request: HttpRequest) -> HttpResponse:
-    count = services.notification_mark_all_read(actor=_me(request))
-    if count:
-        messages.success(request, _("Marked %(n)d notifications read.") % {"n": count})
-    return redirect(_safe(request, request.POST.get("next", ""), reverse("notification_list")))
-
-
-@page()
-def notification_settings(request: HttpRequest) -> HttpResponse:
-    """Reminder settings and the calendar feed link."""
-    me = _me(request)
-    current = services.reminder_settings(me)
-    form = ReminderSettingsForm(request.POST or None, initial={
-        "default_lead_minutes": current.default_lead_minutes,
-        "email_enabled": current.email_enabled})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reminder_settings_update(actor=me, **form.cleaned_data)
-        except ValidationFailed as exc:
-            service_error(request, form, exc)
-        else:
-            messages.success(request, _("Reminder settings saved."))
-            return redirect("notification_settings")
-    return render(request, "activities/notifications/settings.html", {
-        "form": form, "feed": calendar_services.calendar_feed_get(actor=me),
-    })
-
-
-# ---------------------------------------------------------------------------- calendar
 
 
 def _range(view: str, day: dt.date) -> tuple[dt.date, dt.date, dt.date, dt.date]:
@@ -214,18 +127,3 @@ def calendar_feed_ics(request: HttpRequest, token: str) -> HttpResponse:
     response["Content-Disposition"] = 'inline; filename="kehu.ics"'
     response["X-Robots-Tag"] = "noindex"
     return response
-
-
-urlpatterns: list[URLPattern] = [
-    path("notifications/", notification_list, name="notification_list"),
-    path("notifications/read-all/", notification_read_all, name="notification_read_all"),
-    path("notifications/settings/", notification_settings, name="notification_settings"),
-    path("notifications/<int:notification_id>/read/", notification_read,
-         name="notification_read"),
-    path("notifications/<int:notification_id>/open/", notification_open,
-         name="notification_open"),
-    path("calendar/", calendar, name="calendar"),
-    path("calendar/feed/", calendar_feed_create, name="calendar_feed_create"),
-    path("calendar/feed/revoke/", calendar_feed_revoke, name="calendar_feed_revoke"),
-    path("calendar/feed/<slug:token>.ics", calendar_feed_ics, name="calendar_feed_ics"),
-]
