@@ -1,11 +1,12 @@
 """The Ninja root at /api/v1: every app adds its router here (see kehu.core.http)."""
 
-from kehu.activities import api_documents, api_interactions, api_notifications, api_tasks
+from kehu.activities import api_interactions, api_notifications, api_tasks
 from kehu.core.api import router as core_router
 from kehu.core.http import DEFAULT_AUTH, KehuAPI
 from kehu.customers.api import contacts_router, customers_router, search_router
 from kehu.customers.api_data import data_router, exports_router
 from kehu.customers.api_imports import imports_router
+from kehu.documents import api as documents_api
 
 api = KehuAPI(
     title="Kehu API",
@@ -30,8 +31,9 @@ api.add_router("/search", search_router)
 api.add_router("/imports", imports_router)
 api.add_router("/exports", exports_router)
 # Engagement (kehu.activities): each module's router declares its own paths
-# (/interactions, /followups, /tasks, /workplans, /notifications, /calendar, /documents).
+# (/interactions, /followups, /tasks, /workplans, /notifications, /calendar).
 api.add_router("", api_interactions.router)
 api.add_router("", api_tasks.router)
 api.add_router("", api_notifications.router)
-api.add_router("", api_documents.router)
+# Documents (kehu.documents): /documents.
+api.add_router("", documents_api.router)

@@ -6,5 +6,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("kehu.customers.urls")),
     path("", include("kehu.activities.urls")),
+    path("", include("kehu.documents.urls")),
     path("", include("kehu.core.urls")),
 ]

@@ -1,7 +1,6 @@
 """Pages of the engagement app: each views module declares its own patterns."""
 
 from kehu.activities import (
-    views_documents,
     views_interactions,
     views_notifications,
     views_reports,
@@ -9,5 +8,5 @@ from kehu.activities import (
 )
 
 urlpatterns = [*views_interactions.urlpatterns, *views_tasks.urlpatterns,
-               *views_notifications.urlpatterns, *views_documents.urlpatterns,
+               *views_notifications.urlpatterns,
                *views_reports.urlpatterns]

@@ -1,4 +1,4 @@
-"""Forms of documents: parse the upload; the service checks parent, size and type."""
+"""Forms of documents: parse the upload; the service checks target, size and type."""
 
 from __future__ import annotations
 
@@ -7,32 +7,47 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kehu.activities import documents as storage
 from kehu.core.forms import KehuForm
+from kehu.documents import registry, storage
 
 
 class DocumentUploadForm(KehuForm):
+    """The file, its description, and the record it goes on: ``target_type`` +
+    ``target_id``, or a hidden field per registered target named by its short name
+    (``customer``, ``contact``, ``interaction``…)."""
+
     autofocus = False
-    field_aliases = {"customer_id": "file", "contact_id": "file", "interaction_id": "file",
-                     "parent": "file"}
 
     file = forms.FileField(label=_("File"), allow_empty_file=True,
                            error_messages={"required": _("Choose a file.")})
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
-    customer = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
-    contact = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
-    interaction = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    target_type = forms.CharField(required=False, widget=forms.HiddenInput, max_length=50)
+    target_id = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        names = target_names()
+        for name in names:
+            self.fields[name] = forms.IntegerField(required=False, widget=forms.HiddenInput,
+                                                   min_value=1)
+        # Every error about the target is shown next to the file.
+        self.field_aliases = {"parent": "file", "target_type": "file", "target_id": "file",
+                              **{f"{name}_id": "file" for name in names}}
         self.fields["file"].help_text = _(
             "At most %(mb)d MB. Allowed: %(types)s.") % {
             "mb": storage.max_mb(),
             "types": ", ".join(e.lstrip(".") for e in storage.allowed_extensions())}
         self.fields["file"].widget.attrs["accept"] = ",".join(storage.allowed_extensions())
 
-    def parent_ids(self) -> dict[str, int | None]:
+    def target_args(self) -> dict[str, Any]:
+        """The target as the upload service takes it."""
         data = self.cleaned_data
-        return {"customer_id": data.get("customer"), "contact_id": data.get("contact"),
-                "interaction_id": data.get("interaction")}
+        return {"target_type": data.get("target_type") or None,
+                "target_id": data.get("target_id"),
+                **{f"{name}_id": data.get(name) for name in target_names()}}
+
+
+def target_names() -> list[str]:
+    """The short names of the registered targets (the form's hidden fields)."""
+    return [target.name for target in registry.TARGETS.values()]

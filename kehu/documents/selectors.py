@@ -1,35 +1,74 @@
-"""Reads of documents, always through ``Document.objects.visible_to``."""
+"""Reads of documents, always through ``Document.objects.visible_to`` — except the two
+integrity reads (``attached_count``, ``has_documents``) that other apps run on records
+the reader already may see."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from kehu.activities import documents as storage
 from kehu.core import access
 from kehu.core.permissions import Scope
+from kehu.documents import registry, storage
 from kehu.documents.models import Document
 
 if TYPE_CHECKING:
+    from django.db.models import Model
+
     from kehu.core.models import User
-    from kehu.customers.models import Customer
 
 PANEL_LIMIT = 20
 
 
-def document_list(*, actor: User, customer_id: int | None = None,
-                  contact_id: int | None = None,
-                  interaction_id: int | None = None) -> QuerySet[Document]:
+def document_list(*, actor: User, target_type: str | None = None,
+                  target_id: int | None = None,
+                  **named_ids: int | None) -> QuerySet[Document]:
+    """Documents the actor may see, newest first; optionally those of one target type,
+    one record (``target_type`` + ``target_id``), or one record by its target's name
+    (``customer_id=…``). Several filters must all hold."""
     qs = Document.objects.visible_to(actor).select_related("uploaded_by")
-    if customer_id is not None:
-        qs = qs.filter(customer_id=customer_id)
-    if contact_id is not None:
-        qs = qs.filter(contact_id=contact_id)
-    if interaction_id is not None:
-        qs = qs.filter(interaction_id=interaction_id)
+    if target_type is not None:
+        qs = qs.filter(target_type=target_type)
+    if target_id is not None:
+        qs = qs.filter(target_id=target_id)
+    for field, pk in named_ids.items():
+        key = registry.by_name(field.removesuffix("_id")).key
+        if pk is not None:
+            qs = qs.filter(target_type=key, target_id=pk)
     return qs.order_by("-created_at", "-id")
+
+
+def attached_count(target_type: str) -> Coalesce:
+    """An annotation: how many files are attached to each row of a queryset of
+    ``target_type`` records (``.annotate(document_count=attached_count(key))``).
+
+    Correlated per row shown: a join + GROUP BY would aggregate every matching record
+    before the page's LIMIT (measured: 27 ms for 1,000 interactions at scale M). It
+    counts every file of the record, as the listing shows records the reader may see.
+    """
+    return Coalesce(Subquery(
+        Document.objects.filter(tenant_id=OuterRef("tenant_id"), target_type=target_type,
+                                target_id=OuterRef("pk")).order_by()
+        .values("target_id").annotate(n=Count("id")).values("n")[:1],
+        output_field=IntegerField()), 0)
+
+
+def counts_for(*, actor: User, target_type: str, ids: Iterable[int]) -> dict[int, int]:
+    """How many files the actor may see on each of these records (one query)."""
+    rows = (Document.objects.visible_to(actor)
+            .filter(target_type=target_type, target_id__in=list(ids)).order_by()
+            .values_list("target_id").annotate(n=Count("id")))
+    return {int(pk): int(n) for pk, n in rows}
+
+
+def has_documents(*, target_type: str, target_id: int) -> bool:
+    """Whether any file hangs on this record, whoever may see it (a record with files
+    is not deleted before they are)."""
+    return Document.objects.filter(target_type=target_type, target_id=target_id).exists()
 
 
 def deletable_ids(actor: User, docs: list[Document]) -> set[int]:
@@ -53,6 +92,13 @@ def document_rows(actor: User, docs: list[Document]) -> list[dict[str, Any]]:
     return [document_row(d, can_delete=d.pk in deletable) for d in docs]
 
 
+def ids_by_name(document: Document) -> dict[str, int | None]:
+    """``{"customer_id": …, "contact_id": …, …}``: the document's record under its
+    target's name, None under the others (the shape from before targets were generic)."""
+    return {f"{t.name}_id": document.target_id if t.key == document.target_type else None
+            for t in registry.TARGETS.values()}
+
+
 def document_row(document: Document, *, can_delete: bool = False) -> dict[str, Any]:
     """One document as the pages and the customer-view panel show it (JSON-ready)."""
     uploader = document.uploaded_by
@@ -66,16 +112,32 @@ def document_row(document: Document, *, can_delete: bool = False) -> dict[str, A
         "preview_url": (reverse("document_preview", args=[document.pk])
                         if document.is_image else ""),
         "can_delete": can_delete,
-        "interaction_id": document.interaction_id,
+        "target_type": document.target_type, "target_id": document.target_id,
+        **ids_by_name(document),
     }
 
 
-def customer_panel(actor: User, customer: Customer) -> dict[str, Any]:
-    """The "documents" panel: files on the customer and on its interactions, newest
-    first (two queries whatever the number of files)."""
+def _on_record_q(record: Model) -> Q:
+    """Files on ``record`` and on the records that roll up to it (registry
+    ``rolls_up_to``: a customer's interactions)."""
+    key = registry.target_key(record)
+    condition = Q(target_type=key, target_id=record.pk)
+    for target in registry.TARGETS.values():
+        field = target.rolls_up_to.get(key)
+        if field:
+            model: Any = target.model
+            children = model.objects.filter(
+                tenant_id=getattr(record, "tenant_id", None), **{field: record.pk}
+            ).values("pk")
+            condition |= Q(target_type=target.key, target_id__in=children)
+    return condition
+
+
+def panel_for(actor: User, record: Model) -> dict[str, Any]:
+    """The "documents" panel of a record's page: files on the record and on the records
+    that roll up to it, newest first (two queries whatever the number of files)."""
     qs = (Document.objects.visible_to(actor).select_related("uploaded_by")
-          .filter(Q(customer_id=customer.pk) | Q(interaction__customer_id=customer.pk))
-          .order_by("-created_at", "-id"))
+          .filter(_on_record_q(record)).order_by("-created_at", "-id"))
     rows = list(qs[: PANEL_LIMIT + 1])
     return {
         "items": document_rows(actor, rows[:PANEL_LIMIT]),
