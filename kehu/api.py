@@ -1,12 +1,13 @@
 """The Ninja root at /api/v1: every app adds its router here (see kehu.core.http)."""
 
-from kehu.activities import api_documents, api_interactions, api_tasks
+from kehu.activities import api_interactions, api_tasks
 from kehu.activities.api import calendar as activities_calendar_api
 from kehu.core.api import router as core_router
 from kehu.core.http import DEFAULT_AUTH, KehuAPI
 from kehu.customers.api import contacts_router, customers_router, search_router
 from kehu.customers.api_data import data_router, exports_router
 from kehu.customers.api_imports import imports_router
+from kehu.documents import api as documents_api
 from kehu.notifications.api import router as notifications_router
 
 api = KehuAPI(
@@ -32,10 +33,10 @@ api.add_router("/search", search_router)
 api.add_router("/imports", imports_router)
 api.add_router("/exports", exports_router)
 # Engagement (kehu.activities): each module's router declares its own paths
-# (/interactions, /followups, /tasks, /workplans, /calendar, /documents).
+# (/interactions, /followups, /tasks, /workplans, /calendar).
 api.add_router("", api_interactions.router)
 api.add_router("", api_tasks.router)
-# Notifications (kehu.notifications): /notifications.
-api.add_router("", notifications_router)
 api.add_router("", activities_calendar_api.router)
-api.add_router("", api_documents.router)
+# Platform apps: /notifications, /documents.
+api.add_router("", notifications_router)
+api.add_router("", documents_api.router)

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("kehu.customers.urls")),
     path("", include("kehu.notifications.urls")),
     path("", include("kehu.activities.urls")),
+    path("", include("kehu.documents.urls")),
     path("", include("kehu.core.urls")),
 ]

@@ -135,17 +135,14 @@ def _notifications() -> None:
         link=("calendar", _("Calendar"))))
 
 
-# --- documents ------------------------------------------------------------------------------
+# --- documents: interactions carry files, shown on their customer's documents panel ---------
 def _documents() -> None:
     from kehu.activities.models import Interaction
     from kehu.documents.registry import register_attachment_target
 
-    register_attachment_target("activities.interaction", Interaction, label=_("interaction"))
-    from kehu.activities.selectors.documents import customer_panel
-    from kehu.customers.panels import register_panel
-
-    register_panel("documents", _("Documents"), customer_panel, permission="documents.view",
-                   template="activities/documents/panel.html", order=60)
+    register_attachment_target("activities.interaction", Interaction, label=_("interaction"),
+                               choose_message=_("Choose an interaction you can see."),
+                               rolls_up_to={"customers.customer": "customer"})
 
 
 # --- manager views ---------------------------------------------------------------------------

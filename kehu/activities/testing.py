@@ -18,10 +18,11 @@ from kehu.activities.models import (
     Task,
     WorkPlan,
 )
-from kehu.activities.services.documents import document_upload
 from kehu.core.testing import World
 from kehu.customers.testing import Book
 from kehu.documents.models import Document
+from kehu.documents.services import document_upload
+from kehu.documents.testing import SAMPLE_PDF
 from kehu.notifications.models import Notification
 
 
@@ -33,10 +34,6 @@ class Engagement:
     workplan: WorkPlan
     notification: Notification
     document: Document
-
-
-# The smallest file the PDF check accepts: the magic bytes and an end marker.
-SAMPLE_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 def monday(day: dt.date) -> dt.date:

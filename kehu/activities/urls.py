@@ -4,7 +4,6 @@ are listed here."""
 from django.urls import path
 
 from kehu.activities import (
-    views_documents,
     views_interactions,
     views_reports,
     views_tasks,
@@ -19,4 +18,4 @@ urlpatterns = [*views_interactions.urlpatterns, *views_tasks.urlpatterns,
                     name="calendar_feed_revoke"),
                path("calendar/feed/<slug:token>.ics", calendar.calendar_feed_ics,
                     name="calendar_feed_ics"),
-               *views_documents.urlpatterns, *views_reports.urlpatterns]
+               *views_reports.urlpatterns]

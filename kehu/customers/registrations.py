@@ -1,4 +1,5 @@
-"""What the customers app contributes to permissions, built-in roles, audit and nav."""
+"""What the customers app contributes to permissions, built-in roles, audit and nav, and
+the attachment targets and documents panel of kehu.documents."""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ from kehu.core.permissions import grant_to_builtin_role, register_module
 def register() -> None:
     from kehu.customers import demo
     from kehu.customers.models import Contact, Customer
+    from kehu.customers.panels import register_panel
+    from kehu.documents import selectors as documents
     from kehu.documents.registry import register_attachment_target
 
     register_demo_builder(demo.build)
-    register_attachment_target("customers.customer", Customer, label=_("customer"))
-    register_attachment_target("customers.contact", Contact, label=_("contact"))
+    register_attachment_target(
+        "customers.customer", Customer, label=_("customer"),
+        choose_message=_("Choose a customer you can see."),
+        attachable=lambda actor: Customer.objects.visible_to(actor).live())
+    register_attachment_target("customers.contact", Contact, label=_("contact"),
+                               choose_message=_("Choose a contact you can see."))
+    register_panel("documents", _("Documents"), documents.panel_for,
+                   permission="documents.view", template="documents/panel.html", order=60)
     register_nav("customer_list", _("Customers"), "customers.view", order=100)
     register_nav("contact_list", _("Contacts"), "contacts.view", order=110)
     register_nav_group("customer_data", _("Customer data"), order=115)

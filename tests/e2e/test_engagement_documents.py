@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from kehu.activities.testing import SAMPLE_PDF
 from kehu.core.testing import World
 from kehu.customers.testing import Book
 from kehu.documents.models import Document
+from kehu.documents.testing import SAMPLE_PDF
 from tests.e2e.helpers import go, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

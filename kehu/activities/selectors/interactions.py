@@ -11,15 +11,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from kehu.activities.models import Interaction, InteractionKind
 from kehu.core.models import OrgUnit, User
 from kehu.customers.models import Contact, Customer
-from kehu.documents.models import Document
+from kehu.documents import selectors as documents
 
 TIMELINE_PAGE = 20
 
@@ -112,11 +111,7 @@ def with_details(qs: QuerySet[Interaction]) -> QuerySet[Interaction]:
     return qs.select_related("customer", "owner", "org_unit", "created_by").prefetch_related(
         Prefetch("contacts", queryset=Contact.objects.order_by("id")),
         Prefetch("participants", queryset=User.objects.order_by("id")),
-    ).annotate(document_count=Coalesce(Subquery(
-        # Correlated per row shown: a join + GROUP BY would aggregate every matching
-        # interaction before the page's LIMIT (measured: 27 ms for 1,000 at scale M).
-        Document.objects.filter(interaction_id=OuterRef("pk")).order_by()
-        .values("interaction_id").annotate(n=Count("id")).values("n")[:1]), 0))
+    ).annotate(document_count=documents.attached_count("activities.interaction"))
 
 
 def interaction_get(*, actor: User, interaction_id: int) -> Interaction:

@@ -21,6 +21,7 @@ from kehu.core.exceptions import Conflict, ValidationFailed
 from kehu.core.models import OrgUnit, User
 from kehu.core.versions import bump_version, check_version
 from kehu.customers.models import Contact, Customer
+from kehu.documents import selectors as documents
 
 MAX_DURATION_MINUTES = 24 * 60 * 7
 TEXT_LIMITS = {"subject": 200, "outcome": 500, "next_step": 500, "content": 20000}
@@ -249,7 +250,8 @@ def interaction_delete(*, actor: User, interaction_id: int,
     access.require(actor, "interactions.delete")
     interaction = access.get_for(Interaction, actor, interaction_id, "delete", for_update=True)
     check_version(interaction, expected_version)
-    if interaction.documents.exists():
+    if documents.has_documents(target_type="activities.interaction",
+                               target_id=interaction.pk):
         raise Conflict(_("Remove the attachments of this interaction first."))
     before = {**audit.snapshot(interaction), **_links(interaction)}
     audit.record(actor=actor, action="interaction.delete", obj=interaction,

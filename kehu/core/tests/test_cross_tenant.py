@@ -327,8 +327,11 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         ({"customer_id": f.book.rep.pk}, None, {200}),
         ({"contact_id": f.book.rep_contact.pk}, None, {200}),
         ({"interaction_id": f.engagement.interaction.pk}, None, {200}),
+        ({"target_type": "customers.customer", "target_id": f.book.rep.pk}, None, {200}),
         ({"limit": 500}, None, {200})],
-    ("POST", "/documents"): lambda f: [(None, {"customer_id": f.book.rep.pk}, {422})],
+    ("POST", "/documents"): lambda f: [
+        (None, {"customer_id": f.book.rep.pk}, {422}),
+        (None, {"target_type": "customers.customer", "target_id": f.book.rep.pk}, {422})],
     ("GET", "/search"): lambda f: [({"q": "白云"}, None, {200}), ({"q": "zgdx"}, None, {200}),
                                    ({"q": ID_NUMBER}, None, {200})],
     # Data stewardship (kehu.customers.api_data). A successful export is a file, which

@@ -167,8 +167,9 @@ def build_merge_case(world: Any, book: Any) -> dict[str, Any]:
     services.customer_transfer(actor=admin, customer_ids=[loser.pk], reason="区域调整",
                                owner_id=world.city_a1_manager.pk)
     # Other apps' records on the customer move too (the merge knows none of them).
-    from kehu.activities.services import documents, followups, interactions, tasks
-    from kehu.activities.testing import SAMPLE_PDF
+    from kehu.activities.services import followups, interactions, tasks
+    from kehu.documents import services as documents
+    from kehu.documents.testing import SAMPLE_PDF
 
     interactions.interaction_create(actor=admin, customer_id=loser.pk, kind="call",
                                     subject="合并前的通话")

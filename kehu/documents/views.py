@@ -10,16 +10,16 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kehu.activities.api_documents import file_response
-from kehu.activities.forms_documents import DocumentUploadForm
-from kehu.activities.services import documents as services
 from kehu.core.exceptions import KehuError, ValidationFailed
 from kehu.core.views import page, service_error, user
+from kehu.documents import services
+from kehu.documents.api import file_response
+from kehu.documents.forms import DocumentUploadForm, target_names
 
 
 def _next(request: HttpRequest, default: str) -> str:
@@ -33,8 +33,9 @@ def _next(request: HttpRequest, default: str) -> str:
 
 @page("documents.create")
 def document_upload(request: HttpRequest) -> HttpResponse:
-    """The upload form (GET with ?customer= / ?contact= / ?interaction=), or the upload
-    itself; errors come back on this page next to the fields."""
+    """The upload form (GET with ?target_type=&target_id=, or a target's name such as
+    ?customer=), or the upload itself; errors come back on this page next to the
+    fields."""
     me = user(request)
     if request.method == "POST":
         form = DocumentUploadForm(request.POST, request.FILES)
@@ -43,7 +44,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
             try:
                 services.document_upload(
                     actor=me, file_name=upload.name or "", chunks=upload.chunks(),
-                    description=form.cleaned_data["description"], **form.parent_ids())
+                    description=form.cleaned_data["description"], **form.target_args())
             except ValidationFailed as exc:
                 form.add_service_error(exc)
             except KehuError as exc:
@@ -54,10 +55,11 @@ def document_upload(request: HttpRequest) -> HttpResponse:
         status = 422
     else:
         form = DocumentUploadForm(initial={
-            key: request.GET.get(key) for key in ("customer", "contact", "interaction", "next")
+            key: request.GET.get(key)
+            for key in (*target_names(), "target_type", "target_id", "next")
             if request.GET.get(key)})
         status = 200
-    return render(request, "activities/documents/upload.html", {"form": form},
+    return render(request, "documents/upload.html", {"form": form},
                   status=status)
 
 
@@ -94,10 +96,3 @@ def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Document deleted."))
     return redirect(back)
 
-
-urlpatterns: list[URLPattern] = [
-    path("documents/upload", document_upload, name="document_upload"),
-    path("documents/<int:pk>/download", document_download, name="document_download"),
-    path("documents/<int:pk>/preview", document_preview, name="document_preview"),
-    path("documents/<int:pk>/delete", document_delete, name="document_delete"),
-]

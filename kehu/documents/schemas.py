@@ -12,6 +12,11 @@ from kehu.core.http import DbId, PageQuery
 
 class DocumentOut(Schema):
     id: int
+    target_type: str = Field(description="The kind of record it is attached to, e.g. "
+                                         "`customers.customer`.")
+    target_id: int = Field(description="The id of that record.")
+    # The same record under its kind's name (the shape from before any record could
+    # carry files); null under the other names.
     customer_id: int | None
     contact_id: int | None
     interaction_id: int | None
@@ -30,6 +35,8 @@ class DocumentOut(Schema):
 
 
 class DocumentFiltersIn(PageQuery):
+    target_type: str | None = Field(None, max_length=50)
+    target_id: DbId | None = None
     customer_id: DbId | None = None
     contact_id: DbId | None = None
     interaction_id: DbId | None = None

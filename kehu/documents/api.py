@@ -9,9 +9,6 @@ from django.http.response import HttpResponseBase
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
-from kehu.activities.schemas_documents import DocumentFiltersIn, DocumentOut
-from kehu.activities.selectors import documents as selectors
-from kehu.activities.services import documents as services
 from kehu.core.exceptions import NotFound
 from kehu.core.http import (
     DbId,
@@ -24,15 +21,20 @@ from kehu.core.http import (
     responses,
     set_etag,
 )
+from kehu.documents import selectors, services
 from kehu.documents.models import Document
+from kehu.documents.schemas import DocumentFiltersIn, DocumentOut
 
 router = Router(tags=["documents"])
 
 
 def document_out(document: Document) -> dict[str, Any]:
     return {
-        "id": document.pk, "customer_id": document.customer_id,
-        "contact_id": document.contact_id, "interaction_id": document.interaction_id,
+        "id": document.pk, "target_type": document.target_type,
+        "target_id": document.target_id,
+        # The request shapes from before any record could carry files.
+        "customer_id": None, "contact_id": None, "interaction_id": None,
+        **selectors.ids_by_name(document),
         "file_name": document.file_name, "content_type": document.content_type,
         "size": document.size, "sha256": document.sha256,
         "description": document.description, "is_image": document.is_image,
@@ -59,9 +61,10 @@ def file_response(document: Document, path: Any, *, inline: bool = False) -> Fil
 
 @router.get("/documents", response=responses({200: Page[DocumentOut]}))
 def document_list(request: HttpRequest, filters: Query[DocumentFiltersIn]) -> dict:
-    """Documents you may see, newest first; filter by their customer, contact or
-    interaction."""
-    qs = selectors.document_list(actor=current_user(request), customer_id=filters.customer_id,
+    """Documents you may see, newest first; filter by the record they are attached to
+    (`target_type` and/or `target_id`, or `customer_id`, `contact_id`, `interaction_id`)."""
+    qs = selectors.document_list(actor=current_user(request), target_type=filters.target_type,
+                                 target_id=filters.target_id, customer_id=filters.customer_id,
                                  contact_id=filters.contact_id,
                                  interaction_id=filters.interaction_id)
     page = paginate(qs, filters)
@@ -72,18 +75,21 @@ def document_list(request: HttpRequest, filters: Query[DocumentFiltersIn]) -> di
 @router.post("/documents", response=responses({201: DocumentOut}, 403))
 @idempotent()
 def document_upload(request: HttpRequest, response: HttpResponse, file: File[UploadedFile],
+                    target_type: Form[str | None] = None,
+                    target_id: Form[DbId | None] = None,
                     customer_id: Form[DbId | None] = None,
                     contact_id: Form[DbId | None] = None,
                     interaction_id: Form[DbId | None] = None,
                     description: Form[str] = "") -> Status:
-    """Upload a file (multipart: `file` and exactly one of `customer_id`, `contact_id`,
-    `interaction_id`; optional `description`). Size limit KEHU_DOCUMENT_MAX_MB; allowed
-    types: PDF, images (PNG, JPEG, GIF, WebP), Office files, text and CSV, checked by
-    content."""
+    """Upload a file (multipart: `file` and the record it is attached to — `target_type`
+    (e.g. `customers.customer`) with `target_id`, or exactly one of `customer_id`,
+    `contact_id`, `interaction_id`; optional `description`). Size limit
+    KEHU_DOCUMENT_MAX_MB; allowed types: PDF, images (PNG, JPEG, GIF, WebP), Office files,
+    text and CSV, checked by content."""
     document = services.document_upload(
         actor=current_user(request), file_name=file.name or "", chunks=file.chunks(),
-        customer_id=customer_id, contact_id=contact_id, interaction_id=interaction_id,
-        description=description)
+        target_type=target_type, target_id=target_id, customer_id=customer_id,
+        contact_id=contact_id, interaction_id=interaction_id, description=description)
     set_etag(response, document)
     return Status(201, document_out(document))
 

@@ -1,5 +1,6 @@
-"""Documents: upload, download (audited) and delete of files attached to one customer,
-contact or interaction. The bytes are handled by ``kehu.activities.documents``."""
+"""Documents: upload, download (audited), delete and retarget of files attached to one
+registered record (kehu.documents.registry). The bytes are handled by
+``kehu.documents.storage``."""
 
 from __future__ import annotations
 
@@ -10,52 +11,58 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kehu.activities import documents as storage
-from kehu.activities.models import Interaction
 from kehu.core import access, audit
 from kehu.core.exceptions import Forbidden, ValidationFailed
 from kehu.core.permissions import Scope
 from kehu.core.versions import check_version
-from kehu.customers.models import Contact, Customer
+from kehu.documents import registry, storage
 from kehu.documents.models import Document
 
 if TYPE_CHECKING:
     from kehu.core.models import User
 
-PARENT_FIELDS = ("customer_id", "contact_id", "interaction_id")
 
+def _target(actor: User, target_type: str | None, target_id: int | None,
+            named_ids: dict[str, int | None]) -> tuple[registry.AttachmentTarget, Any]:
+    """The one record the document hangs on; the actor must be able to see it.
 
-def _parent(actor: User, customer_id: int | None, contact_id: int | None,
-            interaction_id: int | None) -> dict[str, Any]:
-    """The one parent the document hangs on; it must be visible to the actor."""
-    given = {name: value for name, value in zip(
-        PARENT_FIELDS, (customer_id, contact_id, interaction_id), strict=True)
-        if value is not None}
+    Given either as ``target_type`` + ``target_id`` or by a target's short name
+    (``customer_id=…``, see kehu.documents.registry); exactly one must be given.
+    """
+    given: list[tuple[str, registry.AttachmentTarget | None, int | None]] = []
+    for field, pk in named_ids.items():
+        try:
+            if not field.endswith("_id"):
+                raise LookupError(field)
+            found = registry.by_name(field.removesuffix("_id"))
+        except LookupError:
+            raise TypeError(f"unexpected argument {field!r}: not a target's name") from None
+        if pk is not None:
+            given.append((field, found, pk))
+    if target_type or target_id is not None:
+        known = registry.TARGETS.get(target_type or "")
+        given.append(("target_id" if known else "target_type", known, target_id))
     if len(given) != 1:
         message = _("Attach the file to exactly one customer, contact or interaction.")
         raise ValidationFailed(message, fields={"parent": [message]})
-    name, pk = next(iter(given.items()))
-    if name == "customer_id":
-        found: Any = Customer.objects.visible_to(actor).filter(
-            pk=pk, merged_into__isnull=True).first()
-        message = _("Choose a customer you can see.")
-    elif name == "contact_id":
-        found = Contact.objects.visible_to(actor).filter(pk=pk).first()
-        message = _("Choose a contact you can see.")
-    else:
-        found = Interaction.objects.visible_to(actor).filter(pk=pk).first()
-        message = _("Choose an interaction you can see.")
-    if found is None:
-        raise ValidationFailed(fields={name: [message]})
-    return {name.removesuffix("_id"): found}
+    field, target, pk = given[0]
+    record = (target.attachable_to(actor).filter(pk=pk).first()
+              if target is not None and pk is not None else None)
+    if target is None or record is None:
+        message = str(target.choose_message if target is not None else _(
+            "Choose a record you can see."))
+        raise ValidationFailed(fields={field: [message]})
+    return target, record
 
 
 def document_upload(*, actor: User, file_name: str, chunks: Iterable[bytes],
-                    customer_id: int | None = None, contact_id: int | None = None,
-                    interaction_id: int | None = None, description: str = "") -> Document:
-    """Store a file on one parent the actor can see. Refused uploads leave no file."""
+                    target_type: str | None = None, target_id: int | None = None,
+                    description: str = "", **named_ids: int | None) -> Document:
+    """Store a file on one record the actor can see (``target_type`` + ``target_id``, or
+    ``<name>_id=`` of a registered target such as ``customer_id``). Refused uploads
+    leave no file."""
     access.require(actor, "documents.create")
-    parent = _parent(actor, customer_id, contact_id, interaction_id)
+    target, record = _target(actor, target_type, target_id, named_ids)
     name = storage.clean_file_name(file_name or "")
     if not name:
         raise ValidationFailed(fields={"file": [_("Choose a file.")]})
@@ -70,7 +77,8 @@ def document_upload(*, actor: User, file_name: str, chunks: Iterable[bytes],
                 tenant_id=actor.tenant_id, org_unit_id=actor.org_unit_id, owner=actor,
                 file_name=name, content_type=stored.content_type, size=stored.size,
                 sha256=stored.sha256, storage_name=stored.storage_name,
-                description=description, uploaded_by=actor, **parent)
+                description=description, uploaded_by=actor, target_type=target.key,
+                target_id=record.pk)
             access.ensure_still_visible(document, actor)
             audit.record(actor=actor, action="document.upload", obj=document, changes={
                 "file_name": [None, name], "size": [None, stored.size],
@@ -126,3 +134,11 @@ def document_delete(*, actor: User, document_id: int,
     document.delete()
     # The file goes only once the row is gone for good.
     transaction.on_commit(lambda: storage.remove(tenant_id, storage_name))
+
+
+def documents_retarget(*, tenant_id: int, target_type: str, from_id: int, to_id: int) -> int:
+    """Move every document of one record to another of the same type (a customer merge
+    moves the loser's files to the survivor; the merge audits the move). The count."""
+    registry.target(target_type)
+    return Document.objects.filter(tenant_id=tenant_id, target_type=target_type,
+                                   target_id=from_id).update(target_id=to_id)
