@@ -1,13 +1,8 @@
 """Pages of the engagement app: each views module declares its own patterns."""
 
-from kehu.activities import (
-    views_documents,
-    views_interactions,
-    views_notifications,
-    views_reports,
-    views_tasks,
-)
+from kehu.activities import views_documents, views_notifications
+from kehu.activities.views import followups, interactions, reports, tasks, workplans
 
-urlpatterns = [*views_interactions.urlpatterns, *views_tasks.urlpatterns,
-               *views_notifications.urlpatterns, *views_documents.urlpatterns,
-               *views_reports.urlpatterns]
+urlpatterns = [*interactions.urlpatterns, *followups.urlpatterns, *tasks.urlpatterns,
+               *workplans.urlpatterns, *views_notifications.urlpatterns,
+               *views_documents.urlpatterns, *reports.urlpatterns]

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from kehu.activities.models import FollowUp
 from kehu.activities.selectors.interactions import _integer, parse_moment
+from kehu.core import access
 from kehu.core.models import User
 
 STATUSES = ("open", "planned", "overdue", "done", "cancelled")
@@ -74,6 +75,13 @@ def followup_list(*, actor: User, filters: FollowUpFilters | None = None,
         qs = qs.filter(due_at__lt=f.due_to)
     return qs.select_related("customer", "contact", "owner", "fulfilled_by") \
         .order_by("due_at", "id")
+
+
+def followup_get(*, actor: User, followup_id: int) -> FollowUp:
+    """One follow-up ``actor`` may see, with what its API shape shows; else NotFound."""
+    access.get_for(FollowUp, actor, followup_id)
+    return FollowUp.objects.select_related("customer", "contact", "owner", "org_unit") \
+        .get(pk=followup_id)
 
 
 def followup_item(fu: FollowUp) -> dict[str, Any]:

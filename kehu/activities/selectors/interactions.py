@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from kehu.activities import customer_access
 from kehu.activities.models import Interaction, InteractionKind
 from kehu.core.models import OrgUnit, User
-from kehu.customers.models import Contact, Customer
 from kehu.documents.models import Document
+
+if TYPE_CHECKING:
+    from kehu.customers.models import Customer
 
 TIMELINE_PAGE = 20
 
@@ -110,7 +113,7 @@ def interaction_list(*, actor: User, filters: InteractionFilters | None = None,
 def with_details(qs: QuerySet[Interaction]) -> QuerySet[Interaction]:
     """What a list or timeline shows per row, in a fixed number of queries."""
     return qs.select_related("customer", "owner", "org_unit", "created_by").prefetch_related(
-        Prefetch("contacts", queryset=Contact.objects.order_by("id")),
+        Prefetch("contacts", queryset=customer_access.contacts_by_id()),
         Prefetch("participants", queryset=User.objects.order_by("id")),
     ).annotate(document_count=Coalesce(Subquery(
         # Correlated per row shown: a join + GROUP BY would aggregate every matching
@@ -130,6 +133,13 @@ def interaction_get(*, actor: User, interaction_id: int) -> Interaction:
         access.get_for(Interaction, actor, interaction_id)  # audits a denial
         raise NotFound()
     return found
+
+
+def customer_recent(*, actor: User, customer_id: int, limit: int = 30) -> list[Interaction]:
+    """The customer's latest interactions ``actor`` may see (to pick one that fulfilled a
+    follow-up)."""
+    return list(Interaction.objects.visible_to(actor).filter(customer_id=customer_id)
+                .order_by("-occurred_at", "-id")[:limit])
 
 
 def timeline_item(i: Interaction) -> dict[str, Any]:
