@@ -1,10 +1,10 @@
 """The Ninja root at /api/v1: every app adds its router here (see kehu.core.http)."""
 
 from kehu.activities import api_documents, api_notifications
-from kehu.activities.api import followups as activities_followups
-from kehu.activities.api import interactions as activities_interactions
-from kehu.activities.api import tasks as activities_tasks
-from kehu.activities.api import workplans as activities_workplans
+from kehu.activities.api import followups as activities_followups_api
+from kehu.activities.api import interactions as activities_interactions_api
+from kehu.activities.api import tasks as activities_tasks_api
+from kehu.activities.api import workplans as activities_workplans_api
 from kehu.core.api import router as core_router
 from kehu.core.http import DEFAULT_AUTH, KehuAPI
 from kehu.customers.api import contacts_router, customers_router, search_router
@@ -35,9 +35,9 @@ api.add_router("/imports", imports_router)
 api.add_router("/exports", exports_router)
 # Engagement (kehu.activities): each module's router declares its own paths
 # (/interactions, /followups, /tasks, /workplans, /notifications, /calendar, /documents).
-api.add_router("", activities_interactions.router)
-api.add_router("", activities_followups.router)
-api.add_router("", activities_tasks.router)
-api.add_router("", activities_workplans.router)
+api.add_router("", activities_interactions_api.router)
+api.add_router("", activities_followups_api.router)
+api.add_router("", activities_tasks_api.router)
+api.add_router("", activities_workplans_api.router)
 api.add_router("", api_notifications.router)
 api.add_router("", api_documents.router)

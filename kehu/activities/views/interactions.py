@@ -29,7 +29,7 @@ from kehu.core.models import User
 from kehu.core.views import is_htmx, page, service_error
 
 if TYPE_CHECKING:
-    from kehu.customers.models import Contact, Customer
+    from kehu.customers.models import Customer
 
 PER_PAGE = 25
 
@@ -44,10 +44,6 @@ def customer_or_404(me: User, pk: Any) -> Customer:
         return customer_access.customer_get(me, int(pk))
     except (TypeError, ValueError, NotFound):
         raise Http404 from None
-
-
-def contacts_of(me: User, customer: Customer) -> list[Contact]:
-    return customer_access.contacts_of(me, customer)
 
 
 def _users(me: User) -> list[User]:
@@ -124,7 +120,8 @@ def interaction_create(request: HttpRequest) -> HttpResponse:
     if contact_pk:
         with contextlib.suppress(ValueError):
             initial["contacts"] = [int(contact_pk)]
-    options: dict[str, Any] = {"contacts": contacts_of(me, customer), "users": _users(me)}
+    options: dict[str, Any] = {"contacts": customer_access.contacts_of(me, customer),
+                               "users": _users(me)}
     if request.method != "POST":
         return _form_page(request, f.InteractionForm(initial=initial, **options), customer,
                           None)
@@ -153,7 +150,8 @@ def interaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     customer = interaction.customer
-    options: dict[str, Any] = {"contacts": contacts_of(me, customer), "users": _users(me)}
+    options: dict[str, Any] = {"contacts": customer_access.contacts_of(me, customer),
+                               "users": _users(me)}
     initial = {
         "kind": interaction.kind, "occurred_at": timezone.localtime(interaction.occurred_at),
         "subject": interaction.subject, "content": interaction.content,
