@@ -1,7 +1,10 @@
 """The Ninja root at /api/v1: every app adds its router here (see kehu.core.http)."""
 
-from kehu.activities import api_interactions, api_tasks
 from kehu.activities.api import calendar as activities_calendar_api
+from kehu.activities.api import followups as activities_followups_api
+from kehu.activities.api import interactions as activities_interactions_api
+from kehu.activities.api import tasks as activities_tasks_api
+from kehu.activities.api import workplans as activities_workplans_api
 from kehu.core.api import router as core_router
 from kehu.core.http import DEFAULT_AUTH, KehuAPI
 from kehu.customers.api import contacts_router, customers_router, search_router
@@ -34,8 +37,10 @@ api.add_router("/imports", imports_router)
 api.add_router("/exports", exports_router)
 # Engagement (kehu.activities): each module's router declares its own paths
 # (/interactions, /followups, /tasks, /workplans, /calendar).
-api.add_router("", api_interactions.router)
-api.add_router("", api_tasks.router)
+api.add_router("", activities_interactions_api.router)
+api.add_router("", activities_followups_api.router)
+api.add_router("", activities_tasks_api.router)
+api.add_router("", activities_workplans_api.router)
 api.add_router("", activities_calendar_api.router)
 # Platform apps: /notifications, /documents.
 api.add_router("", notifications_router)

@@ -8,9 +8,9 @@ import datetime as dt
 
 from django.utils import timezone
 
+from kehu.activities import customer_access
 from kehu.activities.services import followups, interactions, tasks, workplans
 from kehu.core.demo import DemoCompany
-from kehu.customers.models import Contact, Customer
 
 # (days ago, kind, channel, subject, outcome)
 TIMELINE = [
@@ -25,10 +25,9 @@ TIMELINE = [
 def build(company: DemoCompany) -> str:
     rep, manager = company.users["account_manager"], company.users["city_manager"]
     tenant_id = company.admin.tenant_id
-    airport = Customer.objects.get(tenant_id=tenant_id, short_name="白云机场")
-    kugou = Customer.objects.get(tenant_id=tenant_id, short_name="酷狗")
-    contact = Contact.objects.filter(tenant_id=tenant_id,
-                                     customer_links__customer=airport).order_by("pk").first()
+    airport = customer_access.demo_customer(tenant_id, "白云机场")
+    kugou = customer_access.demo_customer(tenant_id, "酷狗")
+    contact = customer_access.demo_first_contact(tenant_id, airport)
     now = timezone.now().replace(second=0, microsecond=0)
     for days, kind, channel, subject, outcome in TIMELINE:
         interactions.interaction_create(

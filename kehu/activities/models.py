@@ -122,10 +122,9 @@ class Interaction(TenantOwned):
 
 
 def _customers_in(user: User, scope: str) -> Any:
-    from kehu.customers.models import Customer
+    from kehu.activities.customer_access import customers_in_scope
 
-    return Customer.objects.filter(Customer.scope_q(user, scope),
-                                   tenant_id=user.tenant_id).values("pk")
+    return customers_in_scope(user, scope)
 
 
 class RecurUnit(models.TextChoices):

@@ -77,8 +77,10 @@ def _audit_actions() -> None:
         register_action(key, label)
 
 
-# --- interactions and follow-ups: nav entries and the customer-view panels ----------------
+# --- interactions and follow-ups: nav entries, customer-view panels, calendar sources ------
 def _interactions() -> None:
+    from kehu.activities.calendar_registry import register_calendar_source
+    from kehu.activities.selectors import followups, interactions
     from kehu.activities.selectors.followups import customer_open_followups
     from kehu.activities.selectors.interactions import customer_timeline
     from kehu.core import access
@@ -101,13 +103,23 @@ def _interactions() -> None:
                        "may_change": access.has_perm(actor, "followups.change")},
                    permission="followups.view",
                    template="activities/followups/_panel.html", order=20)
+    register_calendar_source("followups", _("Follow-ups"), followups.calendar_entries,
+                             permission="followups.view", order=10)
+    register_calendar_source("interactions", _("Interactions"),
+                             interactions.calendar_entries,
+                             permission="interactions.view", order=30)
 
 
-# --- tasks and work plans -----------------------------------------------------------------
+# --- tasks and work plans: nav entries and the calendar source ----------------------------
 def _tasks() -> None:
+    from kehu.activities.calendar_registry import register_calendar_source
+    from kehu.activities.selectors import tasks
+
     register_nav("task_list", _("Tasks"), "tasks.view", order=220, group="engagement")
     register_nav("workplan_list", _("Work plans"), "workplans.view", order=225,
                  group="engagement")
+    register_calendar_source("tasks", _("Tasks"), tasks.calendar_entries,
+                             permission="tasks.view", order=20)
 
 
 # --- notifications, reminders and the calendar --------------------------------------------

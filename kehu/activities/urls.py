@@ -3,14 +3,10 @@ are listed here."""
 
 from django.urls import path
 
-from kehu.activities import (
-    views_interactions,
-    views_reports,
-    views_tasks,
-)
-from kehu.activities.views import calendar
+from kehu.activities.views import calendar, followups, interactions, reports, tasks, workplans
 
-urlpatterns = [*views_interactions.urlpatterns, *views_tasks.urlpatterns,
+urlpatterns = [*interactions.urlpatterns, *followups.urlpatterns, *tasks.urlpatterns,
+               *workplans.urlpatterns,
                path("calendar/", calendar.calendar, name="calendar"),
                path("calendar/feed/", calendar.calendar_feed_create,
                     name="calendar_feed_create"),
@@ -18,4 +14,4 @@ urlpatterns = [*views_interactions.urlpatterns, *views_tasks.urlpatterns,
                     name="calendar_feed_revoke"),
                path("calendar/feed/<slug:token>.ics", calendar.calendar_feed_ics,
                     name="calendar_feed_ics"),
-               *views_reports.urlpatterns]
+               *reports.urlpatterns]

@@ -1,60 +1,40 @@
-"""The calendar: a user's follow-ups, tasks and meetings/visits over a time range.
+"""The calendar: whose calendar a viewer may open, the range rules, and its entries.
+
+What fills a calendar comes from the calendar-entry registry
+(``kehu.activities.calendar_registry``); activities registers its follow-ups, tasks and
+visits/meetings (``selectors.followups/tasks/interactions``, in ``registrations.py``).
 
 Whose calendar a viewer may open: their own, or a colleague's whose org unit lies inside
-the viewer's *unit* (or wider) scope for one of the calendar modules (follow-ups, tasks,
-interactions). An "own records" scope never opens anyone else's calendar. Everything shown
-is still read through ``visible_to(viewer)``: a manager sees of a team member's calendar
-exactly what their data scope lets them see anyway.
+the viewer's *unit* (or wider) scope for the permission of one of the registered sources
+(follow-ups, tasks, interactions, …). An "own records" scope never opens anyone else's
+calendar. Everything shown is still read through ``visible_to(viewer)``: a manager sees
+of a team member's calendar exactly what their data scope lets them see anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.activities.models import CALENDAR_KINDS, FollowUp, Interaction, Task
+from kehu.activities import calendar_registry
+from kehu.activities.calendar_registry import POINT_MINUTES, CalendarEvent
+from kehu.activities.models import FollowUp, Interaction, Task
 from kehu.core import access
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.core.permissions import Scope
 
-if TYPE_CHECKING:
-    from kehu.customers.models import Customer
+__all__ = ["MAX_RANGE_DAYS", "POINT_MINUTES", "CalendarEvent", "calendar_events",
+           "calendar_user", "calendar_users", "check_range", "followup_url",
+           "interaction_url", "may_view_calendar", "parse_range", "task_url"]
 
-CALENDAR_PERMISSIONS = ("followups.view", "tasks.view", "interactions.view")
 MAX_RANGE_DAYS = 62
-# Follow-ups and tasks are points in time; they are drawn this long.
-POINT_MINUTES = 30
-DEFAULT_MEETING_MINUTES = 60
-
-
-@dataclass(frozen=True)
-class CalendarEvent:
-    type: str  # "followup" | "task" | "interaction"
-    id: int
-    title: str
-    start: dt.datetime
-    end: dt.datetime
-    all_day: bool
-    customer: Customer | None
-    status: str
-    status_label: str
-    url: str
-    overdue: bool = False
-    kind: str = ""  # the interaction's kind (visit, meeting)
-    kind_label: str = ""
-
-    @property
-    def customer_out(self) -> dict[str, Any] | None:
-        if self.customer is None:
-            return None
-        return {"id": self.customer.pk, "name": self.customer.name}
 
 
 # ---------------------------------------------------------------------------- links
@@ -91,7 +71,7 @@ def interaction_url(item: Interaction) -> str:
 def _scope_q(viewer: User) -> Q | None:
     """Users whose calendars ``viewer`` may open besides their own (None: nobody)."""
     condition: Q | None = None
-    for permission in CALENDAR_PERMISSIONS:
+    for permission in calendar_registry.source_permissions():
         scope = access.scope_for(viewer, permission)
         if scope is None or scope == Scope.OWN:
             continue
@@ -115,7 +95,7 @@ def may_view_calendar(viewer: User, target: User) -> bool:
     return any(
         access.scope_for(viewer, p) not in (None, Scope.OWN)
         and access.unit_in_scope(viewer, p, target.org_unit)
-        for p in CALENDAR_PERMISSIONS
+        for p in calendar_registry.source_permissions()
     )
 
 
@@ -177,48 +157,16 @@ def check_range(start: dt.datetime, end: dt.datetime) -> None:
 
 def calendar_events(viewer: User, user: User, start: dt.datetime,
                     end: dt.datetime) -> list[CalendarEvent]:
-    """``user``'s follow-ups, tasks and visits/meetings in [start, end), as ``viewer`` may
-    see them. Cancelled follow-ups and tasks are left out. Three queries."""
+    """``user``'s calendar in [start, end), as ``viewer`` may see it: the entries of every
+    registered source (``kehu.activities.calendar_registry``) whose permission ``viewer``
+    holds, by start time. activities registers follow-ups, tasks and visits/meetings."""
     check_range(start, end)
     if not may_view_calendar(viewer, user):
         raise NotFound()
-    now = timezone.now()
     events: list[CalendarEvent] = []
-    followups = (FollowUp.objects.visible_to(viewer)
-                 .filter(owner_id=user.pk, due_at__gte=start, due_at__lt=end)
-                 .exclude(state=FollowUp.State.CANCELLED).select_related("customer"))
-    for f in followups:
-        status = f.status
-        events.append(CalendarEvent(
-            type="followup", id=f.pk, title=f.subject, start=f.due_at,
-            end=f.due_at + dt.timedelta(minutes=POINT_MINUTES), all_day=False,
-            customer=f.customer, status=status, status_label=f.get_status_display(),
-            url=followup_url(f), overdue=status == FollowUp.State.OVERDUE))
-    tasks = (Task.objects.visible_to(viewer)
-             .filter(owner_id=user.pk, due_at__gte=start, due_at__lt=end)
-             .exclude(status=Task.Status.CANCELLED).select_related("customer"))
-    for t in tasks:
-        assert t.due_at is not None  # filtered on
-        events.append(CalendarEvent(
-            type="task", id=t.pk, title=t.title, start=t.due_at,
-            end=t.due_at + dt.timedelta(minutes=POINT_MINUTES), all_day=False,
-            customer=t.customer, status=str(t.status), status_label=t.get_status_display(),
-            url=task_url(t),
-            overdue=(t.status in (Task.Status.OPEN, Task.Status.IN_PROGRESS)
-                     and t.due_at < now)))
-    joined = Interaction.participants.through.objects.filter(user_id=user.pk)
-    interactions = (Interaction.objects.visible_to(viewer)
-                    .filter(Q(owner_id=user.pk) | Q(pk__in=joined.values("interaction_id")),
-                            kind__in=list(CALENDAR_KINDS), occurred_at__gte=start,
-                            occurred_at__lt=end)
-                    .select_related("customer"))
-    for i in interactions:
-        minutes = i.duration_minutes or DEFAULT_MEETING_MINUTES
-        events.append(CalendarEvent(
-            type="interaction", id=i.pk, title=i.subject, start=i.occurred_at,
-            end=i.occurred_at + dt.timedelta(minutes=minutes), all_day=False,
-            customer=i.customer, status="done" if i.occurred_at <= now else "planned",
-            status_label=_("Done") if i.occurred_at <= now else _("Planned"),
-            url=interaction_url(i), kind=str(i.kind), kind_label=i.get_kind_display()))
+    for source in calendar_registry.sources_for(viewer):
+        for event in source.load(viewer, user, start, end):
+            events.append(event if event.label
+                          else replace(event, label=str(source.label)))
     events.sort(key=lambda e: (e.start, e.type, e.id))
     return events

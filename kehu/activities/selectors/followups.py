@@ -12,9 +12,13 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from kehu.activities.calendar_registry import POINT_MINUTES, CalendarEvent
 from kehu.activities.models import FollowUp
+from kehu.activities.selectors.calendar import followup_url
 from kehu.activities.selectors.interactions import _integer, parse_moment
+from kehu.core import access
 from kehu.core.models import User
 
 STATUSES = ("open", "planned", "overdue", "done", "cancelled")
@@ -76,6 +80,13 @@ def followup_list(*, actor: User, filters: FollowUpFilters | None = None,
         .order_by("due_at", "id")
 
 
+def followup_get(*, actor: User, followup_id: int) -> FollowUp:
+    """One follow-up ``actor`` may see, with what its API shape shows; else NotFound."""
+    access.get_for(FollowUp, actor, followup_id)
+    return FollowUp.objects.select_related("customer", "contact", "owner", "org_unit") \
+        .get(pk=followup_id)
+
+
 def followup_item(fu: FollowUp) -> dict[str, Any]:
     return {
         "id": fu.pk, "subject": fu.subject, "status": fu.status,
@@ -94,3 +105,22 @@ def customer_open_followups(*, actor: User, customer_id: int) -> dict[str, Any]:
     rows = list(qs[:OPEN_LIMIT])
     return {"count": len(rows) if len(rows) < OPEN_LIMIT else qs.count(),
             "items": [followup_item(fu) for fu in rows]}
+
+
+def calendar_entries(viewer: User, owner: User, start: dt.datetime,
+                     end: dt.datetime) -> list[CalendarEvent]:
+    """The calendar source: ``owner``'s follow-ups due in [start, end) that ``viewer`` may
+    see; cancelled ones are left out. One query."""
+    followups = (FollowUp.objects.visible_to(viewer)
+                 .filter(owner_id=owner.pk, due_at__gte=start, due_at__lt=end)
+                 .exclude(state=FollowUp.State.CANCELLED).select_related("customer"))
+    events = []
+    for f in followups:
+        status = f.status
+        events.append(CalendarEvent(
+            type="followup", id=f.pk, title=f.subject, start=f.due_at,
+            end=f.due_at + dt.timedelta(minutes=POINT_MINUTES), all_day=False,
+            customer=f.customer, status=status, status_label=f.get_status_display(),
+            url=followup_url(f), overdue=status == FollowUp.State.OVERDUE,
+            label=_("Follow-up")))
+    return events

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
-from kehu.activities.models import Interaction, InteractionKind
+from kehu.activities import customer_access
+from kehu.activities.calendar_registry import CalendarEvent
+from kehu.activities.models import CALENDAR_KINDS, Interaction, InteractionKind
+from kehu.activities.selectors.calendar import interaction_url
 from kehu.core.models import OrgUnit, User
-from kehu.customers.models import Contact, Customer
 from kehu.documents import selectors as documents
 
+if TYPE_CHECKING:
+    from kehu.customers.models import Customer
+
 TIMELINE_PAGE = 20
+# A visit or meeting without a duration is drawn this long in the calendar.
+DEFAULT_MEETING_MINUTES = 60
 
 
 def _integer(value: Any) -> int | None:
@@ -109,7 +117,7 @@ def interaction_list(*, actor: User, filters: InteractionFilters | None = None,
 def with_details(qs: QuerySet[Interaction]) -> QuerySet[Interaction]:
     """What a list or timeline shows per row, in a fixed number of queries."""
     return qs.select_related("customer", "owner", "org_unit", "created_by").prefetch_related(
-        Prefetch("contacts", queryset=Contact.objects.order_by("id")),
+        Prefetch("contacts", queryset=customer_access.contacts_by_id()),
         Prefetch("participants", queryset=User.objects.order_by("id")),
     ).annotate(document_count=documents.attached_count("activities.interaction"))
 
@@ -125,6 +133,13 @@ def interaction_get(*, actor: User, interaction_id: int) -> Interaction:
         access.get_for(Interaction, actor, interaction_id)  # audits a denial
         raise NotFound()
     return found
+
+
+def customer_recent(*, actor: User, customer_id: int, limit: int = 30) -> list[Interaction]:
+    """The customer's latest interactions ``actor`` may see (to pick one that fulfilled a
+    follow-up)."""
+    return list(Interaction.objects.visible_to(actor).filter(customer_id=customer_id)
+                .order_by("-occurred_at", "-id")[:limit])
 
 
 def timeline_item(i: Interaction) -> dict[str, Any]:
@@ -164,3 +179,27 @@ def customer_timeline(*, actor: User, customer: Customer, kind: str = "",
                   for value, label in InteractionKind.choices],
         "items": [timeline_item(i) for i in rows],
     }
+
+
+def calendar_entries(viewer: User, owner: User, start: dt.datetime,
+                     end: dt.datetime) -> list[CalendarEvent]:
+    """The calendar source: the visits and meetings in [start, end) that ``owner`` owns
+    or takes part in, as far as ``viewer`` may see them. One query."""
+    now = timezone.now()
+    joined = Interaction.participants.through.objects.filter(user_id=owner.pk)
+    interactions = (Interaction.objects.visible_to(viewer)
+                    .filter(Q(owner_id=owner.pk) | Q(pk__in=joined.values("interaction_id")),
+                            kind__in=list(CALENDAR_KINDS), occurred_at__gte=start,
+                            occurred_at__lt=end)
+                    .select_related("customer"))
+    events = []
+    for i in interactions:
+        minutes = i.duration_minutes or DEFAULT_MEETING_MINUTES
+        events.append(CalendarEvent(
+            type="interaction", id=i.pk, title=i.subject, start=i.occurred_at,
+            end=i.occurred_at + dt.timedelta(minutes=minutes), all_day=False,
+            customer=i.customer, status="done" if i.occurred_at <= now else "planned",
+            status_label=_("Done") if i.occurred_at <= now else _("Planned"),
+            url=interaction_url(i), kind=str(i.kind), kind_label=i.get_kind_display(),
+            label=i.get_kind_display()))
+    return events

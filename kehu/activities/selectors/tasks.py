@@ -9,8 +9,11 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
+from kehu.activities.calendar_registry import POINT_MINUTES, CalendarEvent
 from kehu.activities.models import Task, TaskComment
+from kehu.activities.selectors.calendar import task_url
 from kehu.activities.services.tasks import may_assign_to
 from kehu.core import access
 from kehu.core.models import OrgUnit, User
@@ -135,5 +138,25 @@ def assignable_users(*, actor: User) -> QuerySet[User]:
     return qs.order_by("org_unit__path", "full_name", "id")
 
 
-__all__ = ["ORDERINGS", "VIEWS", "TaskFilters", "assignable_users", "may_assign_to",
-           "task_detail", "task_list"]
+def calendar_entries(viewer: User, owner: User, start: dt.datetime,
+                     end: dt.datetime) -> list[CalendarEvent]:
+    """The calendar source: ``owner``'s tasks due in [start, end) that ``viewer`` may see;
+    cancelled ones and tasks without a due time are left out. One query."""
+    now = timezone.now()
+    tasks = (Task.objects.visible_to(viewer)
+             .filter(owner_id=owner.pk, due_at__gte=start, due_at__lt=end)
+             .exclude(status=Task.Status.CANCELLED).select_related("customer"))
+    events = []
+    for t in tasks:
+        assert t.due_at is not None  # filtered on
+        events.append(CalendarEvent(
+            type="task", id=t.pk, title=t.title, start=t.due_at,
+            end=t.due_at + dt.timedelta(minutes=POINT_MINUTES), all_day=False,
+            customer=t.customer, status=str(t.status), status_label=t.get_status_display(),
+            url=task_url(t), overdue=t.status in OPEN_STATUSES and t.due_at < now,
+            label=_("Task")))
+    return events
+
+
+__all__ = ["ORDERINGS", "VIEWS", "TaskFilters", "assignable_users", "calendar_entries",
+           "may_assign_to", "task_detail", "task_list"]

@@ -101,7 +101,6 @@ def feed_ics(*, owner: User, base_url: str, now: dt.datetime | None = None) -> b
         upto = min(cursor + _SLICE, end)
         events += calendar_events(owner, owner, cursor, upto)
         cursor = upto
-    labels = {"followup": _("Follow-up"), "task": _("Task")}
     with translation.override(owner.language):
         cal = Calendar()
         cal.add("prodid", "-//Kehu CRM//kehu//")
@@ -115,8 +114,7 @@ def feed_ics(*, owner: User, base_url: str, now: dt.datetime | None = None) -> b
             vevent.add("dtstamp", now)
             vevent.add("dtstart", event.start)
             vevent.add("dtend", event.end)
-            kind = event.kind_label or str(labels.get(event.type, event.type))
-            vevent.add("summary", f"[{kind}] {event.title}")
+            vevent.add("summary", f"[{event.label or event.type}] {event.title}")
             lines = [f"{_('Status')}: {event.status_label}"]
             if event.customer is not None:
                 lines.append(f"{_('Customer')}: {event.customer.name}")

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.activities import customer_access
 from kehu.activities.models import Channel, Direction, Interaction, InteractionKind
 from kehu.core import access, audit
 from kehu.core.exceptions import Conflict, ValidationFailed
 from kehu.core.models import OrgUnit, User
 from kehu.core.versions import bump_version, check_version
-from kehu.customers.models import Contact, Customer
 from kehu.documents import selectors as documents
+
+if TYPE_CHECKING:
+    from kehu.customers.models import Contact, Customer
 
 MAX_DURATION_MINUTES = 24 * 60 * 7
 TEXT_LIMITS = {"subject": 200, "outcome": 500, "next_step": 500, "content": 20000}
@@ -87,8 +90,7 @@ def visible_customer(actor: User, customer_id: Any, field: str = "customer_id") 
     """A customer the actor may see (``customers.view``), else a field error."""
     customer = None
     if isinstance(customer_id, int) and not isinstance(customer_id, bool):
-        customer = Customer.objects.visible_to(actor, "view").filter(
-            pk=customer_id, merged_into__isnull=True).first()
+        customer = customer_access.visible_customer(actor, customer_id, "view")
     if customer is None:
         raise ValidationFailed(fields={field: [_("Choose a customer you can see.")]})
     return customer
@@ -104,8 +106,7 @@ def customer_contacts(actor: User, customer: Customer, contact_ids: Iterable[Any
         return []
     if any(not isinstance(i, int) or isinstance(i, bool) for i in ids):
         raise ValidationFailed(fields={field: [_("Choose contacts of this customer.")]})
-    found = list(Contact.objects.visible_to(actor, "view")
-                 .filter(pk__in=ids, customer_links__customer_id=customer.pk).distinct())
+    found = customer_access.contacts_of_among(actor, customer.pk, ids, "view")
     if len(found) != len(ids):
         raise ValidationFailed(fields={field: [
             _("Choose contacts of this customer that you can see.")]})

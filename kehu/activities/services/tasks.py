@@ -9,21 +9,24 @@ themselves). The task is placed in the assignee's unit and owned by them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from kehu.activities import customer_access
 from kehu.activities.models import NoticeKind, Priority, Task, TaskComment
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.permissions import Scope
 from kehu.core.versions import bump_version, check_version
-from kehu.customers.models import Customer
 from kehu.notifications.services import notify, reminder_settings
+
+if TYPE_CHECKING:
+    from kehu.customers.models import Customer
 
 EDITABLE = ("title", "description", "priority", "due_at", "customer_id",
             "remind_minutes_before", "assignee_id", "status")
@@ -62,8 +65,7 @@ def _assignee(actor: User, assignee_id: int | None) -> User:
 def _customer(actor: User, customer_id: int | None) -> Customer | None:
     if customer_id is None:
         return None
-    customer = Customer.objects.visible_to(actor).filter(
-        pk=customer_id, merged_into__isnull=True).first()
+    customer = customer_access.visible_customer(actor, customer_id)
     if customer is None:
         raise ValidationFailed(fields={"customer_id": [_("Choose a customer you can see.")]})
     return customer

@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from kehu.activities.imports_interactions import MAX_ROWS, import_interactions
 from kehu.activities.models import Interaction
+from kehu.activities.services.interaction_imports import MAX_ROWS, import_interactions
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import token_for

@@ -341,7 +341,7 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         (None, {"survivor_id": f.book.other_tenant.pk, "loser_id": f.book.rep.pk}, {404})],
     ("GET", "/customers/duplicates"): lambda f: [({"limit": 500}, None, {200})],
     ("GET", "/customers/quality"): lambda f: [(None, None, {200})],
-    # Tasks and work plans (kehu.activities.api_tasks).
+    # Tasks and work plans (kehu.activities.api.tasks, api.workplans).
     ("GET", "/tasks"): lambda f: [
         ({"owner_id": f.world.city_a1_rep.pk}, None, {200}),
         ({"customer_id": f.book.rep.pk}, None, {200}),
@@ -353,7 +353,7 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         ({"owner_id": f.world.city_a1_rep.pk}, None, {200}), ({"limit": 500}, None, {200})],
     ("POST", "/workplans"): lambda f: [
         (None, {"week_start": "2030-01-02", "goals": "远方的计划"}, {201})],
-    # Interactions and follow-ups (kehu.activities.api_interactions).
+    # Interactions and follow-ups (kehu.activities.api.interactions, api.followups).
     ("GET", "/interactions"): lambda f: [
         ({"customer_id": f.book.rep.pk}, None, {200}),
         ({"contact_id": f.book.rep_contact.pk}, None, {200}),

@@ -8,44 +8,18 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
-from django.utils.translation import gettext_lazy as _
 
+from kehu.activities.forms.reports import ReportFilterForm
 from kehu.activities.selectors import reports
 from kehu.core.exceptions import ValidationFailed
-from kehu.core.forms import KehuForm
-from kehu.core.models import OrgUnit, User
+from kehu.core.models import User
 from kehu.core.views import page, user
 
 PER_PAGE = 25
-
-
-class ReportFilterForm(KehuForm):
-    autofocus = False
-
-    days = forms.IntegerField(label=_("No contact for (days)"), min_value=1,
-                              max_value=reports.MAX_DAYS, required=False,
-                              initial=reports.DEFAULT_DAYS)
-    unit = forms.TypedChoiceField(label=_("Org unit"), required=False, coerce=int,
-                                  empty_value=None)
-    start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
-    owner = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
-
-    def __init__(self, *args: Any, units: list[OrgUnit], dates: bool = True,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not dates:  # the drill-down lists do not use the activity period
-            del self.fields["start"], self.fields["end"]
-        field: Any = self.fields["unit"]
-        field.choices = [("", _("All of my area"))] + [
-            (u.pk, "\u3000" * max(0, u.path.count("/") - 2) + u.name) for u in units]
 
 
 def _filters(request: HttpRequest, me: User,

@@ -15,20 +15,23 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kehu.activities import customer_access
 from kehu.activities.models import Channel, Direction, Interaction
 from kehu.activities.services.interactions import clean_interaction, interaction_create
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.customers import imports as customer_imports
-from kehu.customers.models import Customer
+
+if TYPE_CHECKING:
+    from kehu.customers.models import Customer
 
 MAX_ROWS = 10_000
 MAX_BYTES = 20 * 1024 * 1024
@@ -236,7 +239,7 @@ def import_interactions(*, actor: User, file_name: str, chunks: Iterable[bytes],
         raise ValidationFailed(fields={"file": [
             _("Missing columns: %(names)s.") % {"names": "、".join(
                 column_label(n) for n in missing)}]})
-    visible = Customer.objects.visible_to(actor).filter(merged_into__isnull=True)
+    visible = customer_access.visible_customers(actor)
     wanted_codes = {row[i].strip() for _n, row in rows for i, n in columns.items()
                     if n == "customer_code" and i < len(row) and row[i].strip()}
     wanted_names = {row[i].strip() for _n, row in rows for i, n in columns.items()

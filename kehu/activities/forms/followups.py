@@ -1,4 +1,4 @@
-"""Forms of interactions and follow-ups: parse input only; services validate and write."""
+"""Forms of follow-up plans: parse input only; services validate and write."""
 
 from __future__ import annotations
 
@@ -7,70 +7,16 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kehu.activities.models import Channel, Direction, InteractionKind, RecurUnit
+from kehu.activities.forms.interactions import datetime_field
+from kehu.activities.models import InteractionKind, RecurUnit
 from kehu.core.forms import KehuForm, set_choices
-
-DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"},
-                                      format="%Y-%m-%dT%H:%M")
-DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
-                    "%Y-%m-%d %H:%M:%S"]
-
-
-def _datetime(label: Any, *, required: bool = True) -> forms.DateTimeField:
-    return forms.DateTimeField(label=label, required=required, widget=DATETIME_WIDGET,
-                               input_formats=DATETIME_FORMATS)
-
-
-class InteractionForm(KehuForm):
-    field_aliases = {"contact_ids": "contacts", "participant_ids": "participants",
-                     "customer_id": "__all__"}
-
-    kind = forms.ChoiceField(label=_("Type"), choices=InteractionKind.choices)
-    occurred_at = _datetime(_("Time"))
-    subject = forms.CharField(label=_("Subject"), max_length=200)
-    content = forms.CharField(label=_("Content"), required=False,
-                              widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
-    direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices,
-                                  initial=Direction.OUTBOUND)
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices,
-                                initial=Channel.PHONE)
-    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False,
-                                          min_value=0, max_value=10080)
-    contacts = forms.TypedMultipleChoiceField(label=_("Contacts"), required=False,
-                                              coerce=int, widget=forms.CheckboxSelectMultiple)
-    participants = forms.TypedMultipleChoiceField(label=_("Participants"), required=False,
-                                                  coerce=int)
-    outcome = forms.CharField(label=_("Outcome"), required=False, max_length=500)
-    next_step = forms.CharField(label=_("Next step"), required=False, max_length=500)
-
-    def __init__(self, *args: Any, contacts: list[Any] = (),  # type: ignore[assignment]
-                 users: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
-        super().__init__(*args, **kwargs)
-        set_choices(self, "contacts", [(c.pk, c.name) for c in contacts])
-        set_choices(self, "participants", [(u.pk, u.full_name) for u in users])
-
-    def service_data(self) -> dict[str, Any]:
-        data = dict(self.cleaned_data)
-        data["contact_ids"] = data.pop("contacts")
-        data["participant_ids"] = data.pop("participants")
-        return data
-
-
-class InteractionFilterForm(forms.Form):
-    q = forms.CharField(label=_("Subject"), required=False, max_length=100)
-    kind = forms.ChoiceField(label=_("Type"), required=False,
-                             choices=[("", _("All types")), *InteractionKind.choices])
-    start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class FollowUpForm(KehuForm):
     field_aliases = {"contact_id": "contact", "customer_id": "__all__"}
 
     subject = forms.CharField(label=_("What"), max_length=200)
-    due_at = _datetime(_("Due"))
+    due_at = datetime_field(_("Due"))
     contact = forms.TypedChoiceField(label=_("With whom"), required=False, coerce=int,
                                      empty_value=None)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=10000,
@@ -109,7 +55,7 @@ class CompleteForm(KehuForm):
                             choices=[("new", _("Record the interaction now")),
                                      ("existing", _("An interaction already recorded"))])
     kind = forms.ChoiceField(label=_("Type"), choices=InteractionKind.choices, required=False)
-    occurred_at = _datetime(_("Time"), required=False)
+    occurred_at = datetime_field(_("Time"), required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     content = forms.CharField(label=_("Content"), required=False, max_length=20000,
                               widget=forms.Textarea(attrs={"rows": 3}))
@@ -148,8 +94,3 @@ class CancelForm(KehuForm):
     reason = forms.CharField(label=_("Reason"), max_length=300)
     stop_series = forms.BooleanField(label=_("Stop the series (recurring plans)"),
                                      required=False, initial=True)
-
-
-class ImportForm(KehuForm):
-    file = forms.FileField(label=_("File (CSV or XLSX)"))
-    dry_run = forms.BooleanField(label=_("Only check, import nothing"), required=False)

@@ -1,8 +1,8 @@
-"""API schemas of tasks and weekly work plans."""
+"""API schemas of tasks (comments and refs serve work plans too)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
@@ -11,7 +11,6 @@ from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
 
 TaskStatus = Literal["open", "in_progress", "done", "cancelled"]
 TaskPriority = Literal["low", "normal", "high", "urgent"]
-PlanStatus = Literal["draft", "submitted", "reviewed"]
 
 
 class UserRef(Schema):
@@ -96,49 +95,4 @@ class TaskOut(Schema):
 
 
 class TaskDetailOut(TaskOut):
-    comments: list[CommentOut] = Field(..., alias="comment_list")
-
-
-# ---------------------------------------------------------------------------- work plans
-
-
-class WorkPlanIn(InputSchema):
-    week_start: date = Field(..., description="Any day of the week; stored as its Monday.")
-    goals: str = Field(..., min_length=1, max_length=10000)
-    summary: str = Field("", max_length=10000)
-
-
-class WorkPlanPatch(PatchSchema):
-    goals: str = omitted(min_length=1, max_length=10000)
-    summary: str = omitted(max_length=10000)
-
-
-class ReviewIn(InputSchema):
-    comment: str = Field("", max_length=5000)
-
-
-class WorkPlanFiltersIn(PageQuery):
-    mine: bool = False
-    owner_id: DbId | None = None
-    week_from: date | None = None
-    week_to: date | None = None
-    status: PlanStatus | None = None
-
-
-class WorkPlanOut(Schema):
-    id: int
-    week_start: date
-    goals: str
-    summary: str
-    status: str
-    owner: UserRef | None
-    org_unit_id: int
-    reviewed_by: UserRef | None
-    reviewed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-class WorkPlanDetailOut(WorkPlanOut):
     comments: list[CommentOut] = Field(..., alias="comment_list")

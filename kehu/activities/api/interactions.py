@@ -1,0 +1,107 @@
+"""API: interactions and their import. Thin: parse, call services/selectors, shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
+
+from kehu.activities.models import Interaction
+from kehu.activities.schemas.interactions import (
+    ImportOut,
+    InteractionFiltersIn,
+    InteractionIn,
+    InteractionOut,
+    InteractionPatch,
+)
+from kehu.activities.selectors import interactions as selectors
+from kehu.activities.services import interaction_imports
+from kehu.activities.services import interactions as services
+from kehu.core.http import (
+    DbId,
+    Page,
+    current_user,
+    idempotent,
+    if_match,
+    needs_if_match,
+    paginate,
+    responses,
+    set_etag,
+)
+
+router = Router(tags=["interactions"])
+
+LIST_COUNT_CAP = 10_000
+
+
+def _interaction(request: HttpRequest, interaction_id: int) -> Interaction:
+    return selectors.interaction_get(actor=current_user(request),
+                                     interaction_id=interaction_id)
+
+
+@router.get("/interactions", response=responses({200: Page[InteractionOut]}))
+def interaction_list(request: HttpRequest, filters: Query[InteractionFiltersIn]) -> dict:
+    """Interactions you may see, newest first. Counts stop at 10,000 (`count_capped`)."""
+    qs = selectors.interaction_list(
+        actor=current_user(request),
+        filters=selectors.InteractionFilters.from_mapping(filters.model_dump()))
+    return paginate(selectors.with_details(qs), filters, count_cap=LIST_COUNT_CAP)
+
+
+@router.post("/interactions", response=responses({201: InteractionOut}, 403, 409))
+@idempotent()
+def interaction_create(request: HttpRequest, payload: InteractionIn,
+                       response: HttpResponse) -> Status:
+    """Record an interaction with a customer you can see (contacts: its contacts)."""
+    interaction = services.interaction_create(actor=current_user(request),
+                                              **payload.model_dump())
+    set_etag(response, interaction)
+    return Status(201, _interaction(request, interaction.pk))
+
+
+@router.post("/interactions/import", response=responses({200: ImportOut}, 403))
+@idempotent()
+def interaction_import(request: HttpRequest, file: File[UploadedFile],
+                       dry_run: Form[bool] = False) -> dict[str, Any]:
+    """Import interactions from CSV (UTF-8 or GBK) or XLSX: columns 客户编码/customer code
+    or 客户名称 (exact name), 类型/type, 时间/time, 主题/subject, and optionally 内容,
+    渠道, 方向, 时长, 结果, 下一步. Every row is checked first; if any row is bad nothing is
+    imported and `errors` lists each problem (row, column, message)."""
+    result = interaction_imports.import_interactions(
+        actor=current_user(request), file_name=file.name or "upload.csv",
+        chunks=file.chunks(), dry_run=dry_run)
+    return {"dry_run": result.dry_run, "total_rows": result.total_rows,
+            "imported": result.imported,
+            "errors": [{"row": e.row, "column": e.column, "message": e.message}
+                       for e in result.errors]}
+
+
+@router.get("/interactions/{interaction_id}", response=responses({200: InteractionOut}, 404))
+def interaction_get(request: HttpRequest, interaction_id: DbId,
+                    response: HttpResponse) -> object:
+    interaction = _interaction(request, interaction_id)
+    set_etag(response, interaction)
+    return interaction
+
+
+@router.patch("/interactions/{interaction_id}",
+              response=responses({200: InteractionOut}, 403, 404, 412, 428))
+@needs_if_match
+def interaction_update(request: HttpRequest, interaction_id: DbId, payload: InteractionPatch,
+                       response: HttpResponse) -> object:
+    interaction = services.interaction_update(
+        actor=current_user(request), interaction_id=interaction_id,
+        expected_version=if_match(request), **payload.changes())
+    set_etag(response, interaction)
+    return _interaction(request, interaction.pk)
+
+
+@router.delete("/interactions/{interaction_id}",
+               response=responses({204: None}, 403, 404, 409, 412, 428))
+@needs_if_match
+def interaction_delete(request: HttpRequest, interaction_id: DbId) -> Status:
+    services.interaction_delete(actor=current_user(request), interaction_id=interaction_id,
+                                expected_version=if_match(request))
+    return Status(204, None)
