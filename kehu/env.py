@@ -97,9 +97,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def default_data_dir() -> Path:
+    """``data/`` of the source checkout Kehu runs from, whatever the working directory (so
+    a command run inside ``kehu/`` never makes a second folder with its own keys there);
+    ``./data`` for an installed package."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "kehu" / "settings.py").is_file():
+        return checkout / "data"
+    return Path.cwd() / "data"
+
+
 def data_dir() -> Path:
     """The folder holding the embedded database, the generated secret key and task storage."""
-    path = Path(env_str("KEHU_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+    path = Path(env_str("KEHU_DATA_DIR", str(default_data_dir()))).resolve()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

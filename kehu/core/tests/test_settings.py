@@ -120,6 +120,22 @@ def test_data_dir_is_created(monkeypatch, tmp_path):
     assert target.is_dir()
 
 
+def test_default_data_dir_is_the_checkouts_whatever_the_working_directory(monkeypatch):
+    # Commands run from inside kehu/ (compilemessages) once made kehu/data with its own keys.
+    monkeypatch.chdir(ROOT / "kehu")
+    assert env.default_data_dir() == ROOT / "data"
+
+
+def test_no_key_file_or_database_is_tracked_by_git():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True,  # noqa: S607
+                             text=True, check=True).stdout.splitlines()
+    secrets = [name for name in tracked
+               if Path(name).name in ("secret_key", "field_key")
+               or Path(name).suffix in (".sqlite3", ".db", ".key", ".pem")
+               or name.startswith("data/") or "/data/" in name and "sqlite" in name]
+    assert secrets == []
+
+
 def test_data_dir_that_cannot_be_created(monkeypatch, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
