@@ -27,7 +27,7 @@ from kehu.activities.services.interactions import clean_interaction, interaction
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
-from kehu.customers import imports as customer_imports
+from kehu.customers.importing import files as import_files
 from kehu.customers.models import Customer
 
 MAX_ROWS = 10_000
@@ -111,7 +111,7 @@ def parse_time(text: str) -> dt.datetime | None:
 
 
 def _save(chunks: Iterable[bytes]) -> Path:
-    path = customer_imports.import_dir() / f"interactions-{uuid.uuid4().hex}.upload"
+    path = import_files.import_dir() / f"interactions-{uuid.uuid4().hex}.upload"
     size = 0
     with path.open("wb") as out:
         for chunk in chunks:
@@ -132,11 +132,11 @@ def _save(chunks: Iterable[bytes]) -> Path:
 def _rows(path: Path, file_name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The headers and the non-empty rows with their row number in the file."""
     # The customers import's readers: format, encoding (BOM/UTF-8/GB18030) and rows.
-    file_format = customer_imports.detect_format(path, file_name)
-    encoding = "" if file_format == "xlsx" else customer_imports.detect_encoding(path)
-    source = customer_imports.Source(path, file_format, encoding)
+    file_format = import_files.detect_format(path, file_name)
+    encoding = "" if file_format == "xlsx" else import_files.detect_encoding(path)
+    source = import_files.Source(path, file_format, encoding)
     rows = source.rows()
-    headers = customer_imports.read_headers(source)
+    headers = import_files.read_headers(source)
     next(rows, None)  # the header row
     body: list[tuple[int, list[str]]] = []
     for number, row in enumerate(rows, start=2):

@@ -31,7 +31,7 @@ from kehu.core import access
 from kehu.core.exceptions import KehuError, ValidationFailed
 from kehu.core.models import User
 from kehu.core.views import is_htmx, page, service_error
-from kehu.customers import selectors as customer_selectors
+from kehu.customers.selectors import customers as customer_selectors
 
 TASKS_PER_PAGE = 25
 PLANS_PER_PAGE = 20

@@ -125,7 +125,8 @@ class Tag(AccessControlled, TimeStamped):
 
 
 class Searchable(models.Model):
-    """Columns the search index reads (kehu.customers.search fills them on every save).
+    """Columns the search index reads (kehu.customers.selectors.search; the services fill
+    them on every save).
 
     ``search_text`` is lower-case text for substring search (names, pinyin, initials,
     codes, phone digits): trigram-indexed. ``search_grams`` holds the one- and
@@ -140,11 +141,19 @@ class Searchable(models.Model):
         abstract = True
 
 
+def live_q(relation: str = "") -> Q:
+    """The condition "the customer still exists": a merged customer is a tombstone
+    (``merged_into``) kept only so old links redirect. The one place this rule is
+    written: for customers (``relation`` empty, see ``CustomerQuerySet.live``) or for
+    the customer across a relation (``live_q("customer")`` on contact links…)."""
+    field = f"{relation}__merged_into" if relation else "merged_into"
+    return Q(**{f"{field}__isnull": True})
+
+
 class CustomerQuerySet(TenantQuerySet):
     def live(self) -> CustomerQuerySet:
-        """Customers that still exist: a merged customer is a tombstone (``merged_into``)
-        kept only so old links redirect. The one place this rule is written."""
-        return self.filter(merged_into__isnull=True)
+        """Customers that still exist (see ``live_q``)."""
+        return self.filter(live_q())
 
 
 class Customer(Searchable, TenantOwned):

@@ -29,9 +29,9 @@ from kehu.core import services
 from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_api import API, ApiClient, ApiResponse, assert_error, token_for
-from kehu.customers import imports
-from kehu.customers import services as customer_services
 from kehu.customers.models import Contact, Customer, ImportJob
+from kehu.customers.services import imports as import_services
+from kehu.customers.services import relationships as relationship_services
 from kehu.customers.testing import ID_NUMBER, build_book
 
 pytestmark = pytest.mark.django_db
@@ -50,13 +50,13 @@ class Fixture:
         self.event = AuditEvent.objects.filter(tenant=world.tenant).order_by("id")[0]
         self.intruder = ApiClient(token_for(world.other_tenant_admin))
         self.book = build_book(world)
-        self.relationship = customer_services.relationship_add(
+        self.relationship = relationship_services.relationship_add(
             actor=world.hq_admin, source_id=self.book.hq.pk, target_id=self.book.rep.pk,
             kind="partner")
-        self.external_id = customer_services.external_id_add(
+        self.external_id = relationship_services.external_id_add(
             actor=world.hq_admin, customer_id=self.book.hq.pk, system="billing",
             external_id="B-1")
-        self.import_job = imports.import_create(
+        self.import_job = import_services.import_create(
             actor=world.city_a1_rep, entity="customers", file_name="客户.csv",
             chunks=["客户名称,电话\n白云机场,13812345678\n".encode()])
         self.engagement = build_engagement(world, self.book)
@@ -385,8 +385,8 @@ def test_operations_without_path_parameters_do_not_reach_across(fix: Fixture) ->
     tenant_a = fix.world.tenant.pk
     before = snapshot(tenant_a)
     a_ids: dict[Any, set[int]] = {model: set(model._default_manager.filter(tenant_id=tenant_a)
-                        .values_list("pk", flat=True))
-             for model in {m for m in LIST_MODELS.values() if m is not None}}
+                                             .values_list("pk", flat=True))
+                                  for model in {m for m in LIST_MODELS.values() if m is not None}}
     for method, path, operation in operations(spec):
         if path_params(operation):
             continue

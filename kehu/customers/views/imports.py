@@ -1,49 +1,41 @@
 """HTML pages of the import wizard: upload → mapping → dry run → run with progress →
-summary and report. Thin: the engine (kehu.customers.imports) decides everything."""
+summary and report. Thin: the engine (``services.imports``, ``kehu.customers.importing``)
+decides everything.
+"""
 
 from __future__ import annotations
 
 from itertools import islice
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kehu.core import access
 from kehu.core.exceptions import KehuError
-from kehu.core.forms import KehuForm
 from kehu.core.views import is_htmx, page, require, service_error, user
-from kehu.customers import imports, tasks
-from kehu.customers.api_imports import report_response
-from kehu.customers.models import ImportJob
+from kehu.customers import tasks
+from kehu.customers.forms.imports import UploadForm
+from kehu.customers.importing import files as import_files
+from kehu.customers.importing import mapping as import_columns
+from kehu.customers.importing import report as import_reports
+from kehu.customers.models import (
+    ImportJob,
+)
+from kehu.customers.selectors import imports as import_selectors
+from kehu.customers.services import imports as import_services
 
 ISSUES_PER_PAGE = 50
 SAMPLE_ROWS = 3
-ENCODINGS = [("", gettext_lazy("Detect automatically")), ("utf-8", "UTF-8"),
-             ("gbk", "GBK / GB18030"), ("utf-8-sig", gettext_lazy("UTF-8 with BOM"))]
-
-
-class UploadForm(KehuForm):
-    file = forms.FileField(label=gettext_lazy("File"), help_text=gettext_lazy(
-        "CSV (UTF-8 or GBK, as Excel saves it) or XLSX; the first row holds the column "
-        "names."), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}))
-    entity = forms.ChoiceField(label=gettext_lazy("Import"), choices=ImportJob.Entity.choices,
-                               initial=ImportJob.Entity.CUSTOMERS)
-    encoding = forms.ChoiceField(label=gettext_lazy("Encoding"), choices=ENCODINGS,
-                                 required=False, help_text=gettext_lazy(
-                                     "Only when the detected one shows garbled text."))
 
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:
-    return imports.import_get(actor=user(request), job_id=pk)
+    return import_selectors.import_get(actor=user(request), job_id=pk)
 
 
 @page("imports.view")
@@ -60,22 +52,22 @@ def import_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                job = imports.import_create(actor=me, entity=form.cleaned_data["entity"],
-                                            file_name=upload.name, chunks=upload.chunks(),
-                                            encoding=form.cleaned_data["encoding"])
+                job = import_services.import_create(actor=me, entity=form.cleaned_data["entity"],
+                                                    file_name=upload.name, chunks=upload.chunks(),
+                                                    encoding=form.cleaned_data["encoding"])
             except KehuError as exc:
                 service_error(request, form, exc)
             else:
                 return redirect("import_detail", pk=job.pk)
         status = 422
-    jobs = Paginator(imports.import_list(actor=me), 25).get_page(request.GET.get("page"))
+    jobs = Paginator(import_selectors.import_list(actor=me), 25).get_page(request.GET.get("page"))
     return render(request, "customers/imports/list.html", {
         "form": form, "page_obj": jobs, "can_create": can_create}, status=status)
 
 
 def _samples(job: ImportJob) -> list[list[str]]:
     """A few values of each column, to tell the columns apart while mapping."""
-    source = imports.Source(imports.stored_path(job), job.file_format, job.encoding)
+    source = import_files.Source(import_files.stored_path(job), job.file_format, job.encoding)
     try:
         rows = list(islice(source.rows(), 1, 1 + SAMPLE_ROWS))
     except (KehuError, OSError):
@@ -85,9 +77,9 @@ def _samples(job: ImportJob) -> list[list[str]]:
 
 def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     me = user(request)
-    targets = imports.targets(job.entity)
+    targets = import_columns.targets(job.entity)
     labels = {t.key: t.label for t in targets}
-    samples = _samples(job) if job.state in imports.EDITABLE else []
+    samples = _samples(job) if job.state in import_services.EDITABLE else []
     columns = [{"index": i, "header": h, "field": job.mapping.get(h, ""),
                 "samples": samples[i] if i < len(samples) else []}
                for i, h in enumerate(job.headers)]
@@ -106,9 +98,9 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "job": job, "columns": columns, "targets": targets, "counts": counts,
         "issue_page": issue_page, "kind": kind,
         "query": f"kind={kind}" if kind else "",
-        "mine": job.owner_id == me.pk, "editable": job.state in imports.EDITABLE,
-        "progress": imports.progress_percent(job),
-        "processed": imports.live_progress(job),
+        "mine": job.owner_id == me.pk, "editable": job.state in import_services.EDITABLE,
+        "progress": import_files.progress_percent(job),
+        "processed": import_files.live_progress(job),
         "actions": [("skip", _("Skip")), ("update", _("Update the existing record")),
                     ("create", _("Create anyway"))],
         "has_duplicates": counts.get("duplicates", 0) > 0,
@@ -128,8 +120,8 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _job(request, pk)
     mapping = {header: request.POST.get(f"map-{i}", "") for i, header in enumerate(job.headers)}
     try:
-        imports.import_set_mapping(actor=user(request), job_id=job.pk, mapping=mapping)
-        job = imports.import_check(actor=user(request), job_id=job.pk)
+        import_services.import_set_mapping(actor=user(request), job_id=job.pk, mapping=mapping)
+        job = import_services.import_check(actor=user(request), job_id=job.pk)
     except KehuError as exc:
         service_error(request, None, exc)
         for field, reasons in exc.fields.items():
@@ -148,10 +140,10 @@ def import_duplicates(request: HttpRequest, pk: int) -> HttpResponseBase:
     rows = {key.removeprefix("row-"): str(value) for key, value in request.POST.items()
             if key.startswith("row-")}
     try:
-        job = imports.import_set_duplicates(actor=user(request), job_id=job.pk,
-                                            default=request.POST.get("default") or None,
-                                            rows=rows)
-        job = imports.import_check(actor=user(request), job_id=job.pk)
+        job = import_services.import_set_duplicates(actor=user(request), job_id=job.pk,
+                                                    default=request.POST.get("default") or None,
+                                                    rows=rows)
+        job = import_services.import_check(actor=user(request), job_id=job.pk)
     except KehuError as exc:
         service_error(request, None, exc)
     else:
@@ -164,7 +156,7 @@ def import_duplicates(request: HttpRequest, pk: int) -> HttpResponseBase:
 def import_run(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _job(request, pk)
     try:
-        job = imports.import_queue(actor=user(request), job_id=job.pk)
+        job = import_services.import_queue(actor=user(request), job_id=job.pk)
     except KehuError as exc:
         service_error(request, None, exc)
     else:
@@ -187,15 +179,5 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @page("imports.view")
 def import_report(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _job(request, pk)
-    return report_response(job, reveal=imports.may_reveal_report(user(request), job))
-
-
-urlpatterns = [
-    path("imports/", import_list, name="import_list"),
-    path("imports/<int:pk>/", import_detail, name="import_detail"),
-    path("imports/<int:pk>/mapping/", import_mapping, name="import_mapping"),
-    path("imports/<int:pk>/duplicates/", import_duplicates, name="import_duplicates"),
-    path("imports/<int:pk>/run/", import_run, name="import_run"),
-    path("imports/<int:pk>/progress/", import_progress, name="import_progress"),
-    path("imports/<int:pk>/report/", import_report, name="import_report"),
-]
+    reveal = import_reports.may_reveal_report(user(request), job)
+    return import_reports.report_response(job, reveal=reveal)

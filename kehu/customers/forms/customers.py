@@ -1,4 +1,4 @@
-"""HTML forms of customers and contacts: parse and shape input; the services validate.
+"""HTML forms of customers: parse and shape input; the services validate.
 
 Sensitive values (phones, addresses, ID numbers) are never put back into a form in
 clear: an edit form lists the stored ones masked, each with a "keep" checkbox, and takes
@@ -11,70 +11,32 @@ import re
 from typing import Any
 
 from django import forms
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import pii
 from kehu.core.forms import KehuForm, set_choices, unit_choices
-from kehu.customers import reference
+from kehu.customers.forms.common import (
+    NEW_ADDRESS_ROWS,
+    TEXTAREA_SMALL,
+    city_choices,
+    industry_select_choices,
+    link_region_selects,
+    phone_label,
+    province_choices,
+    split_lines,
+    split_region,
+    split_tags,
+    user_choices,
+)
 from kehu.customers.models import (
     AddressKind,
     Channel,
-    DecisionRole,
     Kind,
-    RelationshipKind,
     Size,
     Status,
     Tier,
     VipGrade,
 )
-
-NEW_ADDRESS_ROWS = 2
-TEXTAREA_SMALL = {"rows": 3}
-
-
-def split_lines(text: str) -> list[str]:
-    """One value per line (commas and semicolons also separate emails and tags)."""
-    return [part.strip() for part in re.split(r"[\n\r]+", text or "") if part.strip()]
-
-
-def split_tags(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r"[,，;；、\n]+", text or "") if part.strip()]
-
-
-def province_choices(blank: str) -> list[tuple[str, str]]:
-    return [("", blank)] + [(r.code, r.name) for r in reference.provinces()]
-
-
-def city_choices(province: str, blank: str) -> list[tuple[str, str]]:
-    return [("", blank)] + [(r.code, r.name) for r in reference.region_children(province)]
-
-
-def industry_select_choices(blank: str) -> list[Any]:
-    return [("", blank), *reference.industry_choices()]
-
-
-def split_region(code: str) -> tuple[str, str]:
-    """(province, city-or-county) codes of a stored region code, for the two selects."""
-    chain = reference.region_ancestors(code)
-    if not chain:
-        return "", ""
-    return chain[0].code, chain[1].code if len(chain) > 1 else ""
-
-
-def _link_region_selects(form: forms.Form, *, blank_all: bool) -> None:
-    """Choosing a province reloads the city select's options (htmx); without JS the
-    cities appear once the form is submitted."""
-    url = reverse("customer_region_options") + ("" if blank_all else "?form=1")
-    form.fields["province"].widget.attrs.update({
-        "hx-get": url, "hx-target": f"#{form['city'].auto_id}", "hx-swap": "innerHTML",
-        "hx-trigger": "change"})
-
-
-def user_choices(users: Any, blank: str | None = None) -> list[tuple[str, str]]:
-    choices = [("", blank)] if blank is not None else []
-    return choices + [(str(u.pk), f"{u.full_name} · {u.org_unit.name}") for u in users]
-
 
 # ---------------------------------------------------------------------------- list
 
@@ -128,7 +90,7 @@ class CustomerFilterForm(forms.Form):
         set_choices(self, "owner_id", user_choices(users, anything))
         set_choices(self, "org_unit_id", unit_choices(units, blank=anything))
         set_choices(self, "tag", [("", anything)] + [(t.name, t.name) for t in tags])
-        _link_region_selects(self, blank_all=True)
+        link_region_selects(self, blank_all=True)
 
     def selector_data(self) -> dict[str, Any]:
         """The cleaned filters as ``CustomerFilters.from_mapping`` takes them; a field
@@ -145,9 +107,6 @@ class CustomerFilterForm(forms.Form):
         return out
 
 
-class SavedViewForm(KehuForm):
-    autofocus = False
-    name = forms.CharField(label=_("Save this view as"), max_length=100)
 
 
 BULK_ACTIONS = (
@@ -200,6 +159,8 @@ class BulkForm(KehuForm):
         if action == "status" and not data.get("status"):
             self.add_error("status", _("Choose the new status."))
         return data
+
+
 
 
 # ---------------------------------------------------------------------------- customer
@@ -277,7 +238,7 @@ class CustomerForm(KehuForm):
         province = (self.data.get("province") if self.is_bound
                     else self.initial.get("province")) or ""
         set_choices(self, "city", city_choices(str(province), "—"))
-        _link_region_selects(self, blank_all=False)
+        link_region_selects(self, blank_all=False)
         set_choices(self, "size", [("", "—"), *Size.choices])
         for index in range(NEW_ADDRESS_ROWS):
             kind_field = forms.ChoiceField(label=_("Address type"), choices=AddressKind.choices,
@@ -291,7 +252,7 @@ class CustomerForm(KehuForm):
         self.stored_addresses = stored_addresses or []
         if self.stored_phones:
             set_choices(self, "keep_phones", [
-                (str(i), _phone_label(p)) for i, p in enumerate(pii.mask_phone_list(
+                (str(i), phone_label(p)) for i, p in enumerate(pii.mask_phone_list(
                     self.stored_phones))])
             self.fields["new_phones"].label = _("Add phones")
         else:
@@ -363,12 +324,6 @@ class CustomerForm(KehuForm):
         return out
 
 
-def _phone_label(phone: dict[str, Any]) -> str:
-    text = str(phone.get("number", ""))
-    if phone.get("ext"):
-        text += f" 转{phone['ext']}"
-    return text
-
 
 def customer_initial(customer: Any) -> dict[str, Any]:
     """Edit form values of a stored customer (sensitive values stay out)."""
@@ -422,120 +377,3 @@ class RevealForm(KehuForm):
                                        ("id_number", _("ID number"))),
                               widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Why do you need to see it?"), max_length=300)
-
-
-class ContactRevealForm(KehuForm):
-    prefix = "reveal"
-    autofocus = False
-    reason = forms.CharField(label=_("Why do you need to see it?"), max_length=300)
-
-
-class RelationshipForm(KehuForm):
-    prefix = "rel"
-    autofocus = False
-    field_aliases = {"target_id": "target"}
-    kind = forms.ChoiceField(label=_("Relationship"), choices=RelationshipKind.choices)
-    target = forms.CharField(label=_("Other customer's code"), max_length=50)
-    note = forms.CharField(label=_("Note"), required=False, max_length=200)
-
-
-class ExternalIdForm(KehuForm):
-    prefix = "ext"
-    autofocus = False
-    system = forms.CharField(label=_("System"), max_length=50)
-    external_id = forms.CharField(label=_("Id in that system"), max_length=100)
-
-
-# ---------------------------------------------------------------------------- contacts
-
-
-class ContactForm(KehuForm):
-    """A contact; with ``link`` (creating from a customer) also their place there."""
-
-    field_aliases = {"phones": "new_phones"}
-
-    name = forms.CharField(label=_("Name"), max_length=100)
-    gender = forms.ChoiceField(label=_("Gender"), required=False,
-                               choices=(("", "—"), ("male", _("Male")), ("female", _("Female"))))
-    title = forms.CharField(label=_("Title"), max_length=100, required=False)
-    department = forms.CharField(label=_("Department"), max_length=100, required=False)
-    decision_role = forms.ChoiceField(label=_("Role in decisions"), required=False,
-                                      choices=[("", "—"), *DecisionRole.choices])
-    is_primary = forms.BooleanField(label=_("Primary contact"), required=False)
-    keep_phones = forms.MultipleChoiceField(label=_("Phones on file"), required=False,
-                                            widget=forms.CheckboxSelectMultiple,
-                                            help_text=_("Untick a phone to remove it."))
-    new_phones = forms.CharField(label=_("Phones"), required=False,
-                                 widget=forms.Textarea(attrs={**TEXTAREA_SMALL,
-                                                              "inputmode": "tel"}),
-                                 help_text=_("One per line."))
-    email = forms.CharField(label=_("Email"), max_length=254, required=False,
-                            widget=forms.EmailInput)
-    wechat = forms.CharField(label=_("WeChat"), max_length=100, required=False)
-    preferred_channel = forms.ChoiceField(label=_("Preferred channel"), required=False,
-                                          choices=[("", "—"), *Channel.choices])
-    birthday = forms.CharField(label=_("Birthday"), required=False, max_length=20,
-                               widget=forms.DateInput(attrs={"type": "date"}))
-    tags = forms.CharField(label=_("Tags"), required=False, max_length=1000,
-                           help_text=_("Separate tags with commas."))
-    notes = forms.CharField(label=_("Notes"), required=False,
-                            widget=forms.Textarea(attrs=TEXTAREA_SMALL))
-    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, link: bool = False, creating: bool = True,
-                 stored_phones: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.link = link
-        self.creating = creating
-        if not link:
-            for name in ("title", "department", "decision_role", "is_primary"):
-                del self.fields[name]
-        self.stored_phones = stored_phones or []
-        if self.stored_phones:
-            set_choices(self, "keep_phones", [
-                (str(i), _phone_label(p))
-                for i, p in enumerate(pii.mask_phone_list(self.stored_phones))])
-            self.fields["new_phones"].label = _("Add phones")
-        else:
-            del self.fields["keep_phones"]
-        if creating:
-            del self.fields["expected_version"]
-
-    def service_data(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        out: dict[str, Any] = {key: data.get(key, "") for key in (
-            "name", "gender", "email", "wechat", "preferred_channel", "notes")}
-        out["birthday"] = data.get("birthday") or None
-        kept = [self.stored_phones[int(i)] for i in data.get("keep_phones") or []
-                if int(i) < len(self.stored_phones)]
-        out["phones"] = kept + split_lines(data.get("new_phones", ""))
-        out["tags"] = split_tags(data.get("tags", ""))
-        return out
-
-    def link_data(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        return {key: data.get(key) for key in ("title", "department", "decision_role",
-                                               "is_primary") if key in self.fields}
-
-
-def contact_initial(contact: Any) -> dict[str, Any]:
-    return {
-        "name": contact.name, "gender": contact.gender, "email": contact.email,
-        "wechat": contact.wechat, "preferred_channel": contact.preferred_channel,
-        "birthday": contact.birthday.isoformat() if contact.birthday else "",
-        "notes": contact.notes, "tags": ", ".join(t.name for t in contact.tags.all()),
-        "keep_phones": [str(i) for i in range(len(contact.phones))],
-        "expected_version": contact.version,
-    }
-
-
-class ContactLinkForm(KehuForm):
-    prefix = "link"
-    autofocus = False
-    field_aliases = {"customer_id": "customer"}
-    customer = forms.CharField(label=_("Customer code"), max_length=50)
-    title = forms.CharField(label=_("Title"), max_length=100, required=False)
-    department = forms.CharField(label=_("Department"), max_length=100, required=False)
-    decision_role = forms.ChoiceField(label=_("Role in decisions"), required=False,
-                                      choices=[("", "—"), *DecisionRole.choices])
-    is_primary = forms.BooleanField(label=_("Primary contact"), required=False)

@@ -1,4 +1,4 @@
-"""Reads of customers and contacts: always through ``visible_to``.
+"""Reads of customers: always through ``visible_to``.
 
 Filters are declared here once; the API, the list page, exports and saved views pass
 the same dict.
@@ -9,19 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from kehu.core import access
+from kehu.core.exceptions import NotFound
 from kehu.core.models import OrgUnit, User
-from kehu.customers import panels, quality, reference, search
+from kehu.customers import panels, quality, reference
 from kehu.customers.models import (
-    Contact,
     Customer,
     CustomerContact,
     Relationship,
     StatusChange,
     Transfer,
 )
+from kehu.customers.selectors import search
 
 CUSTOMER_ORDERINGS = {
     "name": ("name", "id"), "-name": ("-name", "-id"),
@@ -126,19 +127,13 @@ def customer_list(*, actor: User, filters: CustomerFilters | None = None,
     return qs.select_related("owner", "org_unit").order_by(*ordering)
 
 
-def contact_list(*, actor: User, q: str = "", customer_id: int | None = None,
-                 action: str = "view") -> QuerySet[Contact]:
-    qs = Contact.objects.visible_to(actor, action)
-    if q:
-        match = search.condition(Contact, q)
-        qs = qs.filter(match) if match is not None else qs.none()
-    if customer_id is not None:
-        qs = qs.filter(customer_links__customer_id=customer_id)
-    return qs.prefetch_related(
-        Prefetch("customer_links",
-                 queryset=CustomerContact.objects.select_related("customer")
-                 .filter(customer__merged_into__isnull=True))
-    ).order_by("-id")
+
+def customer_get(*, actor: User, customer_id: int) -> Customer:
+    """One customer the actor may see; a merged one is gone (404) like a missing one."""
+    customer = access.get_for(Customer, actor, customer_id)
+    if customer.merged_into_id:
+        raise NotFound()
+    return customer
 
 
 def _visible_ids(actor: User, ids: set[int]) -> set[int]:
@@ -161,7 +156,7 @@ def customer_view(*, actor: User, customer_id: int) -> dict[str, Any]:
                 .get())
     ancestors_ids = [int(p) for p in customer.hierarchy_path.strip("/").split("/") if p]
     group_root_id = ancestors_ids[0] if ancestors_ids else customer.pk
-    visible = Customer.objects.visible_to(actor).filter(merged_into__isnull=True)
+    visible = Customer.objects.visible_to(actor).live()
     ancestors = list(visible.filter(pk__in=ancestors_ids[:-1]).order_by("hierarchy_path")
                      .only("id", "name", "hierarchy_path"))
     children = list(visible.filter(parent=customer).order_by("name")
@@ -201,27 +196,6 @@ def customer_view(*, actor: User, customer_id: int) -> dict[str, Any]:
         "status_history": statuses,
         "external_ids": external_ids,
         "quality": {"score": score, "missing": [{"key": c.key, "label": str(c.label)}
-                                                 for c in failed]},
+                                                for c in failed]},
         "panels": panels.panels_for(actor, customer),
     }
-
-
-def quality_report(*, actor: User) -> dict[str, Any]:
-    """Scores by owning unit and the fields most often missing, over what the actor sees."""
-    from django.db.models import Avg
-
-    qs = Customer.objects.visible_to(actor).filter(merged_into__isnull=True)
-    by_unit = list(qs.values("org_unit_id", "org_unit__name")
-                   .annotate(customers=Count("id"), average=Avg("quality_score"))
-                   .order_by("average", "org_unit__name"))
-    totals = qs.aggregate(customers=Count("id"), average=Avg("quality_score"),
-                          **{f"missing_{c.key}": Count("id", filter=c.missing_q)
-                             for c in quality.CHECKS})
-    total = totals["customers"] or 0
-    fields = sorted(
-        ({"key": c.key, "label": str(c.label), "missing": totals[f"missing_{c.key}"],
-          "share": round(100 * totals[f"missing_{c.key}"] / total) if total else 0,
-          "weight": c.weight} for c in quality.CHECKS),
-        key=lambda item: (-item["missing"] * item["weight"], item["key"]))
-    return {"customers": total, "average": round(totals["average"] or 0), "by_unit": by_unit,
-            "fields": fields}

@@ -1,8 +1,8 @@
-"""API schemas of customers, contacts and search. Sensitive fields leave masked."""
+"""API schemas of customers. Sensitive fields leave masked."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
@@ -10,38 +10,8 @@ from ninja import Field, Schema
 from kehu.core import pii
 from kehu.core.http import InputSchema, PageQuery, PatchSchema, omitted
 from kehu.customers import reference
-
-
-class Ref(Schema):
-    id: int
-    name: str
-
-
-class UserRef(Schema):
-    id: int
-    name: str = Field(..., alias="full_name")
-
-
-class PhoneIn(InputSchema):
-    number: str = Field(..., max_length=40)
-    kind: str | None = None
-    ext: str | None = Field(None, max_length=10)
-
-
-class PhoneOut(Schema):
-    number: str = Field(..., description="Masked: 138****5678.")
-    kind: str
-    ext: str = ""
-
-
-class AddressIn(InputSchema):
-    kind: str = "registered"
-    text: str = Field(..., max_length=300)
-
-
-class AddressOut(Schema):
-    kind: str
-    text: str = Field(..., description="Masked.")
+from kehu.customers.schemas.common import AddressIn, AddressOut, PhoneIn, PhoneOut, Ref, UserRef
+from kehu.customers.schemas.relationships import ExternalIdOut
 
 
 class CustomerIn(InputSchema):
@@ -187,7 +157,7 @@ class BulkIn(InputSchema):
 class BulkOut(Schema):
     changed: list[int]
     skipped: list[int] = Field(..., description="Ids you may not change (or that do not "
-                                                "exist): left untouched.")
+                               "exist): left untouched.")
 
 
 class RevealIn(InputSchema):
@@ -200,30 +170,6 @@ class RevealOut(Schema):
     value: Any
 
 
-class RelationshipIn(InputSchema):
-    target_id: int
-    kind: str
-    note: str = Field("", max_length=200)
-
-
-class RelationshipOut(Schema):
-    id: int
-    source_id: int
-    target_id: int
-    kind: str
-    note: str
-
-
-class ExternalIdIn(InputSchema):
-    system: str = Field(..., max_length=50)
-    external_id: str = Field(..., max_length=100)
-
-
-class ExternalIdOut(Schema):
-    id: int
-    customer_id: int
-    system: str
-    external_id: str
 
 
 class LookupQuery(Schema):
@@ -250,138 +196,3 @@ class CustomerViewOut(Schema):
     external_ids: list[ExternalIdOut]
     quality: dict[str, Any]
     panels: dict[str, Any] = Field(..., description="Contributed by other apps, by key.")
-
-
-# ---------------------------------------------------------------------------- contacts
-
-
-class LinkIn(InputSchema):
-    title: str = Field("", max_length=100)
-    department: str = Field("", max_length=100)
-    decision_role: str = ""
-    is_primary: bool = False
-
-
-class ContactIn(InputSchema):
-    name: str = Field(..., max_length=100)
-    gender: str = ""
-    phones: list[str | PhoneIn] = []
-    email: str = Field("", max_length=254)
-    wechat: str = Field("", max_length=100)
-    preferred_channel: str = ""
-    birthday: date | None = None
-    tags: list[str] = []
-    notes: str = Field("", max_length=10000)
-    customer_id: int | None = None
-    link: LinkIn | None = None
-
-
-class ContactPatch(PatchSchema):
-    name: str = omitted(max_length=100)
-    gender: str = omitted()
-    phones: list[str | PhoneIn] = omitted()
-    email: str = omitted(max_length=254)
-    wechat: str = omitted(max_length=100)
-    preferred_channel: str = omitted()
-    birthday: date | None = omitted()
-    tags: list[str] = omitted()
-    notes: str = omitted(max_length=10000)
-
-
-class ContactLinkIn(LinkIn):
-    customer_id: int
-
-
-class ContactLinkOut(Schema):
-    customer: Ref
-    title: str
-    department: str
-    decision_role: str
-    is_primary: bool
-
-
-class ContactOut(Schema):
-    id: int
-    name: str
-    gender: str
-    phones: list[PhoneOut]
-    email: str
-    wechat: str
-    preferred_channel: str
-    birthday: date | None
-    tags: list[str]
-    notes: str
-    customers: list[ContactLinkOut]
-    owner: UserRef | None
-    org_unit: Ref
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @staticmethod
-    def resolve_phones(obj: Any) -> list[dict[str, Any]]:
-        return pii.mask_phone_list(obj.phones)
-
-    @staticmethod
-    def resolve_tags(obj: Any) -> list[str]:
-        return sorted(tag.name for tag in obj.tags.all())
-
-    @staticmethod
-    def resolve_customers(obj: Any) -> list[Any]:
-        return list(obj.customer_links.all())
-
-
-class ContactFiltersIn(PageQuery):
-    q: str = Field("", max_length=100)
-    customer_id: int | None = None
-
-
-class ContactRevealIn(InputSchema):
-    reason: str = Field(..., max_length=300)
-
-
-# ---------------------------------------------------------------------------- search
-
-
-class SearchQuery(Schema):
-    q: str = Field(..., max_length=100)
-    limit: int = Field(20, ge=1, le=50)
-
-
-class CustomerHit(Schema):
-    id: int
-    name: str
-    short_name: str
-    code: str
-    kind: str
-    status: str
-    phone: str = Field(..., description="The first phone, masked.")
-    owner: str
-    org_unit: str
-
-    @staticmethod
-    def resolve_phone(obj: Any) -> str:
-        return pii.mask_phone(obj.phones[0]["number"]) if obj.phones else ""
-
-    @staticmethod
-    def resolve_owner(obj: Any) -> str:
-        return obj.owner.full_name if obj.owner else ""
-
-    @staticmethod
-    def resolve_org_unit(obj: Any) -> str:
-        return obj.org_unit.name
-
-
-class ContactHit(Schema):
-    id: int
-    name: str
-    phone: str
-
-    @staticmethod
-    def resolve_phone(obj: Any) -> str:
-        return pii.mask_phone(obj.phones[0]["number"]) if obj.phones else ""
-
-
-class SearchOut(Schema):
-    customers: list[CustomerHit]
-    contacts: list[ContactHit]

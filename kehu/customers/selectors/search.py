@@ -105,7 +105,7 @@ def customers(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
         When(Q(name__icontains=text) | Q(short_name__icontains=text), then=Value(3)),
         default=Value(4), output_field=IntegerField(),
     )
-    return (Customer.objects.visible_to(actor).filter(match, merged_into__isnull=True)
+    return (Customer.objects.visible_to(actor).live().filter(match)
             .annotate(rank=rank, name_length=Length("name"))
             .select_related("owner", "org_unit")
             .order_by("rank", "name_length", "-id")[:limit])

@@ -35,8 +35,10 @@ from kehu.core import access, audit, crypto, pii
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.spreadsheets import UTF8_BOM, Echo, safe_cell
-from kehu.customers import normalize, reference, selectors
+from kehu.customers import normalize, reference
 from kehu.customers.models import Contact, Customer
+from kehu.customers.selectors import contacts as contact_selectors
+from kehu.customers.selectors import customers as customer_selectors
 
 CHUNK_SIZE = 2000
 FORMATS = ("csv", "xlsx")
@@ -220,7 +222,7 @@ def _audit_filters(filters: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def customer_export(*, actor: User, filters: selectors.CustomerFilters | None = None,
+def customer_export(*, actor: User, filters: customer_selectors.CustomerFilters | None = None,
                     file_format: str = "csv", reveal_reason: str | None = None) -> Export:
     """The customers the list ``filters`` select among those ``actor`` may export.
 
@@ -230,8 +232,8 @@ def customer_export(*, actor: User, filters: selectors.CustomerFilters | None = 
     access.require(actor, "customers.export")
     file_format = _check_format(file_format)
     reason = _check_reason(actor, "customers", reveal_reason)
-    f = filters or selectors.CustomerFilters()
-    qs = selectors.customer_list(actor=actor, filters=f, action="export")
+    f = filters or customer_selectors.CustomerFilters()
+    qs = customer_selectors.customer_list(actor=actor, filters=f, action="export")
     rows = qs.count()
     changes: dict[str, Any] = {"filters": _audit_filters(asdict(f)), "rows": rows,
                                "format": file_format}
@@ -259,7 +261,8 @@ def contact_export(*, actor: User, q: str = "", customer_id: int | None = None,
     access.require(actor, "contacts.export")
     file_format = _check_format(file_format)
     reason = _check_reason(actor, "contacts", reveal_reason)
-    qs = selectors.contact_list(actor=actor, q=q, customer_id=customer_id, action="export") \
+    qs = contact_selectors.contact_list(actor=actor, q=q, customer_id=customer_id,
+                                        action="export") \
         .select_related("owner", "org_unit").prefetch_related("tags")
     rows = qs.count()
     changes: dict[str, Any] = {
