@@ -684,7 +684,7 @@ def workload_import(world: BenchWorld, rows: int, rng: random.Random) -> dict[st
             "counts": counts, "imported": imported,
             "upload_ms": round(upload_ms), "check_ms": round(check_ms), "run_ms": round(run_ms),
             "rows_per_s": round(product_rps), "run_only_rows_per_s": round(rows /
-                                                                           (run_ms / 1000)),
+                                                                            (run_ms / 1000)),
             "floor": "binary COPY" if connection.vendor == "postgresql" else
             "executemany INSERT",
             "floor_ms": round(floor_ms, 1), "floor_rows_per_s": round(floor_rps),

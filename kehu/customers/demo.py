@@ -31,7 +31,7 @@ LOCAL = [
      "13802345678"),
 ]
 PEOPLE = [("陈晓明", "13922223333", "account_manager"), ("林美华", "13600001111",
-                                                      "account_manager")]
+                                                        "account_manager")]
 CONTACTS = [("白云机场", "黄志强", "信息中心主任", "decision_maker", "13711112222"),
             ("白云机场", "刘芳", "采购部经理", "procurement", "13822223333"),
             ("广州地铁", "张伟", "通信处处长", "decision_maker", "13533334444")]

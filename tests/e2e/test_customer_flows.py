@@ -170,7 +170,7 @@ def test_bulk_tag_from_the_list(page: Any, world: World, book: Book) -> None:
 
 
 def test_phone_width_customer_pages_never_scroll_sideways(phone_page: Any, world: World,
-                                                          book: Book) -> None:
+                                                           book: Book) -> None:
     page = phone_page
     sign_in(page, world.city_a1_manager.email)
     from kehu.customers.services import relationships as relationship_services

@@ -385,8 +385,8 @@ def test_operations_without_path_parameters_do_not_reach_across(fix: Fixture) ->
     tenant_a = fix.world.tenant.pk
     before = snapshot(tenant_a)
     a_ids: dict[Any, set[int]] = {model: set(model._default_manager.filter(tenant_id=tenant_a)
-                                             .values_list("pk", flat=True))
-                                  for model in {m for m in LIST_MODELS.values() if m is not None}}
+                        .values_list("pk", flat=True))
+             for model in {m for m in LIST_MODELS.values() if m is not None}}
     for method, path, operation in operations(spec):
         if path_params(operation):
             continue

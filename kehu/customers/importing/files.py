@@ -241,7 +241,7 @@ def unique_headers(row: list[str]) -> list[str]:
             seen[name] = 1
         headers.append(name)
     while headers and not normalize.fold(row[len(headers) - 1] if len(headers) <= len(row)
-                                         else ""):
+                                          else ""):
         headers.pop()  # trailing empty header cells are not columns
     return headers
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kehu.core import access
+from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import OrgUnit, User
 from kehu.customers import normalize, quality
@@ -201,11 +201,7 @@ class Processor:
                 unit_id = self._find_unit(unit_text)
                 if not owner_text:
                     owner_id = None
-            owner, unit = common.placement(self.actor, self.permission, owner_id, unit_id)
-            if owner is None and unit_id is not None and \
-                    access.scope_for(self.actor, self.permission) == "own":
-                owner = self.actor
-            return owner, unit
+            return common.placement(self.actor, self.permission, owner_id, unit_id)
 
         return self._cached("placement", f"{owner_text}\0{unit_text}", make)
 
@@ -544,9 +540,12 @@ class Processor:
         through: Any = Customer.tags.through
         links: list[Any] = []
         changed: dict[int, Customer] = {}
+        before: dict[int, dict[str, Any]] = {}
+        tags = self._tag_names(through, "customer_id", ids)
         now = timezone.now()
         for row in rows:
             customer: Customer = row.extra["target"]
+            before.setdefault(customer.pk, audit.snapshot(customer))
             for key, value in row.clean.items():
                 if key in ("kind", "status", "code", "name") or value in ("", [], None):
                     continue
@@ -556,14 +555,41 @@ class Processor:
             customer_services.refresh_derived(customer, has_contact=customer.pk in with_contacts,
                                               alias_names=aliases.get(customer.pk, ()))
             changed[customer.pk] = customer
-            links += [through(customer_id=customer.pk, tag_id=t.pk)
-                      for t in self._tags(row.extra["tags"])]
+            added = self._tags(row.extra["tags"])
+            tags[customer.pk][1].update(t.name for t in added)
+            links += [through(customer_id=customer.pk, tag_id=t.pk) for t in added]
         Customer.objects.bulk_update(list(changed.values()), [
             "short_name", "uscc", "id_number_encrypted", "id_number_hash", "id_number_masked",
             "industry", "region", "size", "addresses", "phones", "emails", "website", "tier",
             "vip_grade", "notes", "name_key", "phone_digits", "search_text", "search_grams",
             "quality_score", "version", "updated_at"], batch_size=BATCH)
+        self._audit_updates("customer.update", changed, before, tags)
         return links
+
+    @staticmethod
+    def _tag_names(through: Any, column: str, ids: set[int]
+                   ) -> dict[int, tuple[set[str], set[str]]]:
+        """Each record's tag names, before and (filled by the caller) after the update."""
+        tags: dict[int, tuple[set[str], set[str]]] = {pk: (set(), set()) for pk in ids}
+        for pk, name in through.objects.filter(**{f"{column}__in": ids}) \
+                .values_list(column, "tag__name"):
+            tags[pk][0].add(name)
+            tags[pk][1].add(name)
+        return tags
+
+    def _audit_updates(self, action: str, changed: dict[int, Any],
+                       before: dict[int, dict[str, Any]],
+                       tags: dict[int, tuple[set[str], set[str]]]) -> None:
+        """One audit event per record the update changed, with the masked diff that the
+        single-record update writes (in batches, like the update itself)."""
+        items = []
+        for pk, obj in changed.items():
+            old_tags, new_tags = tags[pk]
+            changes = audit.diff(type(obj), before[pk] | {"tags": sorted(old_tags)},
+                                 audit.snapshot(obj) | {"tags": sorted(new_tags)})
+            if changes:
+                items.append((obj, changes | {"import": [None, self.job.pk]}))
+        audit.record_many(actor=self.actor, action=action, items=items, batch_size=BATCH)
 
     # ---- writing contacts
 
@@ -635,9 +661,12 @@ class Processor:
         through: Any = Contact.tags.through
         tag_links: list[Any] = []
         changed: dict[int, Contact] = {}
+        before: dict[int, dict[str, Any]] = {}
+        tags = self._tag_names(through, "contact_id", {r.extra["target"].pk for r in rows})
         now = timezone.now()
         for row in rows:
             contact: Contact = row.extra["target"]
+            before.setdefault(contact.pk, audit.snapshot(contact))
             for key, value in row.clean.items():
                 if key != "name" and value not in ("", [], None):
                     setattr(contact, key, value)
@@ -645,13 +674,15 @@ class Processor:
             contact.updated_at = now
             contact_services.refresh_contact(contact)
             changed[contact.pk] = contact
-            tag_links += [through(contact_id=contact.pk, tag_id=t.pk)
-                          for t in self._tags(row.extra["tags"])]
+            added = self._tags(row.extra["tags"])
+            tags[contact.pk][1].update(t.name for t in added)
+            tag_links += [through(contact_id=contact.pk, tag_id=t.pk) for t in added]
         Contact.objects.bulk_update(
             list(changed.values()),
             ["gender", "phones", "phone_digits", "email", "wechat", "preferred_channel",
              "birthday", "notes", "search_text", "search_grams", "version", "updated_at"],
             batch_size=BATCH)
+        self._audit_updates("contact.update", changed, before, tags)
         return tag_links
 
     def _write_links(self, links: list[tuple[int, Row]]) -> None:
@@ -662,7 +693,7 @@ class Processor:
         pairs = {(row.extra["customer_id"], contact_id) for contact_id, row in links}
         existing = {(c, p): pk for pk, c, p in CustomerContact.objects.filter(
             customer_id__in={c for c, _p in pairs}, contact_id__in={p for _c, p in pairs})
-                    .values_list("pk", "customer_id", "contact_id")}
+            .values_list("pk", "customer_id", "contact_id")}
         primary_for: dict[int, int] = {}
         fresh: dict[tuple[int, int], CustomerContact] = {}
         for contact_id, row in links:

@@ -157,7 +157,7 @@ class BulkIn(InputSchema):
 class BulkOut(Schema):
     changed: list[int]
     skipped: list[int] = Field(..., description="Ids you may not change (or that do not "
-                               "exist): left untouched.")
+                                                "exist): left untouched.")
 
 
 class RevealIn(InputSchema):

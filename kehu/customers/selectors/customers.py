@@ -196,6 +196,6 @@ def customer_view(*, actor: User, customer_id: int) -> dict[str, Any]:
         "status_history": statuses,
         "external_ids": external_ids,
         "quality": {"score": score, "missing": [{"key": c.key, "label": str(c.label)}
-                                                for c in failed]},
+                                                 for c in failed]},
         "panels": panels.panels_for(actor, customer),
     }

@@ -41,7 +41,9 @@ def placement(actor: User, permission: str, owner_id: int | None,
             not access.unit_in_scope(actor, permission, owner.org_unit):
         raise ValidationFailed(fields={"owner_id": [
             _("You cannot give records to this user.")]})
-    if owner is not None and access.scope_for(actor, permission) == "own" and owner != actor:
+    if access.scope_for(actor, permission) == "own" and owner != actor:
+        # Also when no owner is given: a record without owner would leave the actor's
+        # sight at once (the import used to make the actor its owner instead).
         raise ValidationFailed(fields={"owner_id": [
             _("You can only own records yourself.")]})
     return owner, unit

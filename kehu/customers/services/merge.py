@@ -217,7 +217,7 @@ def _pair(actor: User, survivor_id: int, loser_id: int, *, for_update: bool
         errors.setdefault("loser_id", []).append(_(
             "“%(name)s” is above the customer to keep in the group hierarchy; keep it "
             "instead, or move the other customer out of its group first.")
-                                                 % {"name": loser.name})
+            % {"name": loser.name})
     if errors:
         raise ValidationFailed(fields=errors)
     return survivor, loser

@@ -269,6 +269,34 @@ def test_duplicates_existing_and_in_file(world: World, book: Book) -> None:
     assert AuditEvent.objects.filter(action="customer.create").count() == creates_before
 
 
+def test_update_import_audits_each_changed_customer(world: World, book: Book) -> None:
+    # Every write is audited: an update import writes one event per customer it changed,
+    # with the masked diff the single-record update writes; an unchanged one gets none.
+    actor = world.hq_admin
+    text = ("客户名称,电话,标签\n"
+            "广州地铁集团有限公司,13922223333,地铁\n"
+            "广东移动通信有限责任公司,020-83335678,\n"
+            "杭州阿里巴巴网络技术有限公司,,\n")
+    updates = AuditEvent.objects.filter(action="customer.update")
+    before = updates.count()
+    job = upload(actor, text)
+    import_services.import_set_duplicates(actor=actor, job_id=job.pk, default="update")
+    job = check_and_run(actor, job)
+    assert job.state == ImportJob.State.DONE, job.error
+    assert job.counts["updated"] == 3
+    events = {e.object_id: e for e in updates.order_by("id")[before:]}
+    assert set(events) == {str(book.city_a1.pk), str(book.prov_a.pk)}
+    metro = events[str(book.city_a1.pk)]
+    assert metro.actor == actor and metro.object_type == "customer"
+    assert [[p["number"] for p in side] for side in metro.changes["phones"]] == [
+        ["139****1111"], ["139****3333"]]
+    assert metro.changes["tags"] == [[], ["地铁"]]
+    assert metro.changes["import"] == [None, job.pk]
+    assert "13922223333" not in str(metro.changes)
+    assert "020-83335678" not in str(events[str(book.prov_a.pk)].changes)
+    assert "83335678" not in str(events[str(book.prov_a.pk)].changes)
+
+
 def test_update_refused_when_not_changeable(world: World, book: Book) -> None:
     # The analyst sees every customer but may not change them (nor create: no import).
     text = f"客户名称,统一社会信用代码\n中国电信集团,{USCC}\n"
@@ -652,11 +680,11 @@ def test_api_idempotency_keys(world: World, immediate: None) -> None:
     assert len(big.encode()) > 2_621_440
     r = client.post("/api/v1/imports", data={
         "file": SimpleUploadedFile("big.csv", big.encode()), "entity": "customers"},
-                    HTTP_IDEMPOTENCY_KEY="up-big")
+        HTTP_IDEMPOTENCY_KEY="up-big")
     assert r.status_code == 201, r.content[:300]
     r2 = client.post("/api/v1/imports", data={
         "file": SimpleUploadedFile("big.csv", big.encode() + b"x,\n"), "entity": "customers"},
-                     HTTP_IDEMPOTENCY_KEY="up-big")
+        HTTP_IDEMPOTENCY_KEY="up-big")
     assert r2.status_code == 422 and ImportJob.objects.count() == 2
     run1 = client.post(f"/api/v1/imports/{job_id}/run", HTTP_IDEMPOTENCY_KEY="run-1")
     run2 = client.post(f"/api/v1/imports/{job_id}/run", HTTP_IDEMPOTENCY_KEY="run-1")

@@ -57,19 +57,19 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
                             help="Map a column to a field (repeatable), e.g. --map 源列=phones; "
-                            "--map 备注= leaves the column out.")
+                                 "--map 备注= leaves the column out.")
         parser.add_argument("--encoding", default="",
                             help="The CSV's encoding when detection guesses wrong (gbk, utf-8…).")
         parser.add_argument("--dry-run", action="store_true",
                             help="Check every row and print the report; write nothing.")
         parser.add_argument("--as", dest="as_user", metavar="EMAIL",
                             help="The user who imports (owner of the new records, checked for "
-                            "permissions). Required when there is more than one tenant "
-                            "administrator.")
+                                 "permissions). Required when there is more than one tenant "
+                                 "administrator.")
         parser.add_argument("--duplicates", choices=import_services.DUPLICATE_ACTIONS,
                             default="skip",
                             help="What to do with rows matching existing records (default "
-                            "skip).")
+                                 "skip).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
