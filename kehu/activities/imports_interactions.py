@@ -4,7 +4,7 @@ Synchronous and all-or-nothing: every row is checked first (customer among those
 importer may see, by customer code or exact name; type, time and the other values by
 the same ``clean_interaction`` as the form and the API); any bad row → nothing is
 written and every problem is listed by row number and column. Files are read by the
-customers import's readers (``kehu.customers.imports``).
+customers import's readers (``kehu.customers.importing.files``).
 """
 
 from __future__ import annotations

@@ -329,8 +329,9 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
     ("POST", "/documents"): lambda f: [(None, {"customer_id": f.book.rep.pk}, {422})],
     ("GET", "/search"): lambda f: [({"q": "白云"}, None, {200}), ({"q": "zgdx"}, None, {200}),
                                    ({"q": ID_NUMBER}, None, {200})],
-    # Data stewardship (kehu.customers.api_data). A successful export is a file, which
-    # this harness does not read: test_exports checks filters aimed at another tenant.
+    # Data stewardship (kehu.customers.api.duplicates, .quality, .exports). A successful
+    # export is a file, which this harness does not read: test_exports checks filters aimed
+    # at another tenant.
     ("POST", "/customers/merge"): lambda f: [
         (None, {"survivor_id": f.book.hq.pk, "loser_id": f.book.prov_a.pk}, {404}),
         (None, {"survivor_id": f.book.other_tenant.pk, "loser_id": f.book.rep.pk}, {404})],

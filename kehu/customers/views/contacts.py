@@ -43,7 +43,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     paginator = CappedPaginator(contacts, CONTACTS_PER_PAGE)
     page_obj = paginator.get_page(request.GET.get("page"))
     rows = [(c, pii.mask_phone_list(c.phones)[:1]) for c in page_obj]
-    template = "customers/contact_list.html"
+    template = "customers/contacts/list.html"
     if is_htmx(request) and request.headers.get("HX-Target") == "contact-results":
         template += "#results"
     return render(request, template, {
@@ -78,7 +78,7 @@ def _contact_context(request: HttpRequest, contact: Contact, **forms: Any) -> di
 @page("contacts.view")
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = access.get_for(Contact, user(request), pk)
-    return render(request, "customers/contact_detail.html", _contact_context(request, contact))
+    return render(request, "customers/contacts/detail.html", _contact_context(request, contact))
 
 
 @never_cache
@@ -94,7 +94,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Contact “%(name)s” created.") % {"name": contact.name})
             return redirect("contact_detail", pk=contact.pk)
     status = 422 if request.method == "POST" else 200
-    return render(request, "customers/contact_form.html", {"form": form, "contact": None},
+    return render(request, "customers/contacts/form.html", {"form": form, "contact": None},
                   status=status)
 
 
@@ -117,7 +117,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Changes saved."))
             return redirect("contact_detail", pk=pk)
     status = 422 if request.method == "POST" else 200
-    return render(request, "customers/contact_form.html", {"form": form, "contact": contact},
+    return render(request, "customers/contacts/form.html", {"form": form, "contact": contact},
                   status=status)
 
 
@@ -140,7 +140,7 @@ def contact_link(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Linked."))
             return redirect("contact_detail", pk=pk)
-    return render(request, "customers/contact_detail.html",
+    return render(request, "customers/contacts/detail.html",
                   _contact_context(request, contact, link_form=form), status=422)
 
 

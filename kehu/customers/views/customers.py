@@ -76,7 +76,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     can_change = access.has_perm(me, "customers.change")
     bulk_users, bulk_units = placement_choices(me, "customers.change") if can_change \
         else ([], [])
-    template = "customers/customer_list.html"
+    template = "customers/customers/list.html"
     if is_htmx(request) and request.headers.get("HX-Target") == "customer-results":
         template += "#results"
     query = query_without(request, "page")
@@ -99,7 +99,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 def region_options(request: HttpRequest) -> HttpResponse:
     """The ``<option>``s of a province's cities, for the province → city selects."""
     province = request.GET.get("province", "")
-    return render(request, "customers/_region_options.html", {
+    return render(request, "customers/customers/_region_options.html", {
         "choices": form_helpers.city_choices(province,
                                              "—" if request.GET.get("form") else _("All")),
     })
@@ -175,7 +175,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
             return redirect("customer_detail", pk=customer.pk)
     status = 422 if request.method == "POST" else 200
-    return render(request, "customers/customer_form.html", {"form": form, "customer": None},
+    return render(request, "customers/customers/form.html", {"form": form, "customer": None},
                   status=status)
 
 
@@ -196,7 +196,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         form = customer_forms.CustomerForm(initial=customer_forms.customer_initial(customer),
                                            **options)
-        return render(request, "customers/customer_form.html",
+        return render(request, "customers/customers/form.html",
                       {"form": form, "customer": customer})
     form = customer_forms.CustomerForm(request.POST,
                                        initial=customer_forms.customer_initial(customer), **options)
@@ -214,7 +214,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("customer_detail", pk=customer.pk)
-    return render(request, "customers/customer_form.html",
+    return render(request, "customers/customers/form.html",
                   {"form": form, "customer": customer}, status=422)
 
 
@@ -320,7 +320,7 @@ def reveal_form(field: str, data: Any = None) -> customer_forms.RevealForm:
 
 def detail_render(request: HttpRequest, pk: int, status: int = 200,
                   **forms: Any) -> HttpResponse:
-    return render(request, "customers/customer_detail.html",
+    return render(request, "customers/customers/detail.html",
                   _detail_context(request, pk, **forms), status=status)
 
 
@@ -381,7 +381,7 @@ def customer_transfer(request: HttpRequest, pk: int) -> HttpResponse:
                 return back_to(pk, "ownership")
             return redirect("customer_list")
     status = 422 if request.method == "POST" else 200
-    return render(request, "customers/customer_transfer.html",
+    return render(request, "customers/customers/transfer.html",
                   {"customer": customer, "form": form}, status=status)
 
 

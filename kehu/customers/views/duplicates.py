@@ -78,7 +78,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
     candidates = duplicate_selectors.find_candidates(actor=me)
     page_obj = Paginator(candidates, PAIRS_PER_PAGE).get_page(request.GET.get("page"))
     pairs = duplicate_selectors.load_pairs(actor=me, candidates=list(page_obj))
-    return render(request, "customers/data/duplicates.html", {
+    return render(request, "customers/duplicates/list.html", {
         "page_obj": page_obj,
         "pairs": [{"pair": pair, "rows": compare(pair.a, pair.b)} for pair in pairs],
     })
@@ -138,7 +138,7 @@ def customer_merge(request: HttpRequest) -> HttpResponseBase:
     form = MergeForm(initial={"survivor_id": survivor.pk, "loser_id": loser.pk,
                               "survivor_version": survivor.version,
                               "loser_version": loser.version})
-    return render(request, "customers/data/merge_confirm.html", {
+    return render(request, "customers/duplicates/merge_confirm.html", {
         "survivor": survivor, "loser": loser, "moves": sorted(preview["moves"].items()),
         "rows": compare(survivor, loser), "form": form,
     })

@@ -23,7 +23,7 @@ def quality_report(request: HttpRequest) -> HttpResponse:
     for row in report["by_unit"]:
         units.append(dict(row, average=round(row["average"] or 0), url=list_url + "?" + urlencode(
             {"org_unit_id": row["org_unit_id"], "quality_below": QUALITY_LINK_BELOW})))
-    return render(request, "customers/data/quality.html", {
+    return render(request, "customers/quality/report.html", {
         "report": report, "units": units, "below": QUALITY_LINK_BELOW,
         "below_url": list_url + "?" + urlencode({"quality_below": QUALITY_LINK_BELOW,
                                                  "ordering": "quality"}),

@@ -29,7 +29,7 @@ def _search_rows(me: User, q: str, limit: int) -> dict[str, Any]:
 @page()
 def search_page(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:search.MAX_QUERY]
-    return render(request, "customers/search.html",
+    return render(request, "customers/search/page.html",
                   {"q": q, **_search_rows(user(request), q, SEARCH_RESULTS)})
 
 
@@ -37,6 +37,6 @@ def search_page(request: HttpRequest) -> HttpResponse:
 def search_live(request: HttpRequest) -> HttpResponse:
     """The header box's dropdown: a few of each, and a link to all results."""
     q = request.GET.get("q", "")[:search.MAX_QUERY]
-    return render(request, "customers/_search_live.html", {
+    return render(request, "customers/search/_live.html", {
         "q": q, "more_url": reverse("search") + "?" + urlencode({"q": q}),
         **_search_rows(user(request), q, LIVE_RESULTS)})
