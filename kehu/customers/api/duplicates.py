@@ -5,14 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
-from kehu.core.http import (
-    Page,
-    PageQuery,
-    current_user,
-    idempotent,
-    responses,
-    set_etag,
-)
+from kehu.core.http import Page, PageQuery, current_user, idempotent, responses, set_etag
 from kehu.customers.models import Customer
 from kehu.customers.schemas.customers import CustomerOut
 from kehu.customers.schemas.duplicates import DuplicatePairOut, MergeIn

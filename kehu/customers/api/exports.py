@@ -13,12 +13,7 @@ from ninja.utils import contribute_operation_callback
 from pydantic import ValidationError as PydanticValidationError
 
 from kehu.core.exceptions import ValidationFailed
-from kehu.core.http import (
-    InputSchema,
-    current_user,
-    responses,
-    validation_fields,
-)
+from kehu.core.http import InputSchema, current_user, responses, validation_fields
 from kehu.customers.schemas.exports import ContactExportFilters, CustomerExportFilters, ExportIn
 from kehu.customers.selectors import customers as customer_selectors
 from kehu.customers.services import exports

@@ -12,15 +12,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
-from kehu.core.http import (
-    DbId,
-    Page,
-    PageQuery,
-    current_user,
-    idempotent,
-    paginate,
-    responses,
-)
+from kehu.core.http import DbId, Page, PageQuery, current_user, idempotent, paginate, responses
 from kehu.customers import tasks
 from kehu.customers.importing import files as import_files
 from kehu.customers.importing import mapping as import_columns

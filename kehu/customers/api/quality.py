@@ -6,10 +6,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from kehu.core import access
-from kehu.core.http import (
-    current_user,
-    responses,
-)
+from kehu.core.http import current_user, responses
 from kehu.customers.schemas.quality import QualityReportOut
 from kehu.customers.selectors import quality as quality_selectors
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from kehu.core.http import (
-    DbId,
-    current_user,
-    idempotent,
-    if_match,
-    needs_if_match,
-    responses,
-)
+from kehu.core.http import DbId, current_user, idempotent, if_match, needs_if_match, responses
 from kehu.customers.schemas.relationships import (
     ExternalIdIn,
     ExternalIdOut,

@@ -5,10 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from kehu.core.http import (
-    current_user,
-    responses,
-)
+from kehu.core.http import current_user, responses
 from kehu.customers.schemas.search import SearchOut, SearchQuery
 from kehu.customers.selectors import search
 

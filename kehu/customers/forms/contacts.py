@@ -11,16 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core import pii
 from kehu.core.forms import KehuForm, set_choices
-from kehu.customers.forms.common import (
-    TEXTAREA_SMALL,
-    phone_label,
-    split_lines,
-    split_tags,
-)
-from kehu.customers.models import (
-    Channel,
-    DecisionRole,
-)
+from kehu.customers.forms.common import TEXTAREA_SMALL, phone_label, split_lines, split_tags
+from kehu.customers.models import Channel, DecisionRole
 
 
 class ContactRevealForm(KehuForm):

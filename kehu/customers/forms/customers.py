@@ -28,15 +28,7 @@ from kehu.customers.forms.common import (
     split_tags,
     user_choices,
 )
-from kehu.customers.models import (
-    AddressKind,
-    Channel,
-    Kind,
-    Size,
-    Status,
-    Tier,
-    VipGrade,
-)
+from kehu.customers.models import AddressKind, Channel, Kind, Size, Status, Tier, VipGrade
 
 # ---------------------------------------------------------------------------- list
 

@@ -6,9 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 from kehu.core.forms import KehuForm
-from kehu.customers.models import (
-    ImportJob,
-)
+from kehu.customers.models import ImportJob
 
 ENCODINGS = [("", gettext_lazy("Detect automatically")), ("utf-8", "UTF-8"),
              ("gbk", "GBK / GB18030"), ("utf-8-sig", gettext_lazy("UTF-8 with BOM"))]

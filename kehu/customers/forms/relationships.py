@@ -6,9 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.forms import KehuForm
-from kehu.customers.models import (
-    RelationshipKind,
-)
+from kehu.customers.models import RelationshipKind
 
 
 class RelationshipForm(KehuForm):

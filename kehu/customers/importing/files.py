@@ -23,9 +23,7 @@ from django.utils.translation import gettext as _
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.uploads import write_upload
 from kehu.customers import normalize
-from kehu.customers.models import (
-    ImportJob,
-)
+from kehu.customers.models import ImportJob
 
 SAMPLE_BYTES = 64 * 1024
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024

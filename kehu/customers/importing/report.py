@@ -16,10 +16,7 @@ from kehu.core.models import User
 from kehu.core.spreadsheets import UTF8_BOM, Echo, safe_cell
 from kehu.customers.importing.files import Source, stored_path
 from kehu.customers.importing.mapping import split_values
-from kehu.customers.models import (
-    ImportIssue,
-    ImportJob,
-)
+from kehu.customers.models import ImportIssue, ImportJob
 
 State = ImportJob.State
 

@@ -15,13 +15,7 @@ from kehu.core import access
 from kehu.core.exceptions import NotFound
 from kehu.core.models import OrgUnit, User
 from kehu.customers import panels, quality, reference
-from kehu.customers.models import (
-    Customer,
-    CustomerContact,
-    Relationship,
-    StatusChange,
-    Transfer,
-)
+from kehu.customers.models import Customer, CustomerContact, Relationship, StatusChange, Transfer
 from kehu.customers.selectors import search
 
 CUSTOMER_ORDERINGS = {

@@ -6,9 +6,7 @@ from django.db.models import QuerySet
 
 from kehu.core import access
 from kehu.core.models import User
-from kehu.customers.models import (
-    ImportJob,
-)
+from kehu.customers.models import ImportJob
 
 
 def import_list(*, actor: User) -> QuerySet[ImportJob]:

@@ -8,9 +8,7 @@ from django.db.models import Avg, Count
 
 from kehu.core.models import User
 from kehu.customers import quality
-from kehu.customers.models import (
-    Customer,
-)
+from kehu.customers.models import Customer
 
 
 def quality_report(*, actor: User) -> dict[str, Any]:

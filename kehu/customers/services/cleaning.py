@@ -1,5 +1,6 @@
 """Cleaning of customer, contact and link fields: every door (forms, API, imports)
-goes through these, so all accept and refuse the same values."""
+goes through these, so all accept and refuse the same values.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """What the customers services share: where a record may be placed (owner and unit),
-a customer the actor may link to, tags by name, a customer's quality score."""
+a customer the actor may link to, tags by name, a customer's quality score.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +12,7 @@ from kehu.core import access
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import OrgUnit, User
 from kehu.customers import normalize, quality
-from kehu.customers.models import (
-    Customer,
-    Tag,
-)
+from kehu.customers.models import Customer, Tag
 
 
 def placement(actor: User, permission: str, owner_id: int | None,

@@ -3,7 +3,8 @@
 Each service is atomic, checks access through kehu.core.access, records its audit event
 in the same transaction and re-checks that the result stays visible to its writer.
 Input is cleaned by ``services.cleaning``, which imports use too, so every door accepts
-and refuses the same values."""
+and refuses the same values.
+"""
 
 from __future__ import annotations
 
@@ -22,20 +23,9 @@ from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.core.versions import bump_version, check_version
 from kehu.customers import normalize, quality
-from kehu.customers.models import (
-    Alias,
-    Customer,
-    Kind,
-    Status,
-    StatusChange,
-    Tag,
-)
+from kehu.customers.models import Alias, Customer, Kind, Status, StatusChange, Tag
 from kehu.customers.services.cleaning import clean_choice, clean_customer_fields, clean_text
-from kehu.customers.services.common import (
-    placement,
-    tags_for,
-    visible_customer,
-)
+from kehu.customers.services.common import placement, tags_for, visible_customer
 
 GENERATED_CODE_RE = re.compile(r"^C\d{8,}$")
 MAX_BULK = 1000

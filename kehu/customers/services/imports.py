@@ -39,9 +39,7 @@ from kehu.customers.importing.files import (
 )
 from kehu.customers.importing.mapping import entity_permission, propose_mapping, targets
 from kehu.customers.importing.processor import Processor
-from kehu.customers.models import (
-    ImportJob,
-)
+from kehu.customers.models import ImportJob
 from kehu.customers.services.customers import assign_generated_codes
 
 DUPLICATE_ACTIONS = ("skip", "update", "create")

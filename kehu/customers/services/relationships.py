@@ -9,16 +9,9 @@ from kehu.core import access, audit
 from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.core.versions import bump_version, check_version
-from kehu.customers.models import (
-    Customer,
-    ExternalId,
-    Relationship,
-    RelationshipKind,
-)
+from kehu.customers.models import Customer, ExternalId, Relationship, RelationshipKind
 from kehu.customers.services.cleaning import clean_choice, clean_text
-from kehu.customers.services.common import (
-    visible_customer,
-)
+from kehu.customers.services.common import visible_customer
 
 
 @transaction.atomic

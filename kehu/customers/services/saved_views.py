@@ -8,9 +8,7 @@ from django.utils.translation import gettext as _
 from kehu.core import access
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import User
-from kehu.customers.models import (
-    SavedView,
-)
+from kehu.customers.models import SavedView
 from kehu.customers.services.cleaning import clean_text
 
 

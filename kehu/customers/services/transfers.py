@@ -12,15 +12,9 @@ from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.versions import bump_version
-from kehu.customers.models import (
-    Customer,
-    Transfer,
-)
+from kehu.customers.models import Customer, Transfer
 from kehu.customers.services.cleaning import clean_text
-from kehu.customers.services.common import (
-    placement,
-    refresh_customer_quality,
-)
+from kehu.customers.services.common import placement, refresh_customer_quality
 from kehu.customers.services.customers import bulk_targets
 
 

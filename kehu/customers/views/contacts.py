@@ -18,19 +18,10 @@ from kehu.core import access, pii
 from kehu.core.exceptions import KehuError
 from kehu.core.views import is_htmx, page, service_error, user
 from kehu.customers.forms import contacts as contact_forms
-from kehu.customers.models import (
-    Contact,
-    CustomerContact,
-    live_q,
-)
+from kehu.customers.models import Contact
 from kehu.customers.selectors import contacts as contact_selectors
-from kehu.customers.selectors import customers as customer_selectors
 from kehu.customers.services import contacts as contact_services
-from kehu.customers.views.common import (
-    CappedPaginator,
-    chosen_customer,
-    query_without,
-)
+from kehu.customers.views.common import CappedPaginator, chosen_customer, query_without
 
 CONTACTS_PER_PAGE = 25
 
@@ -55,12 +46,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 
 def _contact_context(request: HttpRequest, contact: Contact, **forms: Any) -> dict[str, Any]:
     me = user(request)
-    links = list(CustomerContact.objects.filter(live_q("customer"), contact=contact)
-                 .select_related("customer", "customer__org_unit").order_by("id"))
-    visible = set(customer_selectors.customer_list(actor=me)
-                  .filter(pk__in=[link.customer_id for link in links])
-                  .values_list("pk", flat=True))
-    links = [link for link in links if link.customer_id in visible]
+    links = contact_selectors.contact_links(actor=me, contact=contact)
     can_link = access.has_perm(me, "customers.change")
     return {
         "contact": contact, "phones": pii.mask_phone_list(contact.phones),

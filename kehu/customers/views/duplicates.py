@@ -20,9 +20,7 @@ from kehu.core.exceptions import KehuError, ValidationFailed
 from kehu.core.views import page, service_error, user
 from kehu.customers import reference
 from kehu.customers.forms.duplicates import MergeForm
-from kehu.customers.models import (
-    Customer,
-)
+from kehu.customers.models import Customer
 from kehu.customers.selectors import duplicates as duplicate_selectors
 from kehu.customers.services import merge as merge_services
 

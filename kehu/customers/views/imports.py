@@ -24,9 +24,7 @@ from kehu.customers.forms.imports import UploadForm
 from kehu.customers.importing import files as import_files
 from kehu.customers.importing import mapping as import_columns
 from kehu.customers.importing import report as import_reports
-from kehu.customers.models import (
-    ImportJob,
-)
+from kehu.customers.models import ImportJob
 from kehu.customers.selectors import imports as import_selectors
 from kehu.customers.services import imports as import_services
 

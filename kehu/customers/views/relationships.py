@@ -11,9 +11,7 @@ from kehu.core.exceptions import KehuError
 from kehu.core.views import page, service_error, user
 from kehu.customers.forms import relationships as relationship_forms
 from kehu.customers.services import relationships as relationship_services
-from kehu.customers.views.common import (
-    chosen_customer,
-)
+from kehu.customers.views.common import chosen_customer
 from kehu.customers.views.customers import back_to, detail_render
 
 

@@ -13,9 +13,7 @@ from kehu.core.exceptions import KehuError
 from kehu.core.views import page, user
 from kehu.customers.forms import saved_views as saved_view_forms
 from kehu.customers.services import saved_views as saved_view_services
-from kehu.customers.views.common import (
-    error_lines,
-)
+from kehu.customers.views.common import error_lines
 
 
 @require_POST
