@@ -7,9 +7,14 @@ from kehu.activities.api import tasks as activities_tasks_api
 from kehu.activities.api import workplans as activities_workplans_api
 from kehu.core.api import router as core_router
 from kehu.core.http import DEFAULT_AUTH, KehuAPI
-from kehu.customers.api import contacts_router, customers_router, search_router
-from kehu.customers.api_data import data_router, exports_router
-from kehu.customers.api_imports import imports_router
+from kehu.customers.api.contacts import contacts_router
+from kehu.customers.api.customers import customers_router
+from kehu.customers.api.duplicates import duplicates_router
+from kehu.customers.api.exports import exports_router
+from kehu.customers.api.imports import imports_router
+from kehu.customers.api.quality import quality_router
+from kehu.customers.api.relationships import relationships_router
+from kehu.customers.api.search import search_router
 from kehu.documents import api as documents_api
 from kehu.notifications.api import router as notifications_router
 
@@ -28,9 +33,11 @@ api = KehuAPI(
 )
 
 api.add_router("", core_router)
-# data_router first: its fixed paths (/customers/merge…) before /customers/{id}.
-api.add_router("/customers", data_router)
+# Fixed paths (/customers/merge, /duplicates, /quality) before /customers/{id}.
+api.add_router("/customers", duplicates_router)
+api.add_router("/customers", quality_router)
 api.add_router("/customers", customers_router)
+api.add_router("/customers", relationships_router)
 api.add_router("/contacts", contacts_router)
 api.add_router("/search", search_router)
 api.add_router("/imports", imports_router)

@@ -8,9 +8,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from kehu.activities import customer_access
 from kehu.activities.services import followups, interactions, tasks, workplans
 from kehu.core.demo import DemoCompany
+from kehu.customers import demo as customer_demo
 
 # (days ago, kind, channel, subject, outcome)
 TIMELINE = [
@@ -25,9 +25,9 @@ TIMELINE = [
 def build(company: DemoCompany) -> str:
     rep, manager = company.users["account_manager"], company.users["city_manager"]
     tenant_id = company.admin.tenant_id
-    airport = customer_access.demo_customer(tenant_id, "白云机场")
-    kugou = customer_access.demo_customer(tenant_id, "酷狗")
-    contact = customer_access.demo_first_contact(tenant_id, airport)
+    airport = customer_demo.demo_customer(tenant_id, "白云机场")
+    kugou = customer_demo.demo_customer(tenant_id, "酷狗")
+    contact = customer_demo.demo_first_contact(tenant_id, airport)
     now = timezone.now().replace(second=0, microsecond=0)
     for days, kind, channel, subject, outcome in TIMELINE:
         interactions.interaction_create(

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import TenantOwned
+from kehu.customers.models import Customer
 from kehu.notifications.models import Reminding
 
 if TYPE_CHECKING:
@@ -122,9 +123,8 @@ class Interaction(TenantOwned):
 
 
 def _customers_in(user: User, scope: str) -> Any:
-    from kehu.activities.customer_access import customers_in_scope
-
-    return customers_in_scope(user, scope)
+    # Interactions and follow-ups follow their customer: visible in the scope it is.
+    return Customer.objects.ids_in_scope(user, scope)
 
 
 class RecurUnit(models.TextChoices):

@@ -42,8 +42,11 @@ from kehu.bench import generator
 from kehu.bench.generator import BenchWorld, Scale
 from kehu.core import services as core_services
 from kehu.core.models import OrgUnit, User
-from kehu.customers import imports, normalize, reference, search
+from kehu.customers import normalize, reference
+from kehu.customers.importing import files as import_files
 from kehu.customers.models import Customer, ImportJob
+from kehu.customers.selectors import search
+from kehu.customers.services import imports as import_services
 
 SEARCH_LIMIT = 20
 PAGE = 50
@@ -663,17 +666,17 @@ def workload_import(world: BenchWorld, rows: int, rng: random.Random) -> dict[st
         floor_ms = min(raw_copy(floor_rows) for _ in range(2))
         before = Customer.objects.filter(tenant_id=world.tenant_id).count()
         with transaction.atomic():
-            upload_ms, job = timed(lambda: imports.import_create_from_path(
+            upload_ms, job = timed(lambda: import_services.import_create_from_path(
                 actor=admin, entity=ImportJob.Entity.CUSTOMERS, path=path))
-            check_ms, job = timed(lambda: imports.import_check(actor=admin, job_id=job.pk))
-            imports.import_queue(actor=admin, job_id=job.pk)
-            run_ms, job = timed(lambda: imports.run_job(job.pk))
+            check_ms, job = timed(lambda: import_services.import_check(actor=admin, job_id=job.pk))
+            import_services.import_queue(actor=admin, job_id=job.pk)
+            run_ms, job = timed(lambda: import_services.run_job(job.pk))
             imported = Customer.objects.filter(tenant_id=world.tenant_id).count() - before
             counts = dict(job.counts)
             state = job.state
             error = job.error
             transaction.set_rollback(True)
-        imports.stored_path(job).unlink(missing_ok=True)
+        import_files.stored_path(job).unlink(missing_ok=True)
     total_ms = upload_ms + check_ms + run_ms
     product_rps = rows / (total_ms / 1000)
     floor_rps = rows / (floor_ms / 1000)

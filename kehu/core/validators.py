@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib.auth import password_validation
@@ -11,10 +10,8 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from kehu.core import phones
 from kehu.core.exceptions import ValidationFailed
-
-_MOBILE_RE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
-_PHONE_RE = re.compile(r"^[+\d][\d\- ]{5,28}$")
 
 
 def clean_name(value: str | None, field: str, *, max_length: int = 100) -> str:
@@ -40,12 +37,16 @@ def clean_email(value: str | None, field: str = "email") -> str:
 
 
 def clean_phone(value: str | None, field: str = "phone") -> str:
-    text = re.sub(r"[\s\-]", "", value or "")
-    if not text:
+    """A user's phone: a mobile or a landline, normalised by ``kehu.core.phones``."""
+    if not (value or "").strip():
         return ""
-    if not (_MOBILE_RE.match(text) or _PHONE_RE.match(text)):
+    try:
+        phone = phones.parse(value)
+    except phones.InvalidPhone:
+        phone = None
+    if phone is None or phone.ext or phone.kind not in (phones.MOBILE, phones.LANDLINE):
         raise ValidationFailed(fields={field: [_("Enter a valid phone number.")]})
-    return text
+    return phone.number
 
 
 class MinimumLengthValidator(password_validation.MinimumLengthValidator):

@@ -7,7 +7,7 @@ follow it to the new owner.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -125,7 +125,8 @@ class Tag(AccessControlled, TimeStamped):
 
 
 class Searchable(models.Model):
-    """Columns the search index reads (kehu.customers.search fills them on every save).
+    """Columns the search index reads (kehu.customers.selectors.search; the services fill
+    them on every save).
 
     ``search_text`` is lower-case text for substring search (names, pinyin, initials,
     codes, phone digits): trigram-indexed. ``search_grams`` holds the one- and
@@ -140,11 +141,25 @@ class Searchable(models.Model):
         abstract = True
 
 
+def live_q(relation: str = "") -> Q:
+    """The condition "the customer still exists": a merged customer is a tombstone
+    (``merged_into``) kept only so old links redirect. The one place this rule is
+    written: for customers (``relation`` empty, see ``CustomerQuerySet.live``) or for
+    the customer across a relation (``live_q("customer")`` on contact links…)."""
+    field = f"{relation}__merged_into" if relation else "merged_into"
+    return Q(**{f"{field}__isnull": True})
+
+
 class CustomerQuerySet(TenantQuerySet):
     def live(self) -> CustomerQuerySet:
-        """Customers that still exist: a merged customer is a tombstone (``merged_into``)
-        kept only so old links redirect. The one place this rule is written."""
-        return self.filter(merged_into__isnull=True)
+        """Customers that still exist (see ``live_q``)."""
+        return self.filter(live_q())
+
+    def ids_in_scope(self, user: Any, scope: str) -> Any:
+        """The ids of the user's tenant's customers inside a data ``scope``: the subquery
+        the access policy of records that follow their customer builds on."""
+        model: Any = self.model
+        return self.filter(model.scope_q(user, scope), tenant_id=user.tenant_id).values("pk")
 
 
 class Customer(Searchable, TenantOwned):
@@ -268,8 +283,7 @@ class Contact(Searchable, TenantOwned):
     @classmethod
     def scope_q(cls, user: User, scope: str) -> Q:
         # Own scope rules, or linked to a customer the user may see in the same scope.
-        customers = Customer.objects.filter(Customer.scope_q(user, scope),
-                                            tenant_id=user.tenant_id)
+        customers = Customer.objects.ids_in_scope(user, scope)
         linked = CustomerContact.objects.filter(customer__in=customers).values("contact_id")
         return super().scope_q(user, scope) | Q(pk__in=linked)
 

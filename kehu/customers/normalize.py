@@ -11,16 +11,15 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
+from kehu.core import phones
 from kehu.core.exceptions import ValidationFailed
 from kehu.customers.models import PhoneKind
 
-_EXTENSION_RE = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -62,36 +61,13 @@ def name_key(name: str) -> str:
 
 
 def parse_phone(raw: str, field: str = "phones") -> dict[str, str]:
-    """One phone as ``{"number", "kind", "ext"}``: Chinese numbers in national form
-    (``13812345678``, ``01088886666``), others in E.164; the extension kept apart."""
-    text = fold(raw)
-    ext = ""
-    match = _EXTENSION_RE.search(text)
-    if match:
-        ext, text = match.group(1), text[: match.start()]
+    """One phone as ``{"number", "kind", "ext"}`` (``kehu.core.phones`` reads it)."""
     try:
-        parsed = phonenumbers.parse(text, "CN")
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        phone = phones.parse(raw)
+    except phones.InvalidPhone:
         raise ValidationFailed(fields={field: [
-            _("“%(value)s” is not a valid phone number.") % {"value": raw}]})
-    ext = ext or (parsed.extension or "")
-    number_type = phonenumbers.number_type(parsed)
-    if number_type == phonenumbers.PhoneNumberType.MOBILE:
-        kind = PhoneKind.MOBILE
-    elif number_type in (phonenumbers.PhoneNumberType.FIXED_LINE,
-                         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        kind = PhoneKind.LANDLINE
-    else:
-        kind = PhoneKind.OTHER
-    if parsed.country_code == 86:
-        national = str(parsed.national_number)
-        # Mobiles are dialled as is; landlines and service numbers with the trunk 0.
-        number = "0" + national if kind == PhoneKind.LANDLINE else national
-    else:
-        number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return {"number": number, "kind": str(kind), "ext": ext}
+            _("“%(value)s” is not a valid phone number.") % {"value": raw}]}) from None
+    return {"number": phone.number, "kind": phone.kind, "ext": phone.ext}
 
 
 def clean_phones(values: Iterable[Any] | None, field: str = "phones") -> list[dict[str, str]]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from huey.contrib.djhuey import db_task
 
-from kehu.customers import imports
+from kehu.customers.services import imports as import_services
 
 
 @db_task()
 def run_import(job_id: int) -> None:
     """Run a queued import. A second delivery finds the job no longer queued and does
-    nothing (``imports.run_job`` claims it queued → running once)."""
-    imports.run_job(job_id)
+    nothing (``import_services.run_job`` claims it queued → running once)."""
+    import_services.run_job(job_id)
 
 
 def enqueue_import(job_id: int) -> None:

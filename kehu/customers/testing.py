@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kehu.core.testing import World
-from kehu.customers import services
 from kehu.customers.models import Contact, Customer
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
 
 # A valid credit code and ID number (check characters correct).
 USCC = "91350100M000100Y43"
@@ -32,7 +33,7 @@ class Book:
 
 
 def build_book(world: World) -> Book:
-    create = services.customer_create
+    create = customer_services.customer_create
     hq = create(actor=world.hq_admin, name="中国电信股份有限公司", short_name="中国电信",
                 uscc=USCC, phones=["010-58501234"], industry="63", region="110000",
                 tier="group")
@@ -52,7 +53,7 @@ def build_book(world: World) -> Book:
                       addresses=["广州市天河区体育西路1号"]),
         other_tenant=create(actor=world.other_tenant_admin, name="中国电信远方分公司",
                             phones=["13800009999"]),
-        rep_contact=services.contact_create(actor=world.city_a1_rep, name="王经理",
-                                            customer_id=rep.pk, phones=["13611112222"],
-                                            link={"title": "采购总监", "is_primary": True}),
+        rep_contact=contact_services.contact_create(actor=world.city_a1_rep, name="王经理",
+                                                    customer_id=rep.pk, phones=["13611112222"],
+                                                    link={"title": "采购总监", "is_primary": True}),
     )

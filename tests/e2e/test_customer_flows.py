@@ -173,10 +173,10 @@ def test_phone_width_customer_pages_never_scroll_sideways(phone_page: Any, world
                                                            book: Book) -> None:
     page = phone_page
     sign_in(page, world.city_a1_manager.email)
-    from kehu.customers import services
+    from kehu.customers.services import relationships as relationship_services
 
-    services.relationship_add(actor=world.city_a1_manager, source_id=book.rep.pk,
-                              target_id=book.city_a1.pk, kind="partner")
+    relationship_services.relationship_add(actor=world.city_a1_manager, source_id=book.rep.pk,
+                                           target_id=book.city_a1.pk, kind="partner")
     paths = ["/customers/", "/customers/new/", f"/customers/{book.rep.pk}/",
              f"/customers/{book.person.pk}/", f"/customers/{book.rep.pk}/edit/",
              f"/customers/{book.rep.pk}/transfer/", "/contacts/",

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from kehu.core.testing import World
-from kehu.customers import imports
 from kehu.customers.models import Customer, ImportJob
+from kehu.customers.services import imports as import_services
 from tests.e2e.helpers import go, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -70,7 +70,7 @@ def test_gbk_csv_through_the_wizard(page: Any, world: World) -> None:
     if job.state == ImportJob.State.QUEUED:
         # No worker runs in the test: the progress bar polls while we run the job here.
         page.locator('[data-testid="import-progress"]').wait_for()
-        imports.run_job(job.pk)
+        import_services.run_job(job.pk)
     page.locator('[data-testid="import-done"]').wait_for(timeout=15_000)
     assert page.locator('[data-testid="import-progress"]').get_attribute("value") == "100"
     assert page.locator('[data-testid="count-result"]').inner_text().startswith("2 /")

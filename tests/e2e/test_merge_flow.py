@@ -12,8 +12,9 @@ import pytest
 
 from kehu.core.models import AuditEvent
 from kehu.core.testing import World
-from kehu.customers import services
 from kehu.customers.models import Customer, CustomerContact
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
 from kehu.customers.testing import Book
 from tests.e2e.helpers import go, sign_in
 
@@ -24,10 +25,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_review_duplicates_merge_and_land_on_the_survivor(page: Any, world: World,
                                                           book: Book) -> None:
-    copy = services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司",
-                                    phones=["13812345678"], short_name="白云机场")
-    services.contact_link(actor=world.hq_admin, contact_id=book.rep_contact.pk,
-                          customer_id=copy.pk)
+    copy = customer_services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司",
+                                             phones=["13812345678"], short_name="白云机场")
+    contact_services.contact_link(actor=world.hq_admin, contact_id=book.rep_contact.pk,
+                                  customer_id=copy.pk)
     sign_in(page, world.hq_admin.email)
     go(page, "/customers/duplicates/")
     pair = page.locator('[data-testid="duplicate-pair"]', has_text=copy.name)
@@ -61,7 +62,7 @@ def test_review_duplicates_merge_and_land_on_the_survivor(page: Any, world: Worl
 
 def test_dismissing_the_confirmation_merges_nothing(page: Any, world: World,
                                                     book: Book) -> None:
-    copy = services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司")
+    copy = customer_services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司")
     sign_in(page, world.hq_admin.email)
     go(page, f"/customers/merge/?a={book.rep.pk}&b={copy.pk}&keep={copy.pk}")
     page.once("dialog", lambda dialog: dialog.dismiss())

@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from kehu.activities import customer_access
 from kehu.activities.calendar_registry import CalendarEvent
 from kehu.activities.models import CALENDAR_KINDS, Interaction, InteractionKind
 from kehu.activities.selectors.calendar import interaction_url
 from kehu.core.models import OrgUnit, User
+from kehu.customers.selectors import contacts as contact_selectors
 from kehu.documents import selectors as documents
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def interaction_list(*, actor: User, filters: InteractionFilters | None = None,
 def with_details(qs: QuerySet[Interaction]) -> QuerySet[Interaction]:
     """What a list or timeline shows per row, in a fixed number of queries."""
     return qs.select_related("customer", "owner", "org_unit", "created_by").prefetch_related(
-        Prefetch("contacts", queryset=customer_access.contacts_by_id()),
+        Prefetch("contacts", queryset=contact_selectors.contacts_by_id()),
         Prefetch("participants", queryset=User.objects.order_by("id")),
     ).annotate(document_count=documents.attached_count("activities.interaction"))
 

@@ -19,12 +19,12 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.activities import customer_access
 from kehu.activities.models import FollowUp, Interaction, InteractionKind
 from kehu.core import access
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import OrgUnit
 from kehu.core.permissions import Scope
+from kehu.customers.selectors import customers as customer_selectors
 
 if TYPE_CHECKING:
     from kehu.core.models import User
@@ -87,7 +87,7 @@ def uncontacted_customers(*, actor: User, days: int = DEFAULT_DAYS,
     or who were never contacted, annotated with ``last_contact``; longest silence first."""
     access.require(actor, PERMISSION)
     cutoff = (now or timezone.now()) - dt.timedelta(days=_check_days(days))
-    qs: QuerySet[Any] = (customer_access.visible_customers(actor)
+    qs: QuerySet[Any] = (customer_selectors.visible_customers(actor=actor)
           .annotate(last_contact=last_contact_subquery())
           .filter(Q(last_contact__lt=cutoff) | Q(last_contact__isnull=True)))
     qs = _in_unit(qs, unit)

@@ -4,7 +4,7 @@ Synchronous and all-or-nothing: every row is checked first (customer among those
 importer may see, by customer code or exact name; type, time and the other values by
 the same ``clean_interaction`` as the form and the API); any bad row → nothing is
 written and every problem is listed by row number and column. Files are read by the
-customers import's readers (``kehu.customers.imports``).
+customers import's readers (``kehu.customers.importing.files``).
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kehu.activities import customer_access
 from kehu.activities.models import Channel, Direction, Interaction
 from kehu.activities.services.interactions import clean_interaction, interaction_create
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
-from kehu.customers import imports as customer_imports
+from kehu.customers.importing import files as import_files
+from kehu.customers.selectors import customers as customer_selectors
 
 if TYPE_CHECKING:
     from kehu.customers.models import Customer
@@ -114,7 +114,7 @@ def parse_time(text: str) -> dt.datetime | None:
 
 
 def _save(chunks: Iterable[bytes]) -> Path:
-    path = customer_imports.import_dir() / f"interactions-{uuid.uuid4().hex}.upload"
+    path = import_files.import_dir() / f"interactions-{uuid.uuid4().hex}.upload"
     size = 0
     with path.open("wb") as out:
         for chunk in chunks:
@@ -135,11 +135,11 @@ def _save(chunks: Iterable[bytes]) -> Path:
 def _rows(path: Path, file_name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The headers and the non-empty rows with their row number in the file."""
     # The customers import's readers: format, encoding (BOM/UTF-8/GB18030) and rows.
-    file_format = customer_imports.detect_format(path, file_name)
-    encoding = "" if file_format == "xlsx" else customer_imports.detect_encoding(path)
-    source = customer_imports.Source(path, file_format, encoding)
+    file_format = import_files.detect_format(path, file_name)
+    encoding = "" if file_format == "xlsx" else import_files.detect_encoding(path)
+    source = import_files.Source(path, file_format, encoding)
     rows = source.rows()
-    headers = customer_imports.read_headers(source)
+    headers = import_files.read_headers(source)
     next(rows, None)  # the header row
     body: list[tuple[int, list[str]]] = []
     for number, row in enumerate(rows, start=2):
@@ -239,7 +239,7 @@ def import_interactions(*, actor: User, file_name: str, chunks: Iterable[bytes],
         raise ValidationFailed(fields={"file": [
             _("Missing columns: %(names)s.") % {"names": "、".join(
                 column_label(n) for n in missing)}]})
-    visible = customer_access.visible_customers(actor)
+    visible = customer_selectors.visible_customers(actor=actor)
     wanted_codes = {row[i].strip() for _n, row in rows for i, n in columns.items()
                     if n == "customer_code" and i < len(row) and row[i].strip()}
     wanted_names = {row[i].strip() for _n, row in rows for i, n in columns.items()

@@ -15,12 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.activities import customer_access
 from kehu.activities.models import Channel, Direction, Interaction, InteractionKind
 from kehu.core import access, audit
 from kehu.core.exceptions import Conflict, ValidationFailed
 from kehu.core.models import OrgUnit, User
 from kehu.core.versions import bump_version, check_version
+from kehu.customers.selectors import contacts as contact_selectors
+from kehu.customers.selectors import customers as customer_selectors
 from kehu.documents import selectors as documents
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def visible_customer(actor: User, customer_id: Any, field: str = "customer_id") 
     """A customer the actor may see (``customers.view``), else a field error."""
     customer = None
     if isinstance(customer_id, int) and not isinstance(customer_id, bool):
-        customer = customer_access.visible_customer(actor, customer_id, "view")
+        customer = customer_selectors.visible_customer(actor=actor, customer_id=customer_id)
     if customer is None:
         raise ValidationFailed(fields={field: [_("Choose a customer you can see.")]})
     return customer
@@ -106,7 +107,8 @@ def customer_contacts(actor: User, customer: Customer, contact_ids: Iterable[Any
         return []
     if any(not isinstance(i, int) or isinstance(i, bool) for i in ids):
         raise ValidationFailed(fields={field: [_("Choose contacts of this customer.")]})
-    found = customer_access.contacts_of_among(actor, customer.pk, ids, "view")
+    found = contact_selectors.contacts_of_among(actor=actor, customer_id=customer.pk,
+                                                contact_ids=ids)
     if len(found) != len(ids):
         raise ValidationFailed(fields={field: [
             _("Choose contacts of this customer that you can see.")]})

@@ -16,13 +16,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.activities import customer_access
 from kehu.activities.models import NoticeKind, Priority, Task, TaskComment
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.permissions import Scope
 from kehu.core.versions import bump_version, check_version
+from kehu.customers.selectors import customers as customer_selectors
 from kehu.notifications.services import notify, reminder_settings
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def _assignee(actor: User, assignee_id: int | None) -> User:
 def _customer(actor: User, customer_id: int | None) -> Customer | None:
     if customer_id is None:
         return None
-    customer = customer_access.visible_customer(actor, customer_id)
+    customer = customer_selectors.visible_customer(actor=actor, customer_id=customer_id)
     if customer is None:
         raise ValidationFailed(fields={"customer_id": [_("Choose a customer you can see.")]})
     return customer

@@ -13,7 +13,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from kehu.activities import customer_access
 from kehu.activities.calendar_registry import (
     SOURCES,
     CalendarEvent,
@@ -25,6 +24,7 @@ from kehu.activities.services import calendar as calendar_services
 from kehu.core.models import User
 from kehu.core.testing import World
 from kehu.core.tests.test_api import api_as
+from kehu.customers.selectors import customers as customer_selectors
 from kehu.customers.testing import Book
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ class CloseDates:
                  end: dt.datetime) -> list[CalendarEvent]:
         if not start <= self.when < end:
             return []
-        customers = customer_access.visible_customers(viewer).filter(owner_id=owner.pk)
+        customers = customer_selectors.visible_customers(actor=viewer).filter(owner_id=owner.pk)
         return [CalendarEvent(type=self.type, id=c.pk, title=f"签约 {c.name}",
                               start=self.when, end=self.when, all_day=True, customer=c,
                               status="planned", status_label="Planned", url="/customers/",

@@ -17,7 +17,8 @@ from kehu.activities.services import interactions as services
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import api_as, assert_error, ids, state
-from kehu.customers import services as customer_services
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def test_create_accepts_labels_and_refuses_bad_values(world, book):
 
 def test_links_outside_what_the_actor_may_see_are_refused(world, book):
     rep = world.city_a1_rep
-    other_contact = customer_services.contact_create(
+    other_contact = contact_services.contact_create(
         actor=world.prov_b_manager, name="赵总", customer_id=book.prov_b.pk)
     cases = [
         ({"customer_id": book.prov_b.pk}, "customer_id"),          # another branch
@@ -70,8 +71,8 @@ def test_links_outside_what_the_actor_may_see_are_refused(world, book):
             services.interaction_create(actor=rep, kind="call", subject="x", **extra)
         assert field in exc.value.fields, extra
     # A contact of another customer the rep can see is still refused for this one.
-    contact = customer_services.contact_create(actor=rep, name="钱工",
-                                               customer_id=book.person.pk)
+    contact = contact_services.contact_create(actor=rep, name="钱工",
+                                              customer_id=book.person.pk)
     with pytest.raises(ValidationFailed):
         record(rep, book.rep, contact_ids=[contact.pk])
     assert Interaction.objects.count() == 0

@@ -15,7 +15,7 @@ from django.utils import timezone
 from kehu.activities.models import FollowUp, Interaction
 from kehu.activities.selectors import reports
 from kehu.core.exceptions import Forbidden, ValidationFailed
-from kehu.customers import services as customer_services
+from kehu.customers.services import customers as customer_services
 
 pytestmark = pytest.mark.django_db
 

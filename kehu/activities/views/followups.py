@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from kehu.activities import customer_access
 from kehu.activities.forms import followups as f
 from kehu.activities.models import FollowUp
 from kehu.activities.selectors import followups as fu_selectors
@@ -26,6 +25,7 @@ from kehu.core import access
 from kehu.core.exceptions import KehuError, NotFound
 from kehu.core.models import User
 from kehu.core.views import page, service_error
+from kehu.customers.selectors import contacts as contact_selectors
 
 
 def _me(request: HttpRequest) -> User:
@@ -58,7 +58,7 @@ def followup_create(request: HttpRequest) -> HttpResponse:
     me = _me(request)
     source = request.POST if request.method == "POST" else request.GET
     customer = customer_or_404(me, source.get("customer"))
-    contacts = customer_access.contacts_of(me, customer)
+    contacts = contact_selectors.contacts_of(actor=me, customer=customer)
     if request.method != "POST":
         due = timezone.localtime().replace(minute=0, second=0, microsecond=0) \
             + dt.timedelta(days=1)
@@ -99,7 +99,7 @@ def followup_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Only a planned follow-up can be changed."))
         return redirect(reverse("customer_detail", args=[followup.customer_id])
                         + "#panel-followups")
-    contacts = customer_access.contacts_of(me, followup.customer)
+    contacts = contact_selectors.contacts_of(actor=me, customer=followup.customer)
     context: dict[str, Any] = {"customer": followup.customer, "followup": followup}
     if request.method != "POST":
         context["form"] = f.FollowUpForm(contacts=contacts, initial={

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kehu.activities import customer_access
 from kehu.activities.forms import interactions as f
 from kehu.activities.models import Interaction
 from kehu.activities.selectors import interactions as selectors
@@ -27,6 +26,8 @@ from kehu.core import access
 from kehu.core.exceptions import KehuError, NotFound
 from kehu.core.models import User
 from kehu.core.views import is_htmx, page, service_error
+from kehu.customers.selectors import contacts as contact_selectors
+from kehu.customers.selectors import customers as customer_selectors
 
 if TYPE_CHECKING:
     from kehu.customers.models import Customer
@@ -41,7 +42,7 @@ def _me(request: HttpRequest) -> User:
 def customer_or_404(me: User, pk: Any) -> Customer:
     """The live customer ``pk`` that ``me`` may see; 404 otherwise."""
     try:
-        return customer_access.customer_get(me, int(pk))
+        return customer_selectors.customer_get(actor=me, customer_id=int(pk))
     except (TypeError, ValueError, NotFound):
         raise Http404 from None
 
@@ -109,10 +110,10 @@ def interaction_create(request: HttpRequest) -> HttpResponse:
     contact_pk = source.get("contact")
     if contact_pk and not customer_pk:
         try:
-            contact = customer_access.contact_get(me, int(contact_pk))
+            contact = contact_selectors.contact_get(actor=me, contact_id=int(contact_pk))
         except (ValueError, NotFound):
             raise Http404 from None
-        primary_id = customer_access.primary_customer_id(contact)
+        primary_id = contact_selectors.primary_customer_id(contact=contact)
         if primary_id is None:
             raise Http404
         customer_pk = str(primary_id)
@@ -120,8 +121,9 @@ def interaction_create(request: HttpRequest) -> HttpResponse:
     if contact_pk:
         with contextlib.suppress(ValueError):
             initial["contacts"] = [int(contact_pk)]
-    options: dict[str, Any] = {"contacts": customer_access.contacts_of(me, customer),
-                               "users": _users(me)}
+    options: dict[str, Any] = {
+        "contacts": contact_selectors.contacts_of(actor=me, customer=customer),
+        "users": _users(me)}
     if request.method != "POST":
         return _form_page(request, f.InteractionForm(initial=initial, **options), customer,
                           None)
@@ -150,8 +152,9 @@ def interaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     customer = interaction.customer
-    options: dict[str, Any] = {"contacts": customer_access.contacts_of(me, customer),
-                               "users": _users(me)}
+    options: dict[str, Any] = {
+        "contacts": contact_selectors.contacts_of(actor=me, customer=customer),
+        "users": _users(me)}
     initial = {
         "kind": interaction.kind, "occurred_at": timezone.localtime(interaction.occurred_at),
         "subject": interaction.subject, "content": interaction.content,

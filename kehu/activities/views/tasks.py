@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from kehu.activities import customer_access
 from kehu.activities.forms import tasks as f
 from kehu.activities.models import Task
 from kehu.activities.selectors import tasks as task_selectors
@@ -27,6 +26,7 @@ from kehu.core import access
 from kehu.core.exceptions import KehuError, ValidationFailed
 from kehu.core.models import User
 from kehu.core.views import is_htmx, page, service_error
+from kehu.customers.selectors import customers as customer_selectors
 
 TASKS_PER_PAGE = 25
 TABS = (("mine", gettext_lazy("Assigned to me")), ("assigned", gettext_lazy("Assigned by me")),
@@ -42,7 +42,7 @@ def _customer_id(me: User, code: str) -> int | None:
     code = (code or "").strip()
     if not code:
         return None
-    found = customer_access.customer_id_by_code(me, code)
+    found = customer_selectors.customer_id_by_code(actor=me, code=code)
     if found is None:
         raise ValidationFailed(fields={"customer": [
             _("No customer you can see has the code “%(code)s”.") % {"code": code}]})
@@ -89,7 +89,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
         initial: dict[str, Any] = {"assignee": me.pk}
         customer_id = request.GET.get("customer")
         if customer_id and customer_id.isdigit() and len(customer_id) < 19:
-            code = customer_access.customer_code(me, int(customer_id))
+            code = customer_selectors.customer_code(actor=me, customer_id=int(customer_id))
             if code is not None:
                 initial["customer"] = code
         return _task_form_page(request, f.TaskForm(initial=initial, assignees=assignees), None)

@@ -21,8 +21,10 @@ from kehu.bench.generator import SCALES, BenchWorld
 from kehu.bench.management.commands import bench
 from kehu.core import crypto, identifiers, pii
 from kehu.core.models import OrgUnit, User
-from kehu.customers import normalize, services
+from kehu.customers import normalize
 from kehu.customers.models import Contact, Customer, CustomerContact, StatusChange
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
 
 TINY = SCALES["tiny"]
 CONTENT = ("name", "short_name", "kind", "uscc", "id_number_hash", "industry", "region",
@@ -77,13 +79,13 @@ def test_identifiers_phones_and_derived_columns_are_valid(bench_world: BenchWorl
         stored = [getattr(customer, f) for f in ("search_text", "search_grams", "name_key",
                                                  "phone_digits", "quality_score")]
         # The product's own derivation gives exactly what the generator wrote.
-        services.refresh_derived(customer, has_contact=customer.pk in linked)
+        customer_services.refresh_derived(customer, has_contact=customer.pk in linked)
         assert stored == [getattr(customer, f) for f in ("search_text", "search_grams",
                                                          "name_key", "phone_digits",
                                                          "quality_score")]
     for contact in Contact.objects.filter(tenant_id=bench_world.tenant_id)[:200]:
         kept = (contact.search_text, contact.search_grams, contact.phone_digits)
-        services.refresh_contact(contact)
+        contact_services.refresh_contact(contact)
         assert kept == (contact.search_text, contact.search_grams, contact.phone_digits)
     assert StatusChange.objects.filter(tenant_id=bench_world.tenant_id).count() == \
         len(customers)

@@ -28,9 +28,9 @@ from kehu.core.services.profile import api_token_create
 from kehu.core.services.roles import role_create
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_api import API, ApiClient, ApiResponse, assert_error, token_for
-from kehu.customers import imports
-from kehu.customers import services as customer_services
 from kehu.customers.models import Contact, Customer, ImportJob
+from kehu.customers.services import imports as import_services
+from kehu.customers.services import relationships as relationship_services
 from kehu.customers.testing import ID_NUMBER, build_book
 from kehu.documents.models import Document
 from kehu.notifications.models import Notification
@@ -51,13 +51,13 @@ class Fixture:
         self.event = AuditEvent.objects.filter(tenant=world.tenant).order_by("id")[0]
         self.intruder = ApiClient(token_for(world.other_tenant_admin))
         self.book = build_book(world)
-        self.relationship = customer_services.relationship_add(
+        self.relationship = relationship_services.relationship_add(
             actor=world.hq_admin, source_id=self.book.hq.pk, target_id=self.book.rep.pk,
             kind="partner")
-        self.external_id = customer_services.external_id_add(
+        self.external_id = relationship_services.external_id_add(
             actor=world.hq_admin, customer_id=self.book.hq.pk, system="billing",
             external_id="B-1")
-        self.import_job = imports.import_create(
+        self.import_job = import_services.import_create(
             actor=world.city_a1_rep, entity="customers", file_name="客户.csv",
             chunks=["客户名称,电话\n白云机场,13812345678\n".encode()])
         self.engagement = build_engagement(world, self.book)
@@ -334,8 +334,9 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
         (None, {"target_type": "customers.customer", "target_id": f.book.rep.pk}, {422})],
     ("GET", "/search"): lambda f: [({"q": "白云"}, None, {200}), ({"q": "zgdx"}, None, {200}),
                                    ({"q": ID_NUMBER}, None, {200})],
-    # Data stewardship (kehu.customers.api_data). A successful export is a file, which
-    # this harness does not read: test_exports checks filters aimed at another tenant.
+    # Data stewardship (kehu.customers.api.duplicates, .quality, .exports). A successful
+    # export is a file, which this harness does not read: test_exports checks filters aimed
+    # at another tenant.
     ("POST", "/customers/merge"): lambda f: [
         (None, {"survivor_id": f.book.hq.pk, "loser_id": f.book.prov_a.pk}, {404}),
         (None, {"survivor_id": f.book.other_tenant.pk, "loser_id": f.book.rep.pk}, {404})],

@@ -132,7 +132,7 @@ def test_no_key_file_or_database_is_tracked_by_git():
     secrets = [name for name in tracked
                if Path(name).name in ("secret_key", "field_key")
                or Path(name).suffix in (".sqlite3", ".db", ".key", ".pem")
-               or name.startswith("data/") or "/data/" in name and "sqlite" in name]
+               or name.startswith("data/") or ("/data/" in name and "sqlite" in name)]
     assert secrets == []
 
 

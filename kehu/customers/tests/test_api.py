@@ -8,8 +8,11 @@ from django.test.utils import CaptureQueriesContext
 
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import api_as, etag
-from kehu.customers import services
 from kehu.customers.models import Customer, StatusChange, Transfer
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
+from kehu.customers.services import relationships as relationship_services
+from kehu.customers.services import transfers as transfer_services
 from kehu.customers.testing import ID_NUMBER, USCC
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +120,8 @@ def test_list_filters(world, book):
         "广州地铁集团有限公司", "广州市白云机场股份有限公司", "张三"}
     assert names(owner_id=world.prov_b_manager.pk) == ["杭州阿里巴巴网络技术有限公司"]
     assert names(q="白云") == ["广州市白云机场股份有限公司"]
-    services.customer_set_status(actor=world.hq_admin, customer_id=book.hq.pk, status="loyal")
+    customer_services.customer_set_status(actor=world.hq_admin, customer_id=book.hq.pk,
+                                          status="loyal")
     r = client.get("/customers?status=loyal&status=churned")
     assert [item["name"] for item in r.data["items"]] == ["中国电信股份有限公司"]
     assert names(ordering="name")[0] == sorted(names())[0]
@@ -168,10 +172,10 @@ def test_relationships_external_ids_and_lookup(world, book):
 
 
 def test_unified_view(world, book):
-    services.customer_update(actor=world.hq_admin, customer_id=book.prov_a.pk,
-                             parent_id=book.hq.pk)
-    services.relationship_add(actor=world.hq_admin, source_id=book.hq.pk,
-                              target_id=book.prov_b.pk, kind="supplier")
+    customer_services.customer_update(actor=world.hq_admin, customer_id=book.prov_a.pk,
+                                      parent_id=book.hq.pk)
+    relationship_services.relationship_add(actor=world.hq_admin, source_id=book.hq.pk,
+                                           target_id=book.prov_b.pk, kind="supplier")
     r = api_as(world.prov_a_manager).get(f"/customers/{book.prov_a.pk}/view")
     assert r.status == 200, r
     assert set(r.data) >= {"profile", "hierarchy", "relationships", "contacts",
@@ -191,16 +195,17 @@ def test_unified_view(world, book):
 
 def _grow(world, customer, n):
     for i in range(n):
-        services.contact_create(actor=world.hq_admin, name=f"联系人{i}", customer_id=customer.pk)
-        services.customer_set_status(actor=world.hq_admin, customer_id=customer.pk,
-                                     status="customer" if i % 2 == 0 else "repeat")
-        services.customer_transfer(actor=world.hq_admin, customer_ids=[customer.pk],
-                                   owner_id=(world.hq_admin if i % 2 else world.prov_a_manager).pk,
-                                   reason=f"调整{i}")
-        child = services.customer_create(actor=world.hq_admin, name=f"子公司{i}",
-                                         parent_id=customer.pk)
-        services.relationship_add(actor=world.hq_admin, source_id=customer.pk,
-                                  target_id=child.pk, kind="partner")
+        contact_services.contact_create(actor=world.hq_admin, name=f"联系人{i}",
+                                        customer_id=customer.pk)
+        customer_services.customer_set_status(actor=world.hq_admin, customer_id=customer.pk,
+                                              status="customer" if i % 2 == 0 else "repeat")
+        owner = world.hq_admin if i % 2 else world.prov_a_manager
+        transfer_services.customer_transfer(actor=world.hq_admin, customer_ids=[customer.pk],
+                                            owner_id=owner.pk, reason=f"调整{i}")
+        child = customer_services.customer_create(actor=world.hq_admin, name=f"子公司{i}",
+                                                  parent_id=customer.pk)
+        relationship_services.relationship_add(actor=world.hq_admin, source_id=customer.pk,
+                                               target_id=child.pk, kind="partner")
 
 
 def _queries(client, url):
@@ -213,8 +218,8 @@ def _queries(client, url):
 
 def test_view_query_count_does_not_grow_with_data(world, book):
     client = api_as(world.hq_admin)
-    small = services.customer_create(actor=world.hq_admin, name="小客户")
-    large = services.customer_create(actor=world.hq_admin, name="大客户")
+    small = customer_services.customer_create(actor=world.hq_admin, name="小客户")
+    large = customer_services.customer_create(actor=world.hq_admin, name="大客户")
     _grow(world, small, 2)
     _grow(world, large, 25)
     assert _queries(client, f"/customers/{small.pk}/view") == \
@@ -225,7 +230,7 @@ def test_list_query_count_does_not_grow_with_rows(world, book):
     client = api_as(world.hq_admin)
     few = _queries(client, "/customers?limit=50")
     for i in range(30):
-        services.customer_create(actor=world.hq_admin, name=f"客户{i}", tags=["甲", "乙"])
+        customer_services.customer_create(actor=world.hq_admin, name=f"客户{i}", tags=["甲", "乙"])
     assert _queries(client, "/customers?limit=50") == few
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from kehu.core.exceptions import Forbidden, NotFound, StaleVersion, ValidationFailed
 from kehu.core.models import AuditEvent, Role, User
 from kehu.core.tests.test_api import api_as, assert_error
-from kehu.customers import dedup, normalize, selectors, services
+from kehu.customers import normalize
 from kehu.customers.models import (
     Alias,
     Contact,
@@ -25,13 +25,21 @@ from kehu.customers.models import (
     StatusChange,
     Transfer,
 )
+from kehu.customers.selectors import customers as customer_selectors
+from kehu.customers.selectors import duplicates as duplicate_selectors
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
+from kehu.customers.services import merge as merge_services
+from kehu.customers.services import relationships as relationship_services
+from kehu.customers.services import transfers as transfer_services
 from kehu.customers.testing import ID_NUMBER, USCC
 
 pytestmark = pytest.mark.django_db
 
 
-def pairs_of(actor: User) -> dict[frozenset[int], dedup.Candidate]:
-    return {frozenset((c.a_id, c.b_id)): c for c in dedup.find_candidates(actor=actor)}
+def pairs_of(actor: User) -> dict[frozenset[int], duplicate_selectors.Candidate]:
+    return {frozenset((c.a_id, c.b_id)): c
+            for c in duplicate_selectors.find_candidates(actor=actor)}
 
 
 def rows_of(*objs: Model) -> list[dict[str, Any] | None]:
@@ -52,7 +60,7 @@ def subtree_admin(world: Any) -> User:
 
 def test_finds_same_credit_code_id_number_phone_and_similar_names(world, book):
     admin = world.hq_admin
-    create = services.customer_create
+    create = customer_services.customer_create
     same_uscc = create(actor=admin, name="福州某某科技有限公司", uscc=USCC)
     twin = create(actor=admin, name="张三", kind="individual", id_number=ID_NUMBER)
     same_phone = create(actor=admin, name="杭州另一家公司", phones=["0571-85022088"])
@@ -65,39 +73,42 @@ def test_finds_same_credit_code_id_number_phone_and_similar_names(world, book):
     assert found[frozenset((book.prov_b.pk, same_phone.pk))].reasons == ("phone",)
     name_pair = found[frozenset((book.rep.pk, similar.pk))]
     assert name_pair.reasons == ("name",)
-    assert dedup.NAME_THRESHOLD <= name_pair.score < 100
-    assert name_pair.reason_labels == [str(dedup.REASONS["name"])]
+    assert duplicate_selectors.NAME_THRESHOLD <= name_pair.score < 100
+    assert name_pair.reason_labels == [str(duplicate_selectors.REASONS["name"])]
     # Different companies of one group are not duplicates.
     assert frozenset((book.hq.pk, book.prov_a.pk)) not in found
     # Most certain first.
-    scores = [c.score for c in dedup.find_candidates(actor=admin)]
+    scores = [c.score for c in duplicate_selectors.find_candidates(actor=admin)]
     assert scores == sorted(scores, reverse=True)
 
 
 def test_finder_sees_only_visible_unmerged_customers(world, book):
-    hq_copy = services.customer_create(actor=world.hq_admin, name="中国电信股份有限公司",
-                                       uscc=USCC)
-    rep_copy = services.customer_create(actor=world.city_a1_rep, name="广州市白云机场有限公司")
-    other = services.customer_create(actor=world.other_tenant_admin, name="广州市白云机场公司")
+    hq_copy = customer_services.customer_create(actor=world.hq_admin, name="中国电信股份有限公司",
+                                                uscc=USCC)
+    rep_copy = customer_services.customer_create(actor=world.city_a1_rep,
+                                                 name="广州市白云机场有限公司")
+    other = customer_services.customer_create(actor=world.other_tenant_admin,
+                                              name="广州市白云机场公司")
     admin = subtree_admin(world)
     found = pairs_of(admin)
     assert set(found) == {frozenset((book.rep.pk, rep_copy.pk))}
     assert frozenset((book.hq.pk, hq_copy.pk)) in pairs_of(world.hq_admin)
     assert all(other.pk not in pair for pair in pairs_of(world.hq_admin))
     assert frozenset((book.rep.pk, rep_copy.pk)) not in pairs_of(world.other_tenant_admin)
-    dedup.customer_merge(actor=world.hq_admin, survivor_id=book.rep.pk, loser_id=rep_copy.pk)
+    merge_services.customer_merge(actor=world.hq_admin, survivor_id=book.rep.pk,
+                                  loser_id=rep_copy.pk)
     assert pairs_of(admin) == {}
 
 
 def test_finder_needs_the_admin_right(world, book):
     with pytest.raises(Forbidden):
-        dedup.find_candidates(actor=world.prov_a_manager)
+        duplicate_selectors.find_candidates(actor=world.prov_a_manager)
     with pytest.raises(Forbidden):
-        dedup.find_candidates(actor=world.analyst)
+        duplicate_selectors.find_candidates(actor=world.analyst)
 
 
 def test_large_name_blocks_are_split_and_still_compared(world):
-    names = [f"测试{i:03d}号有限公司" for i in range(dedup.BLOCK_MAX + 50)]
+    names = [f"测试{i:03d}号有限公司" for i in range(duplicate_selectors.BLOCK_MAX + 50)]
     names += ["测试数据科技甲有限公司", "测试数据科技乙有限公司"]
     Customer.objects.bulk_create(
         Customer(tenant=world.tenant, org_unit=world.hq, owner=world.hq_admin, name=name,
@@ -114,19 +125,19 @@ def test_a_switchboard_number_pairs_each_customer_with_the_first_only(world):
     Customer.objects.bulk_create(
         Customer(tenant=world.tenant, org_unit=world.hq, name=f"客户{i}", name_key=f"k{i}x{i}",
                  phones=phone, phone_digits="02088886666")
-        for i in range(dedup.STAR_GROUP + 5))
-    found = dedup.find_candidates(actor=world.hq_admin)
-    assert len(found) == dedup.STAR_GROUP + 4
+        for i in range(duplicate_selectors.STAR_GROUP + 5))
+    found = duplicate_selectors.find_candidates(actor=world.hq_admin)
+    assert len(found) == duplicate_selectors.STAR_GROUP + 4
     assert len({c.a_id for c in found}) == 1
 
 
 def test_duplicate_page_loads_pairs(world, book):
-    copy = services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司")
-    total, pairs = dedup.duplicate_page(actor=world.hq_admin, limit=1, offset=0)
+    copy = customer_services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司")
+    total, pairs = duplicate_selectors.duplicate_page(actor=world.hq_admin, limit=1, offset=0)
     assert total == 1
     assert (pairs[0].a, pairs[0].b) == (book.rep, copy)
     assert pairs[0].a.org_unit == world.city_a1  # loaded with what the pages show
-    assert dedup.duplicate_page(actor=world.hq_admin, limit=1, offset=1) == (1, [])
+    assert duplicate_selectors.duplicate_page(actor=world.hq_admin, limit=1, offset=1) == (1, [])
 
 
 # ---------------------------------------------------------------------------- merge
@@ -135,7 +146,7 @@ def test_duplicate_page_loads_pairs(world, book):
 def build_merge_case(world: Any, book: Any) -> dict[str, Any]:
     """A loser with something of every kind attached, a survivor with some overlap."""
     admin = world.hq_admin
-    create = services.customer_create
+    create = customer_services.customer_create
     survivor = create(actor=admin, name="华南物流股份有限公司", phones=["13500001111"],
                       tags=["重点"], region="440100", owner_id=world.city_a1_rep.pk)
     loser = create(actor=admin, name="华南物流有限公司", short_name="华南物流",
@@ -144,28 +155,29 @@ def build_merge_case(world: Any, book: Any) -> dict[str, Any]:
                    addresses=["广州市黄埔区港湾路 1 号"], owner_id=world.city_a1_rep.pk,
                    uscc=USCC)
     older = create(actor=admin, name="华南物流广州有限公司", owner_id=world.city_a1_rep.pk)
-    dedup.customer_merge(actor=admin, survivor_id=loser.pk, loser_id=older.pk)
+    merge_services.customer_merge(actor=admin, survivor_id=loser.pk, loser_id=older.pk)
     child = create(actor=admin, name="华南物流东莞分公司", parent_id=loser.pk)
     grandchild = create(actor=admin, name="华南物流东莞仓库", parent_id=child.pk)
-    shared = services.contact_create(actor=admin, name="陈主任", customer_id=survivor.pk,
-                                     link={"is_primary": True})
-    services.contact_link(actor=admin, contact_id=shared.pk, customer_id=loser.pk,
-                          title="物流总监")
-    own = services.contact_create(actor=admin, name="林会计", customer_id=loser.pk,
-                                  link={"is_primary": True, "title": "会计"})
+    shared = contact_services.contact_create(actor=admin, name="陈主任", customer_id=survivor.pk,
+                                             link={"is_primary": True})
+    contact_services.contact_link(actor=admin, contact_id=shared.pk, customer_id=loser.pk,
+                                  title="物流总监")
+    own = contact_services.contact_create(actor=admin, name="林会计", customer_id=loser.pk,
+                                          link={"is_primary": True, "title": "会计"})
     x = book.prov_a
-    services.relationship_add(actor=admin, source_id=loser.pk, target_id=x.pk, kind="partner")
-    services.relationship_add(actor=admin, source_id=survivor.pk, target_id=x.pk,
-                              kind="partner")
-    services.relationship_add(actor=admin, source_id=x.pk, target_id=loser.pk,
-                              kind="supplier")
-    services.relationship_add(actor=admin, source_id=survivor.pk, target_id=loser.pk,
-                              kind="other")
-    services.external_id_add(actor=admin, customer_id=loser.pk, system="billing",
-                             external_id="B-0001")
-    services.customer_set_status(actor=admin, customer_id=loser.pk, status="customer")
-    services.customer_transfer(actor=admin, customer_ids=[loser.pk], reason="区域调整",
-                               owner_id=world.city_a1_manager.pk)
+    relationship_services.relationship_add(actor=admin, source_id=loser.pk, target_id=x.pk,
+                                           kind="partner")
+    relationship_services.relationship_add(actor=admin, source_id=survivor.pk, target_id=x.pk,
+                                           kind="partner")
+    relationship_services.relationship_add(actor=admin, source_id=x.pk, target_id=loser.pk,
+                                           kind="supplier")
+    relationship_services.relationship_add(actor=admin, source_id=survivor.pk, target_id=loser.pk,
+                                           kind="other")
+    relationship_services.external_id_add(actor=admin, customer_id=loser.pk, system="billing",
+                                          external_id="B-0001")
+    customer_services.customer_set_status(actor=admin, customer_id=loser.pk, status="customer")
+    transfer_services.customer_transfer(actor=admin, customer_ids=[loser.pk], reason="区域调整",
+                                        owner_id=world.city_a1_manager.pk)
     # Other apps' records on the customer move too (the merge knows none of them).
     from kehu.activities.services import followups, interactions, tasks
     from kehu.documents import services as documents
@@ -205,10 +217,10 @@ def test_merge_moves_everything_and_keeps_the_loser_as_a_tombstone(world, book):
     assert before["customers.Transfer.customer"] == 1
     assert before["customers.Alias.customer"] >= 1  # from the earlier merge
 
-    result = dedup.customer_merge(actor=world.hq_admin, survivor_id=survivor.pk,
-                                  loser_id=loser.pk,
-                                  expected_versions={survivor.pk: survivor.version,
-                                                     loser.pk: loser.version})
+    result = merge_services.customer_merge(actor=world.hq_admin, survivor_id=survivor.pk,
+                                           loser_id=loser.pk,
+                                           expected_versions={survivor.pk: survivor.version,
+                                                              loser.pk: loser.version})
 
     # Nothing of any kind points at the loser any more (whatever app a model is from).
     assert pointing_at(loser) == dict.fromkeys(before, 0)
@@ -253,8 +265,8 @@ def test_merge_moves_everything_and_keeps_the_loser_as_a_tombstone(world, book):
     assert "2015" in result.notes
     assert result.version == survivor.version + 1
     # Search columns and quality follow: the old name finds the survivor.
-    found = selectors.customer_list(actor=world.hq_admin,
-                                    filters=selectors.CustomerFilters(q="华南物流有限公司"))
+    found = customer_selectors.customer_list(actor=world.hq_admin,
+                                             filters=customer_selectors.CustomerFilters(q="华南物流有限公司"))
     assert list(found.values_list("pk", flat=True)) == [survivor.pk]
     assert result.quality_score > survivor.quality_score
     # Audited on both, with what moved.
@@ -272,16 +284,18 @@ def test_merge_moves_everything_and_keeps_the_loser_as_a_tombstone(world, book):
 
 def test_survivor_joins_the_losers_group_and_a_descendant_loser_is_allowed(world, book):
     admin = world.hq_admin
-    group = services.customer_create(actor=admin, name="某集团")
-    loser = services.customer_create(actor=admin, name="某集团华南公司", parent_id=group.pk)
-    survivor = services.customer_create(actor=admin, name="某集团华南有限公司")
-    dedup.customer_merge(actor=admin, survivor_id=survivor.pk, loser_id=loser.pk)
+    group = customer_services.customer_create(actor=admin, name="某集团")
+    loser = customer_services.customer_create(actor=admin, name="某集团华南公司",
+                                              parent_id=group.pk)
+    survivor = customer_services.customer_create(actor=admin, name="某集团华南有限公司")
+    merge_services.customer_merge(actor=admin, survivor_id=survivor.pk, loser_id=loser.pk)
     survivor.refresh_from_db()
     assert survivor.parent_id == group.pk
     assert survivor.hierarchy_path == f"/{group.pk}/{survivor.pk}/"
     # The group absorbing its own member: the member's subsidiaries move up to it.
-    sub = services.customer_create(actor=admin, name="某集团华南东莞", parent_id=survivor.pk)
-    dedup.customer_merge(actor=admin, survivor_id=group.pk, loser_id=survivor.pk)
+    sub = customer_services.customer_create(actor=admin, name="某集团华南东莞",
+                                            parent_id=survivor.pk)
+    merge_services.customer_merge(actor=admin, survivor_id=group.pk, loser_id=survivor.pk)
     sub.refresh_from_db()
     assert sub.parent_id == group.pk
     assert sub.hierarchy_path == f"/{group.pk}/{sub.pk}/"
@@ -289,36 +303,39 @@ def test_survivor_joins_the_losers_group_and_a_descendant_loser_is_allowed(world
 
 def test_merge_refusals_change_nothing(world, book):
     admin = world.hq_admin
-    group = services.customer_create(actor=admin, name="某集团")
-    member = services.customer_create(actor=admin, name="某集团成员", parent_id=group.pk)
-    tombstone = services.customer_create(actor=admin, name="已合并公司")
-    dedup.customer_merge(actor=admin, survivor_id=book.hq.pk, loser_id=tombstone.pk)
+    group = customer_services.customer_create(actor=admin, name="某集团")
+    member = customer_services.customer_create(actor=admin, name="某集团成员", parent_id=group.pk)
+    tombstone = customer_services.customer_create(actor=admin, name="已合并公司")
+    merge_services.customer_merge(actor=admin, survivor_id=book.hq.pk, loser_id=tombstone.pk)
     watched = [book.hq, book.prov_a, book.prov_b, book.other_tenant, group, member, tombstone]
     before = rows_of(*watched)
     events = AuditEvent.objects.filter(action="customer.merge").count()
 
     with pytest.raises(ValidationFailed) as exc:  # the loser is above the survivor
-        dedup.customer_merge(actor=admin, survivor_id=member.pk, loser_id=group.pk)
+        merge_services.customer_merge(actor=admin, survivor_id=member.pk, loser_id=group.pk)
     assert "loser_id" in exc.value.fields
     with pytest.raises(ValidationFailed):
-        dedup.customer_merge(actor=admin, survivor_id=book.hq.pk, loser_id=book.hq.pk)
+        merge_services.customer_merge(actor=admin, survivor_id=book.hq.pk, loser_id=book.hq.pk)
     with pytest.raises(ValidationFailed) as exc:
-        dedup.customer_merge(actor=admin, survivor_id=book.prov_a.pk, loser_id=tombstone.pk)
+        merge_services.customer_merge(actor=admin, survivor_id=book.prov_a.pk,
+                                      loser_id=tombstone.pk)
     assert "loser_id" in exc.value.fields
     with pytest.raises(NotFound):  # another tenant's customer
-        dedup.customer_merge(actor=admin, survivor_id=book.hq.pk, loser_id=book.other_tenant.pk)
+        merge_services.customer_merge(actor=admin, survivor_id=book.hq.pk,
+                                      loser_id=book.other_tenant.pk)
     with pytest.raises(NotFound):
-        dedup.customer_merge(actor=world.other_tenant_admin, survivor_id=book.hq.pk,
-                             loser_id=book.prov_a.pk)
+        merge_services.customer_merge(actor=world.other_tenant_admin, survivor_id=book.hq.pk,
+                                      loser_id=book.prov_a.pk)
     with pytest.raises(Forbidden):  # a province manager may change but not merge
-        dedup.customer_merge(actor=world.prov_a_manager, survivor_id=book.prov_a.pk,
-                             loser_id=book.city_a1.pk)
+        merge_services.customer_merge(actor=world.prov_a_manager, survivor_id=book.prov_a.pk,
+                                      loser_id=book.city_a1.pk)
     with pytest.raises(StaleVersion):
-        dedup.customer_merge(actor=admin, survivor_id=book.prov_a.pk, loser_id=book.prov_b.pk,
-                             expected_versions={book.prov_b.pk: book.prov_b.version + 5})
+        merge_services.customer_merge(actor=admin, survivor_id=book.prov_a.pk,
+                                      loser_id=book.prov_b.pk,
+                                      expected_versions={book.prov_b.pk: book.prov_b.version + 5})
     with pytest.raises(NotFound):  # an admin of province A cannot reach province B
-        dedup.customer_merge(actor=subtree_admin(world), survivor_id=book.prov_a.pk,
-                             loser_id=book.prov_b.pk)
+        merge_services.customer_merge(actor=subtree_admin(world), survivor_id=book.prov_a.pk,
+                                      loser_id=book.prov_b.pk)
     assert rows_of(*watched) == before
     assert AuditEvent.objects.filter(action="customer.merge").count() == events
 
@@ -326,8 +343,8 @@ def test_merge_refusals_change_nothing(world, book):
 def test_merge_preview_counts_without_writing(world, book):
     case = build_merge_case(world, book)
     before = rows_of(case["survivor"], case["loser"])
-    preview = dedup.merge_preview(actor=world.hq_admin, survivor_id=case["survivor"].pk,
-                                  loser_id=case["loser"].pk)
+    preview = merge_services.merge_preview(actor=world.hq_admin, survivor_id=case["survivor"].pk,
+                                           loser_id=case["loser"].pk)
     assert preview["moves"][str(CustomerContact._meta.verbose_name_plural)] == 2
     assert preview["moves"][str(Customer.tags.field.verbose_name)] == 2
     assert preview["moves"][_("subsidiaries")] == 1
@@ -340,9 +357,9 @@ def test_merge_preview_counts_without_writing(world, book):
 
 
 def test_merge_api(world, book):
-    copy = services.customer_create(actor=world.city_a1_rep, name="广州市白云机场有限公司")
-    services.external_id_add(actor=world.hq_admin, customer_id=copy.pk, system="crm",
-                             external_id="X1")
+    copy = customer_services.customer_create(actor=world.city_a1_rep, name="广州市白云机场有限公司")
+    relationship_services.external_id_add(actor=world.hq_admin, customer_id=copy.pk, system="crm",
+                                          external_id="X1")
     rep = api_as(world.city_a1_rep)
     assert_error(rep.post("/customers/merge", {"survivor_id": book.rep.pk,
                                                "loser_id": copy.pk}), 403, "permission_denied")
@@ -371,8 +388,8 @@ def test_merge_api(world, book):
 
 
 def test_duplicates_api(world, book):
-    services.customer_create(actor=world.hq_admin, name="张三", kind="individual",
-                             id_number=ID_NUMBER, phones=["13700001234"])
+    customer_services.customer_create(actor=world.hq_admin, name="张三", kind="individual",
+                                      id_number=ID_NUMBER, phones=["13700001234"])
     r = api_as(world.hq_admin).get("/customers/duplicates", limit=5)
     assert r.status == 200, r
     item = r.data["items"][0]

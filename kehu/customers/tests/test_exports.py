@@ -19,8 +19,11 @@ from openpyxl import load_workbook
 from kehu.core.models import AuditEvent, User
 from kehu.core.tests.test_api import token_for
 from kehu.core.tests.test_views import client_for
-from kehu.customers import exports, selectors, services
 from kehu.customers.models import Customer
+from kehu.customers.selectors import customers as customer_selectors
+from kehu.customers.services import common as common_services
+from kehu.customers.services import customers as customer_services
+from kehu.customers.services import exports
 from kehu.customers.testing import ID_NUMBER
 
 pytestmark = pytest.mark.django_db
@@ -144,10 +147,10 @@ def test_unknown_or_bad_filters_are_refused_and_nothing_is_exported(world, book)
 
 
 def test_merged_customers_are_not_exported(world, book):
-    from kehu.customers import dedup
+    from kehu.customers.services import merge as merge_services
 
-    dedup.customer_merge(actor=world.hq_admin, survivor_id=book.city_a1.pk,
-                         loser_id=book.rep.pk)
+    merge_services.customer_merge(actor=world.hq_admin, survivor_id=book.city_a1.pk,
+                                  loser_id=book.rep.pk)
     rows = csv_rows(post_export(world.hq_admin, {"entity": "customers"}))
     assert book.rep.name not in names_in(rows)
 
@@ -233,7 +236,7 @@ FORMULAS = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", "＝1+2", "＋1
 def formula_customers(world: Any) -> list[Customer]:
     made = []
     for i, text in enumerate(FORMULAS):
-        customer = services.customer_create(actor=world.hq_admin, name=f"公式公司{i}")
+        customer = customer_services.customer_create(actor=world.hq_admin, name=f"公式公司{i}")
         # Stored as legacy data may hold them (the services fold full-width forms).
         Customer.objects.filter(pk=customer.pk).update(short_name=text)
         made.append(customer)
@@ -244,7 +247,7 @@ def formula_customers(world: Any) -> list[Customer]:
 def test_formula_cells_are_neutralised(world, file_format):
     formula_customers(world)
     customer = Customer.objects.get(name="公式公司0")
-    customer.tags.set(services.tags_for(world.hq_admin, ["@tag"]))
+    customer.tags.set(common_services.tags_for(world.hq_admin, ["@tag"]))
     response = post_export(world.hq_admin, {"entity": "customers", "format": file_format,
                                             "filters": {"q": "公式公司"}})
     rows = csv_rows(response) if file_format == "csv" else xlsx_rows(response)
@@ -343,7 +346,7 @@ def test_export_page_uses_the_list_filters(world, book):
 
 
 def test_service_filters_are_the_list_filters(world, book):
-    filters = selectors.CustomerFilters(kind="individual")
+    filters = customer_selectors.CustomerFilters(kind="individual")
     export = exports.customer_export(actor=world.hq_admin, filters=filters)
     assert export.rows == 1
     assert [line[1] for line in export.lines] == [book.person.name]

@@ -17,10 +17,13 @@ from django.test import Client
 from huey.contrib.djhuey import HUEY
 from openpyxl import Workbook
 
+from kehu.core import spreadsheets
 from kehu.core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from kehu.core.models import AuditEvent, User
 from kehu.core.testing import World
-from kehu.customers import imports
+from kehu.customers.importing import files as import_files
+from kehu.customers.importing import processor as import_processor
+from kehu.customers.importing import report as import_reports
 from kehu.customers.models import (
     Contact,
     Customer,
@@ -30,6 +33,8 @@ from kehu.customers.models import (
     StatusChange,
     Tag,
 )
+from kehu.customers.selectors import imports as import_selectors
+from kehu.customers.services import imports as import_services
 from kehu.customers.testing import USCC, Book
 
 pytestmark = pytest.mark.django_db
@@ -68,20 +73,20 @@ def immediate() -> Iterator[None]:
 def upload(actor: User, text: str | bytes, *, name: str = "客户.csv", entity: str = "customers",
            encoding: str = "utf-8", chosen: str = "") -> ImportJob:
     data = text.encode(encoding) if isinstance(text, str) else text
-    return imports.import_create(actor=actor, entity=entity, file_name=name, chunks=[data],
-                                 encoding=chosen)
+    return import_services.import_create(actor=actor, entity=entity, file_name=name, chunks=[data],
+                                         encoding=chosen)
 
 
 def run(job: ImportJob) -> ImportJob:
     """The worker's part, in this process."""
-    result = imports.run_job(job.pk)
+    result = import_services.run_job(job.pk)
     assert result is not None
     return result
 
 
 def check_and_run(actor: User, job: ImportJob) -> ImportJob:
-    job = imports.import_check(actor=actor, job_id=job.pk)
-    imports.import_queue(actor=actor, job_id=job.pk)
+    job = import_services.import_check(actor=actor, job_id=job.pk)
+    import_services.import_queue(actor=actor, job_id=job.pk)
     return run(job)
 
 
@@ -161,8 +166,8 @@ def test_xlsx_numbers_and_dates(world: World, tmp_path: Path) -> None:
     assert zhao.phones[0]["number"] == "13812345670"
     assert str(zhao.birthday) == "1985-03-04"
     assert Contact.objects.get(name="钱七").phones[0]["number"] == "13812345671"
-    assert imports.cell_text(1.38e10) == "13800000000"
-    assert imports.cell_text(2.5) == "2.5"
+    assert import_files.cell_text(1.38e10) == "13800000000"
+    assert import_files.cell_text(2.5) == "2.5"
 
 
 
@@ -186,14 +191,14 @@ def test_unreadable_files_are_refused_and_not_kept(english: None, world: World, 
         upload(world.hq_admin, data, name=name)
     assert message in str(exc.value.message)
     assert not ImportJob.objects.exists()
-    assert not list(imports.import_dir().iterdir())
+    assert not list(import_files.import_dir().iterdir())
 
 
 def test_size_limit(world: World, settings: Any) -> None:
     settings.KEHU_IMPORT_MAX_BYTES = 100
     with pytest.raises(ValidationFailed):
         upload(world.hq_admin, "名称\n" + "甲公司\n" * 50)
-    assert not list(imports.import_dir().iterdir())
+    assert not list(import_files.import_dir().iterdir())
 
 
 # ---------------------------------------------------------------------------- rows
@@ -209,7 +214,7 @@ def test_dry_run_reports_row_errors_and_writes_nothing(world: World) -> None:
             "\n"
             "另一家公司,,,,,金牌,,\n")                      # row 7: bad tier
     job = upload(world.hq_admin, text)
-    job = imports.import_check(actor=world.hq_admin, job_id=job.pk)
+    job = import_services.import_check(actor=world.hq_admin, job_id=job.pk)
     assert job.state == ImportJob.State.CHECKED
     assert job.counts == {"rows": 5, "accepted": 1, "errors": 4, "duplicates": 0,
                           "created": 1, "updated": 0, "skipped": 0}
@@ -232,7 +237,7 @@ def test_duplicates_existing_and_in_file(world: World, book: Book) -> None:
     actor = world.city_a1_manager
     creates_before = AuditEvent.objects.filter(action="customer.create").count()
     job = upload(actor, text)
-    job = imports.import_check(actor=actor, job_id=job.pk)
+    job = import_services.import_check(actor=actor, job_id=job.pk)
     dups = {row: (field, msg) for row, field, msg in issues(job, "duplicate")}
     # city_a1_manager sees the customers of City A1 only: hq's uscc match is invisible.
     assert sorted(dups) == [3, 4, 5, 7]
@@ -243,11 +248,11 @@ def test_duplicates_existing_and_in_file(world: World, book: Book) -> None:
     assert job.counts["duplicates"] == 4
     assert job.counts["skipped"] == 4 and job.counts["created"] == 3
 
-    imports.import_set_duplicates(actor=actor, job_id=job.pk, default="skip",
-                                  rows={"3": "update", "4": "create"})
-    job = imports.import_check(actor=actor, job_id=job.pk)
+    import_services.import_set_duplicates(actor=actor, job_id=job.pk, default="skip",
+                                          rows={"3": "update", "4": "create"})
+    job = import_services.import_check(actor=actor, job_id=job.pk)
     assert (job.counts["updated"], job.counts["created"], job.counts["skipped"]) == (1, 4, 2)
-    imports.import_queue(actor=actor, job_id=job.pk)
+    import_services.import_queue(actor=actor, job_id=job.pk)
     job = run(job)
     assert job.state == ImportJob.State.DONE, job.error
     book.rep.refresh_from_db()
@@ -264,33 +269,61 @@ def test_duplicates_existing_and_in_file(world: World, book: Book) -> None:
     assert AuditEvent.objects.filter(action="customer.create").count() == creates_before
 
 
+def test_update_import_audits_each_changed_customer(world: World, book: Book) -> None:
+    # Every write is audited: an update import writes one event per customer it changed,
+    # with the masked diff the single-record update writes; an unchanged one gets none.
+    actor = world.hq_admin
+    text = ("客户名称,电话,标签\n"
+            "广州地铁集团有限公司,13922223333,地铁\n"
+            "广东移动通信有限责任公司,020-83335678,\n"
+            "杭州阿里巴巴网络技术有限公司,,\n")
+    updates = AuditEvent.objects.filter(action="customer.update")
+    before = updates.count()
+    job = upload(actor, text)
+    import_services.import_set_duplicates(actor=actor, job_id=job.pk, default="update")
+    job = check_and_run(actor, job)
+    assert job.state == ImportJob.State.DONE, job.error
+    assert job.counts["updated"] == 3
+    events = {e.object_id: e for e in updates.order_by("id")[before:]}
+    assert set(events) == {str(book.city_a1.pk), str(book.prov_a.pk)}
+    metro = events[str(book.city_a1.pk)]
+    assert metro.actor == actor and metro.object_type == "customer"
+    assert [[p["number"] for p in side] for side in metro.changes["phones"]] == [
+        ["139****1111"], ["139****3333"]]
+    assert metro.changes["tags"] == [[], ["地铁"]]
+    assert metro.changes["import"] == [None, job.pk]
+    assert "13922223333" not in str(metro.changes)
+    assert "020-83335678" not in str(events[str(book.prov_a.pk)].changes)
+    assert "83335678" not in str(events[str(book.prov_a.pk)].changes)
+
+
 def test_update_refused_when_not_changeable(world: World, book: Book) -> None:
     # The analyst sees every customer but may not change them (nor create: no import).
     text = f"客户名称,统一社会信用代码\n中国电信集团,{USCC}\n"
     actor = world.prov_a_manager
     job = upload(actor, "客户名称,电话\n白云,13812345678\n")
-    imports.import_set_duplicates(actor=actor, job_id=job.pk, default="update")
-    job = imports.import_check(actor=actor, job_id=job.pk)
+    import_services.import_set_duplicates(actor=actor, job_id=job.pk, default="update")
+    job = import_services.import_check(actor=actor, job_id=job.pk)
     assert job.counts["updated"] == 1
     job = upload(actor, text)
-    imports.import_set_duplicates(actor=actor, job_id=job.pk, default="update")
-    job = imports.import_check(actor=actor, job_id=job.pk)
+    import_services.import_set_duplicates(actor=actor, job_id=job.pk, default="update")
+    job = import_services.import_check(actor=actor, job_id=job.pk)
     # hq's customer is not visible to the province manager: no match, would be created.
     assert job.counts["duplicates"] == 0 and job.counts["created"] == 1
 
 
 def test_run_writes_everything_or_nothing(world: World, monkeypatch: pytest.MonkeyPatch
                                           ) -> None:
-    monkeypatch.setattr(imports, "BATCH", 2)
+    monkeypatch.setattr(import_processor, "BATCH", 2)
     rows = "".join(f"公司{i:02d},1380000{i:04d}\n" for i in range(8))
     job = upload(world.hq_admin, "名称,电话\n" + rows)
-    job = imports.import_check(actor=world.hq_admin, job_id=job.pk)
+    job = import_services.import_check(actor=world.hq_admin, job_id=job.pk)
     assert job.counts["accepted"] == 8
     # The file turns unreadable after row 6 between the check and the run.
-    path = imports.stored_path(job)
+    path = import_files.stored_path(job)
     path.write_bytes(("名称,电话\n" + rows[: rows.index("公司05")]).encode() + b"\xff\xfe\n")
     before = Customer.objects.count()
-    imports.import_queue(actor=world.hq_admin, job_id=job.pk)
+    import_services.import_queue(actor=world.hq_admin, job_id=job.pk)
     job = run(job)
     assert job.state == ImportJob.State.FAILED
     assert "utf-8" in job.error
@@ -301,26 +334,26 @@ def test_run_writes_everything_or_nothing(world: World, monkeypatch: pytest.Monk
 def test_state_machine_refuses_second_run(world: World) -> None:
     job = upload(world.hq_admin, "名称\n甲公司\n")
     with pytest.raises(Conflict):
-        imports.import_queue(actor=world.hq_admin, job_id=job.pk)
+        import_services.import_queue(actor=world.hq_admin, job_id=job.pk)
     job = check_and_run(world.hq_admin, job)
     assert job.state == ImportJob.State.DONE
     with pytest.raises(Conflict):
-        imports.import_queue(actor=world.hq_admin, job_id=job.pk)
+        import_services.import_queue(actor=world.hq_admin, job_id=job.pk)
     with pytest.raises(Conflict):
-        imports.import_check(actor=world.hq_admin, job_id=job.pk)
-    assert imports.run_job(job.pk) is None  # a second delivery of the task
+        import_services.import_check(actor=world.hq_admin, job_id=job.pk)
+    assert import_services.run_job(job.pk) is None  # a second delivery of the task
     assert Customer.objects.filter(name="甲公司").count() == 1
 
 
 def test_progress_is_read_from_the_file_while_running(world: World) -> None:
     job = upload(world.hq_admin, "名称\n" + "".join(f"公司{i}\n" for i in range(10)))
-    job = imports.import_check(actor=world.hq_admin, job_id=job.pk)
-    imports.import_queue(actor=world.hq_admin, job_id=job.pk)
+    job = import_services.import_check(actor=world.hq_admin, job_id=job.pk)
+    import_services.import_queue(actor=world.hq_admin, job_id=job.pk)
     # What the worker does between batches, seen by another process through the file.
     ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.RUNNING)
     job.refresh_from_db()
-    imports.write_progress(job, 4)
-    assert imports.live_progress(job) == 4 and imports.progress_percent(job) == 40
+    import_files.write_progress(job, 4)
+    assert import_files.live_progress(job) == 4 and import_files.progress_percent(job) == 40
     client = Client()
     client.force_login(world.hq_admin)
     body = client.get(f"/api/v1/imports/{job.pk}").json()
@@ -331,9 +364,9 @@ def test_progress_is_read_from_the_file_while_running(world: World) -> None:
 
 def test_failed_check_leaves_the_job_uploaded(world: World) -> None:
     job = upload(world.hq_admin, "名称\n甲公司\n乙公司\n")
-    imports.stored_path(job).write_bytes(b"\xe5\x90\x8d\xe7\xa7\xb0\n\xff\xfe\n")
+    import_files.stored_path(job).write_bytes(b"\xe5\x90\x8d\xe7\xa7\xb0\n\xff\xfe\n")
     with pytest.raises(ValidationFailed, match="utf-8"):
-        imports.import_check(actor=world.hq_admin, job_id=job.pk)
+        import_services.import_check(actor=world.hq_admin, job_id=job.pk)
     job.refresh_from_db()
     assert job.state == ImportJob.State.UPLOADED and not job.issues.exists()
 
@@ -342,16 +375,17 @@ def test_mapping_edit_and_validation(world: World) -> None:
     job = upload(world.hq_admin, "公司,联系方式,备注\n甲公司,13800000000,x\n")
     assert job.mapping == {"公司": "", "联系方式": "", "备注": "notes"}
     with pytest.raises(ValidationFailed):
-        imports.import_check(actor=world.hq_admin, job_id=job.pk)
+        import_services.import_check(actor=world.hq_admin, job_id=job.pk)
     with pytest.raises(ValidationFailed) as exc:
-        imports.import_set_mapping(actor=world.hq_admin, job_id=job.pk,
-                                   mapping={"公司": "name", "联系方式": "name"})
+        import_services.import_set_mapping(actor=world.hq_admin, job_id=job.pk,
+                                           mapping={"公司": "name", "联系方式": "name"})
     assert "联系方式" in exc.value.fields
     with pytest.raises(ValidationFailed):
-        imports.import_set_mapping(actor=world.hq_admin, job_id=job.pk,
-                                   mapping={"公司": "password"})
-    job = imports.import_set_mapping(actor=world.hq_admin, job_id=job.pk,
-                                     mapping={"公司": "name", "联系方式": "phones", "备注": ""})
+        import_services.import_set_mapping(actor=world.hq_admin, job_id=job.pk,
+                                           mapping={"公司": "password"})
+    job = import_services.import_set_mapping(
+        actor=world.hq_admin, job_id=job.pk,
+        mapping={"公司": "name", "联系方式": "phones", "备注": ""})
     job = check_and_run(world.hq_admin, job)
     customer = Customer.objects.get(name="甲公司")
     assert customer.phones[0]["number"] == "13800000000" and customer.notes == ""
@@ -366,7 +400,7 @@ def test_owner_column_and_rep_scope(world: World) -> None:
     assert Customer.objects.get(name="乙公司").owner == world.city_a1_manager
 
     rep_job = upload(world.city_a1_rep, "名称,客户经理\n丁公司,广州经理\n戊公司,李客户经理\n")
-    rep_job = imports.import_check(actor=world.city_a1_rep, job_id=rep_job.pk)
+    rep_job = import_services.import_check(actor=world.city_a1_rep, job_id=rep_job.pk)
     assert [(r, f) for r, f, _m in issues(rep_job, "error")] == [(2, "owner")]
     rep_job = check_and_run(world.city_a1_rep, rep_job)
     assert Customer.objects.get(name="戊公司").owner == world.city_a1_rep
@@ -381,10 +415,10 @@ def test_contacts_link_to_customers(world: World, book: Book) -> None:
             "王经理,13611112222,,,,,,\n")
     actor = world.city_a1_rep
     job = upload(actor, text, entity="contacts")
-    job = imports.import_check(actor=actor, job_id=job.pk)
+    job = import_services.import_check(actor=actor, job_id=job.pk)
     assert [(r, f) for r, f, _m in issues(job, "error")] == [(4, "customer")]
     assert [(r, f) for r, f, _m in issues(job, "duplicate")] == [(5, "phones")]
-    imports.import_queue(actor=actor, job_id=job.pk)
+    import_services.import_queue(actor=actor, job_id=job.pk)
     job = run(job)
     assert job.state == ImportJob.State.DONE, job.error
     chen = Contact.objects.get(name="陈一")
@@ -404,16 +438,16 @@ def test_contacts_link_to_customers(world: World, book: Book) -> None:
 def test_access(world: World) -> None:
     job = upload(world.city_a1_rep, "名称\n甲公司\n")
     # Visible up the tree, not to a peer branch nor another tenant.
-    assert imports.import_get(actor=world.city_a1_manager, job_id=job.pk) == job
+    assert import_selectors.import_get(actor=world.city_a1_manager, job_id=job.pk) == job
     for outsider in (world.prov_b_manager, world.other_tenant_admin):
         with pytest.raises(NotFound):
-            imports.import_get(actor=outsider, job_id=job.pk)
+            import_selectors.import_get(actor=outsider, job_id=job.pk)
     # Only the uploader changes, checks or runs it.
     for other in (world.city_a1_manager, world.other_tenant_admin):
         with pytest.raises(NotFound):
-            imports.import_check(actor=other, job_id=job.pk)
+            import_services.import_check(actor=other, job_id=job.pk)
         with pytest.raises(NotFound):
-            imports.import_set_mapping(actor=other, job_id=job.pk, mapping={"名称": ""})
+            import_services.import_set_mapping(actor=other, job_id=job.pk, mapping={"名称": ""})
     job.refresh_from_db()
     assert job.state == ImportJob.State.UPLOADED and job.mapping == {"名称": "name"}
     with pytest.raises(Forbidden):
@@ -432,16 +466,16 @@ def test_report_csv(english: None, world: World, book: Book) -> None:
             "好公司,,,\n")
     job = upload(world.city_a1_rep, text)
     job = check_and_run(world.city_a1_rep, job)
-    body = "".join(imports.report_csv(job, reveal=True))
+    body = "".join(import_reports.report_csv(job, reveal=True))
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:])))
     assert rows[0][:2] == ["Row", "客户名称"]
     assert [r[0] for r in rows[1:]] == ["2", "3", "4"]
     assert rows[1][1] == "'=HYPERLINK(\"x\")"
     assert "skipped" in rows[2][-1]
-    masked = "".join(imports.report_csv(job, reveal=False))
+    masked = "".join(import_reports.report_csv(job, reveal=False))
     assert "110105194912310021" in body and "110105194912310021" not in masked
-    assert imports.safe_cell("＝1+1") == "'＝1+1" and imports.safe_cell("-2") == "'-2"
+    assert spreadsheets.safe_cell("＝1+1") == "'＝1+1" and spreadsheets.safe_cell("-2") == "'-2"
 
 
 # ---------------------------------------------------------------------------- API
@@ -611,11 +645,11 @@ def test_hundred_thousand_rows(world: World, tmp_path: Path, settings: Any) -> N
     started = time.monotonic()
     tracemalloc.start()
     try:
-        job = imports.import_create_from_path(actor=actor, entity="customers", path=path)
-        job = imports.import_check(actor=actor, job_id=job.pk)
+        job = import_services.import_create_from_path(actor=actor, entity="customers", path=path)
+        job = import_services.import_check(actor=actor, job_id=job.pk)
         assert job.counts["rows"] == n + 1 and job.counts["errors"] == 1
-        imports.import_queue(actor=actor, job_id=job.pk)
-        result = imports.run_job(job.pk)
+        import_services.import_queue(actor=actor, job_id=job.pk)
+        result = import_services.run_job(job.pk)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import api_as
-from kehu.customers import panels, services
+from kehu.customers import panels
 from kehu.customers.models import Customer, StatusChange
+from kehu.customers.services import customers as customer_services
 from kehu.customers.testing import ID_NUMBER
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +36,8 @@ def history_panel():
 
 
 def test_registered_panel_appears_in_the_view_for_who_may_see_it(world, book, history_panel):
-    services.customer_set_status(actor=world.city_a1_rep, customer_id=book.rep.pk,
-                                 status="customer")
+    customer_services.customer_set_status(actor=world.city_a1_rep, customer_id=book.rep.pk,
+                                          status="customer")
     r = api_as(world.city_a1_rep).get(f"/customers/{book.rep.pk}/view")
     assert r.data["panels"]["test_history"] == {"latest": ["customer", "potential"]}
     assert "test_secret" not in r.data["panels"]
@@ -55,16 +56,17 @@ def test_panel_queries_stay_flat(world, book, history_panel):
 
     before = count()
     for status in ("customer", "repeat", "loyal", "dormant", "customer", "repeat") * 3:
-        services.customer_set_status(actor=world.hq_admin, customer_id=book.hq.pk, status=status)
+        customer_services.customer_set_status(actor=world.hq_admin, customer_id=book.hq.pk,
+                                              status=status)
     assert count() == before
 
 
 def test_audit_diffs_mask_personal_data(world):
-    person = services.customer_create(actor=world.hq_admin, name="李四", kind="individual",
-                                      id_number=ID_NUMBER, phones=["13912345678"],
-                                      addresses=["北京市海淀区中关村大街27号"])
-    services.customer_update(actor=world.hq_admin, customer_id=person.pk,
-                             phones=["13700001111"])
+    person = customer_services.customer_create(actor=world.hq_admin, name="李四", kind="individual",
+                                               id_number=ID_NUMBER, phones=["13912345678"],
+                                               addresses=["北京市海淀区中关村大街27号"])
+    customer_services.customer_update(actor=world.hq_admin, customer_id=person.pk,
+                                      phones=["13700001111"])
     text = str(list(AuditEvent.objects.filter(object_id=str(person.pk))
                     .values_list("changes", flat=True)))
     for secret in (ID_NUMBER, "13912345678", "13700001111", "中关村大街27号"):

@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 
 from kehu.core.tests.test_api import ApiClient, token_for
-from kehu.customers import search, services
 from kehu.customers.models import Customer
+from kehu.customers.selectors import search
+from kehu.customers.services import customers as customer_services
 from kehu.customers.testing import ID_NUMBER, USCC
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_phone_in_any_format_and_last_digits(world, book):
 
 
 def test_exact_name_ranks_before_longer_names(world, book):
-    services.customer_create(actor=world.hq_admin, name="电信")
+    customer_services.customer_create(actor=world.hq_admin, name="电信")
     assert names(world.hq_admin, "电信")[0] == "电信"
 
 
@@ -72,7 +73,8 @@ def test_contacts_found_by_name_pinyin_and_phone(world, book):
 
 
 def test_search_follows_updates_and_merged_names(world, book):
-    services.customer_update(actor=world.hq_admin, customer_id=book.hq.pk, name="天翼云科技")
+    customer_services.customer_update(actor=world.hq_admin, customer_id=book.hq.pk,
+                                      name="天翼云科技")
     assert names(world.hq_admin, "天翼") == ["天翼云科技"]
     assert "天翼云科技" not in names(world.hq_admin, "中国电信股份")
 

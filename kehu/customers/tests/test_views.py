@@ -16,8 +16,11 @@ from django.utils import translation
 from kehu.core.exceptions import StaleVersion
 from kehu.core.models import AuditEvent, User
 from kehu.core.testing import World
-from kehu.customers import services
 from kehu.customers.models import Contact, Customer, SavedView, StatusChange, Transfer
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
+from kehu.customers.services import relationships as relationship_services
+from kehu.customers.services import transfers as transfer_services
 from kehu.customers.testing import ID_NUMBER, USCC, Book
 
 pytestmark = pytest.mark.django_db
@@ -223,8 +226,8 @@ def test_unknown_parent_code_is_a_field_error(world: World, book: Book) -> None:
 
 
 def test_edit_keeps_a_parent_the_editor_cannot_see(world: World, book: Book) -> None:
-    services.customer_update(actor=world.hq_admin, customer_id=book.rep.pk,
-                             parent_id=book.hq.pk)
+    customer_services.customer_update(actor=world.hq_admin, customer_id=book.rep.pk,
+                                      parent_id=book.hq.pk)
     client = client_for(world.city_a1_rep)
     rep = Customer.objects.get(pk=book.rep.pk)
     page = html(client.get(reverse("customer_edit", args=[rep.pk])))
@@ -516,11 +519,12 @@ def test_list_query_count_does_not_grow(world: World) -> None:
 
     def add(n: int) -> None:
         for i in range(n):
-            customer = services.customer_create(actor=world.city_a1_manager,
-                                                name=f"查询计数客户{i}",
-                                                phones=[f"1390000{i:04d}"], tags=["甲", "乙"])
-            services.customer_set_status(actor=world.city_a1_manager,
-                                         customer_id=customer.pk, status="customer")
+            customer = customer_services.customer_create(actor=world.city_a1_manager,
+                                                         name=f"查询计数客户{i}",
+                                                         phones=[f"1390000{i:04d}"],
+                                                         tags=["甲", "乙"])
+            customer_services.customer_set_status(actor=world.city_a1_manager,
+                                                  customer_id=customer.pk, status="customer")
 
     add(3)
     few = _queries(client, url)
@@ -537,18 +541,19 @@ def test_view_query_count_does_not_grow(world: World, book: Book) -> None:
     def add(n: int, start: int) -> None:
         statuses = ["customer", "repeat"]
         for i in range(start, start + n):
-            services.contact_create(actor=manager, name=f"联系人{i}", customer_id=book.rep.pk,
-                                    phones=[f"1350000{i:04d}"], link={"title": "经理"})
-            services.customer_set_status(actor=manager, customer_id=book.rep.pk,
-                                         status=statuses[i % 2])
+            contact_services.contact_create(actor=manager, name=f"联系人{i}",
+                                            customer_id=book.rep.pk, phones=[f"1350000{i:04d}"],
+                                            link={"title": "经理"})
+            customer_services.customer_set_status(actor=manager, customer_id=book.rep.pk,
+                                                  status=statuses[i % 2])
             owner = manager if i % 2 == 0 else world.city_a1_rep
-            services.customer_transfer(actor=manager, customer_ids=[book.rep.pk],
-                                       owner_id=owner.pk, reason=f"第{i}次")
-            other = services.customer_create(actor=manager, name=f"伙伴{i}")
-            services.relationship_add(actor=manager, source_id=book.rep.pk,
-                                      target_id=other.pk, kind="partner")
-            services.external_id_add(actor=manager, customer_id=book.rep.pk, system="BOSS",
-                                     external_id=f"E{i}")
+            transfer_services.customer_transfer(actor=manager, customer_ids=[book.rep.pk],
+                                                owner_id=owner.pk, reason=f"第{i}次")
+            other = customer_services.customer_create(actor=manager, name=f"伙伴{i}")
+            relationship_services.relationship_add(actor=manager, source_id=book.rep.pk,
+                                                   target_id=other.pk, kind="partner")
+            relationship_services.external_id_add(actor=manager, customer_id=book.rep.pk,
+                                                  system="BOSS", external_id=f"E{i}")
 
     add(3, 0)
     few = _queries(client, url)

@@ -9,8 +9,9 @@ from django.urls import reverse
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import api_as, assert_error
 from kehu.core.tests.test_views import client_for
-from kehu.customers import services
 from kehu.customers.models import Customer
+from kehu.customers.services import contacts as contact_services
+from kehu.customers.services import customers as customer_services
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +27,9 @@ def messages_of(response) -> list[str]:
 @pytest.fixture
 def copy(world, book) -> Customer:
     """A second record of the rep's customer (same phone, similar name)."""
-    return services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司",
-                                    phones=["138 1234 5678"], short_name="白云机场",
-                                    owner_id=world.city_a1_rep.pk)
+    return customer_services.customer_create(actor=world.hq_admin, name="广州市白云机场有限公司",
+                                             phones=["138 1234 5678"], short_name="白云机场",
+                                             owner_id=world.city_a1_rep.pk)
 
 
 # ---------------------------------------------------------------------------- duplicates
@@ -73,8 +74,8 @@ def client_for_anonymous():
 
 
 def test_merge_confirmation_then_merge_lands_on_the_survivor(world, book, copy):
-    services.contact_link(actor=world.hq_admin, contact_id=book.rep_contact.pk,
-                          customer_id=copy.pk)
+    contact_services.contact_link(actor=world.hq_admin, contact_id=book.rep_contact.pk,
+                                  customer_id=copy.pk)
     client = client_for(world.hq_admin)
     url = reverse("customer_merge") + f"?a={book.rep.pk}&b={copy.pk}&keep={book.rep.pk}"
     response = client.get(url)
@@ -108,8 +109,8 @@ def test_stale_or_refused_merges_change_nothing_and_say_why(world, book, copy):
     assert messages_of(response)
     assert Customer.objects.get(pk=copy.pk).merged_into_id is None
 
-    child = services.customer_create(actor=world.hq_admin, name="白云机场货运",
-                                     parent_id=copy.pk)
+    child = customer_services.customer_create(actor=world.hq_admin, name="白云机场货运",
+                                              parent_id=copy.pk)
     response = client.get(reverse("customer_merge")
                           + f"?a={copy.pk}&b={child.pk}&keep={child.pk}")
     assert response.status_code == 302

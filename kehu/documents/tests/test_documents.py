@@ -420,12 +420,12 @@ def test_delete_page_action(world, book, django_capture_on_commit_callbacks):
 @pytest.mark.xfail(strict=True, reason="customer_merge does not call "
                    "documents.services.documents_retarget yet (the coordinator wires it)")
 def test_merge_moves_documents(world, book):
-    from kehu.customers import dedup
+    from kehu.customers.services import merge as merge_services
 
     doc = services.document_upload(actor=world.hq_admin, file_name="并购.pdf",
                                    chunks=[SAMPLE_PDF], customer_id=book.city_a1.pk)
-    dedup.customer_merge(actor=world.hq_admin, survivor_id=book.rep.pk,
-                         loser_id=book.city_a1.pk)
+    merge_services.customer_merge(actor=world.hq_admin, survivor_id=book.rep.pk,
+                                  loser_id=book.city_a1.pk)
     doc.refresh_from_db()
     assert (doc.target_type, doc.target_id) == ("customers.customer", book.rep.pk)
 

@@ -1,7 +1,7 @@
 """``kehu import customers|contacts FILE``: the spreadsheet import from the command line.
 
-The same engine as the wizard and the API (kehu.customers.imports): the file is stored,
-its columns mapped (automatically, then ``--map`` overrides), checked, and unless
+The same engine as the wizard and the API (kehu.customers.services.imports): the file is
+stored, its columns mapped (automatically, then ``--map`` overrides), checked, and unless
 ``--dry-run`` imported in one transaction, in this process (no worker needed). The
 report printed is the one the UI shows. Exit status 1 when the file is unreadable or no
 row could be imported.
@@ -16,8 +16,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kehu.core.management.base import call_service
 from kehu.core.models import User
-from kehu.customers import imports
+from kehu.customers.importing import report as import_reports
 from kehu.customers.models import ImportJob
+from kehu.customers.services import imports as import_services
 
 
 def acting_user(email: str | None) -> User:
@@ -65,7 +66,8 @@ class Command(BaseCommand):
                             help="The user who imports (owner of the new records, checked for "
                                  "permissions). Required when there is more than one tenant "
                                  "administrator.")
-        parser.add_argument("--duplicates", choices=imports.DUPLICATE_ACTIONS, default="skip",
+        parser.add_argument("--duplicates", choices=import_services.DUPLICATE_ACTIONS,
+                            default="skip",
                             help="What to do with rows matching existing records (default "
                                  "skip).")
 
@@ -74,21 +76,21 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No file at {path}.")
         actor = acting_user(options["as_user"])
-        job = call_service(imports.import_create_from_path, actor=actor,
+        job = call_service(import_services.import_create_from_path, actor=actor,
                            entity=options["entity"], path=path, encoding=options["encoding"])
         overrides = parse_maps(options["map"])
-        job = call_service(imports.import_set_mapping, actor=actor, job_id=job.pk,
+        job = call_service(import_services.import_set_mapping, actor=actor, job_id=job.pk,
                            mapping={**job.mapping, **overrides})
         self.stdout.write("Columns:")
         for header in job.headers:
             self.stdout.write(f"  {header} → {job.mapping.get(header) or '(not imported)'}")
-        job = call_service(imports.import_set_duplicates, actor=actor, job_id=job.pk,
+        job = call_service(import_services.import_set_duplicates, actor=actor, job_id=job.pk,
                            default=options["duplicates"])
-        job = call_service(imports.import_check, actor=actor, job_id=job.pk)
+        job = call_service(import_services.import_check, actor=actor, job_id=job.pk)
         if not options["dry_run"] and job.counts.get("accepted", 0):
-            job = call_service(imports.import_queue, actor=actor, job_id=job.pk)
-            job = imports.run_job(job.pk) or job
-        for line in imports.summary_lines(job, limit=200):
+            job = call_service(import_services.import_queue, actor=actor, job_id=job.pk)
+            job = import_services.run_job(job.pk) or job
+        for line in import_reports.summary_lines(job, limit=200):
             self.stdout.write(line)
         self.stdout.write(f"Import #{job.pk}: {job.get_state_display()}.")
         if job.state == ImportJob.State.FAILED:

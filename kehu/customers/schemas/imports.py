@@ -1,0 +1,62 @@
+"""API schemas of spreadsheet imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from kehu.core.http import InputSchema, PageQuery
+
+
+class TargetOut(Schema):
+    key: str
+    label: str
+
+
+class ImportOut(Schema):
+    id: int
+    entity: str
+    state: str
+    state_label: str
+    file_name: str
+    file_format: str
+    encoding: str
+    headers: list[str]
+    mapping: dict[str, str] = Field(description="Column header → field (\"\": not imported).")
+    fields: list[TargetOut]
+    duplicate_default: str
+    duplicate_actions: dict[str, str]
+    total_rows: int
+    processed_rows: int
+    progress: int = Field(description="Percent done (0–100).")
+    counts: dict[str, int]
+    error: str
+    owner_id: int | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class IssueOut(Schema):
+    row: int
+    kind: str
+    field: str
+    message: str
+    match_id: int | None
+
+
+class MappingIn(InputSchema):
+    mapping: dict[str, str] = Field(
+        description="Column header → field key (\"\" to leave the column out).")
+
+
+class DuplicatesIn(InputSchema):
+    default: Literal["skip", "update", "create"] | None = None
+    rows: dict[str, Literal["skip", "update", "create", ""]] = Field(
+        default_factory=dict, description="Row number → choice (\"\" back to the default).")
+
+
+class IssueQuery(PageQuery):
+    kind: Literal["error", "duplicate"] | None = None
