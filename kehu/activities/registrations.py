@@ -79,6 +79,14 @@ def _audit_actions() -> None:
 
 # --- interactions and follow-ups: nav entries, customer-view panels, calendar sources ------
 def _interactions() -> None:
+    from django.urls import reverse
+
+    from kehu.customers.actions import register_record_action
+
+    register_record_action(
+        "contact", "record-interaction", _("Record interaction"),
+        lambda contact: f"{reverse('interaction_create')}?contact={contact.pk}",
+        permission="interactions.create")
     from kehu.activities.calendar_registry import register_calendar_source
     from kehu.activities.selectors import followups, interactions
     from kehu.activities.selectors.followups import customer_open_followups

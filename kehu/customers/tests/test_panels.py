@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from kehu.core.models import AuditEvent
 from kehu.core.tests.test_api import api_as
-from kehu.customers import panels
+from kehu.customers import actions, panels
 from kehu.customers.models import Customer, StatusChange
 from kehu.customers.services import customers as customer_services
 from kehu.customers.testing import ID_NUMBER
@@ -72,3 +72,28 @@ def test_audit_diffs_mask_personal_data(world):
     for secret in (ID_NUMBER, "13912345678", "13700001111", "中关村大街27号"):
         assert secret not in text
     assert "139****5678" in text and "137****1111" in text
+
+
+@pytest.fixture
+def report_action():
+    """A record action as a later app would register it, needing a permission."""
+    actions.register_record_action("contact", "test-report", "Report on it",
+                                   lambda contact: f"/reports/?contact={contact.pk}",
+                                   permission="interactions.report", order=5)
+    yield
+    actions.ACTIONS["contact"].pop("test-report")
+
+
+def test_record_actions_show_to_who_may_take_them(world, book, report_action):
+    from kehu.customers.tests.test_views import client_for
+
+    url = f"/contacts/{book.rep_contact.pk}/"
+    manager_page = client_for(world.city_a1_manager).get(url).content.decode()
+    assert 'data-testid="contact-test-report"' in manager_page
+    assert f'href="/reports/?contact={book.rep_contact.pk}"' in manager_page
+    # Ordered by "order": the test action (5) before engagement's own (100).
+    assert manager_page.index("contact-test-report") < manager_page.index(
+        "contact-record-interaction")
+    rep_page = client_for(world.city_a1_rep).get(url).content.decode()
+    assert "contact-test-report" not in rep_page  # account managers cannot report
+    assert 'data-testid="contact-record-interaction"' in rep_page

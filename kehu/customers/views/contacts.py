@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from kehu.core import access, pii
 from kehu.core.exceptions import KehuError
 from kehu.core.views import is_htmx, page, service_error, user
+from kehu.customers.actions import actions_for
 from kehu.customers.forms import contacts as contact_forms
 from kehu.customers.models import Contact
 from kehu.customers.selectors import contacts as contact_selectors
@@ -55,6 +56,7 @@ def _contact_context(request: HttpRequest, contact: Contact, **forms: Any) -> di
         "tags": list(contact.tags.all()),
         "can_change": access.allows(me, contact, "change"),
         "can_reveal": access.allows(me, contact, "reveal_pii"),
+        "actions": actions_for("contact", me, contact),
         "reveal_form": contact_forms.ContactRevealForm(),
         "link_form": (forms.get("link_form") or contact_forms.ContactLinkForm())
         if can_link else None,
