@@ -35,8 +35,8 @@ from django.db import connection, models, transaction
 
 from kehu.activities.models import Channel, Direction, Interaction, InteractionKind
 from kehu.core import crypto, identifiers, pii
-from kehu.core import services as core_services
 from kehu.core.models import OrgUnit, Role, Tenant, User
+from kehu.core.services import tenants as tenant_services
 from kehu.customers import normalize, quality, reference
 from kehu.customers.models import (
     Contact,
@@ -274,7 +274,7 @@ def build_org(scale: Scale, tenant_name: str, rng: random.Random,
               say: Callable[[str], None]) -> BenchWorld:
     """The tenant (through the real sign-up service), then units and users in bulk."""
     started = time.perf_counter()
-    tenant, admin = core_services.tenant_signup(
+    tenant, admin = tenant_services.tenant_signup(
         company_name=tenant_name, admin_name="基准管理员",
         email=persona_email(tenant_name, "admin"), password=BENCH_PASSWORD)
     hq = admin.org_unit

@@ -40,8 +40,8 @@ from django.test.utils import CaptureQueriesContext
 from kehu.activities.models import Interaction
 from kehu.bench import generator
 from kehu.bench.generator import BenchWorld, Scale
-from kehu.core import services as core_services
 from kehu.core.models import OrgUnit, User
+from kehu.core.services import profile as profile_services
 from kehu.customers import normalize, reference
 from kehu.customers.importing import files as import_files
 from kehu.customers.models import Customer, ImportJob
@@ -106,7 +106,7 @@ def _user(pk: int) -> User:
 
 
 def _client(user: User) -> Client:
-    _token, plaintext = core_services.api_token_create(actor=user, name="bench")
+    _token, plaintext = profile_services.api_token_create(actor=user, name="bench")
     # An explicit host: the bench also runs outside the test runner ('testserver').
     return Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {plaintext}")
 
@@ -451,7 +451,7 @@ def hammer(port: int, path: str, token: str | None, concurrency: int, seconds: f
 
 def workload_list_http(world: BenchWorld, budget: Budget, port: int) -> dict[str, Any]:
     manager = _user(world.hq_manager_id)
-    _token, plaintext = core_services.api_token_create(actor=manager, name="bench-http")
+    _token, plaintext = profile_services.api_token_create(actor=manager, name="bench-http")
     unit, status = list_params(world)
     api = f"/api/v1/customers?org_unit_id={unit.pk}&status={status}&limit={PAGE}"
     bare = f"/bench/bare/customers?tenant={world.tenant_id}&unit={unit.pk}&status={status}"
@@ -480,7 +480,7 @@ def workload_mixed(world: BenchWorld, budget: Budget, port: int, rng: random.Ran
     people = []
     for owner_id in owners:
         user = _user(owner_id)
-        _token, plaintext = core_services.api_token_create(actor=user, name="bench-mixed")
+        _token, plaintext = profile_services.api_token_create(actor=user, name="bench-mixed")
         mine = list(Customer.objects.filter(owner_id=owner_id).values("id", "short_name",
                                                                       "name")[:50])
         people.append((plaintext, mine, random.Random(rng.random())))  # noqa: S311

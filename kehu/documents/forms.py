@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.forms import KehuForm
+from kehu.core.forms.base import KehuForm
 from kehu.documents import registry, storage
 
 

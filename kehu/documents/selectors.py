@@ -71,6 +71,11 @@ def has_documents(*, target_type: str, target_id: int) -> bool:
     return Document.objects.filter(target_type=target_type, target_id=target_id).exists()
 
 
+def count_on(*, target_type: str, target_id: int) -> int:
+    """How many files hang on this record, whoever may see them (what a merge moves)."""
+    return Document.objects.filter(target_type=target_type, target_id=target_id).count()
+
+
 def deletable_ids(actor: User, docs: list[Document]) -> set[int]:
     """Which of ``docs`` the actor may delete: their uploader, or a manager whose delete
     right reaches beyond their own records (one query for the lot)."""

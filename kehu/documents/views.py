@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.core.exceptions import KehuError, ValidationFailed
-from kehu.core.views import page, service_error, user
+from kehu.core.web import page, service_error, user
 from kehu.documents import services
 from kehu.documents.api import file_response
 from kehu.documents.forms import DocumentUploadForm, target_names

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from kehu.core.forms import KehuForm
+from kehu.core.forms.base import KehuForm
 from kehu.notifications.services import LEAD_CHOICES
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.http import MAX_ID
 from kehu.core.models import User
-from kehu.core.views import page, service_error
+from kehu.core.web import page, service_error
 from kehu.notifications import selectors, services
 from kehu.notifications.forms import ReminderSettingsForm
 from kehu.notifications.registry import settings_sections

@@ -289,15 +289,15 @@ def test_phone_width_pages_never_scroll_sideways(phone_page: Any) -> None:
 
 
 def test_phone_width_org_page_opens_at_the_top(phone_page: Any) -> None:
-    from kehu.core import services
     from kehu.core.models import User
+    from kehu.core.services import org as org_services
 
     page = phone_page
     sign_up(page, "陇东能源有限公司", "admin@longdong.test")
     admin = User.objects.get(email="admin@longdong.test")
     # A tree taller than the screen: the forms below it start out of sight.
     for n in range(12):
-        services.org_unit_create(actor=admin, parent_id=admin.org_unit_id,
+        org_services.org_unit_create(actor=admin, parent_id=admin.org_unit_id,
                                  name=f"陇东第{n + 1}分公司", kind="city")
     for path in ("/org/", f"/org/?unit={admin.org_unit_id}"):
         go(page, path)

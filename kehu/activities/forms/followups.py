@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.forms.interactions import datetime_field
 from kehu.activities.models import InteractionKind, RecurUnit
-from kehu.core.forms import KehuForm, set_choices
+from kehu.core.forms.base import KehuForm, set_choices
 
 
 class FollowUpForm(KehuForm):

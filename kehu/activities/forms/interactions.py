@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.models import Channel, Direction, InteractionKind
-from kehu.core.forms import KehuForm, set_choices
+from kehu.core.forms.base import KehuForm, set_choices
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"},
                                       format="%Y-%m-%dT%H:%M")

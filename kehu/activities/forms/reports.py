@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.selectors import reports
-from kehu.core.forms import KehuForm
+from kehu.core.forms.base import KehuForm
 from kehu.core.models import OrgUnit
 
 

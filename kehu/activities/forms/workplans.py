@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.models import WorkPlan
-from kehu.core.forms import KehuForm
+from kehu.core.forms.base import KehuForm
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{1,2})$")
 

@@ -24,7 +24,7 @@ from kehu.activities.selectors.calendar import CalendarEvent
 from kehu.activities.services import calendar as calendar_services
 from kehu.core.exceptions import NotFound
 from kehu.core.models import User
-from kehu.core.views import page
+from kehu.core.web import page
 
 
 def _me(request: HttpRequest) -> User:

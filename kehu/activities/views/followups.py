@@ -24,7 +24,7 @@ from kehu.activities.views.interactions import PER_PAGE, customer_or_404, query_
 from kehu.core import access
 from kehu.core.exceptions import KehuError, NotFound
 from kehu.core.models import User
-from kehu.core.views import page, service_error
+from kehu.core.web import page, service_error
 from kehu.customers.selectors import contacts as contact_selectors
 
 

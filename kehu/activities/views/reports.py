@@ -17,7 +17,7 @@ from kehu.activities.forms.reports import ReportFilterForm
 from kehu.activities.selectors import reports
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
-from kehu.core.views import page, user
+from kehu.core.web import page, user
 
 PER_PAGE = 25
 

@@ -25,7 +25,7 @@ from kehu.activities.services import tasks as task_services
 from kehu.core import access
 from kehu.core.exceptions import KehuError, ValidationFailed
 from kehu.core.models import User
-from kehu.core.views import is_htmx, page, service_error
+from kehu.core.web import is_htmx, page, service_error
 from kehu.customers.selectors import customers as customer_selectors
 
 TASKS_PER_PAGE = 25

@@ -25,7 +25,7 @@ from kehu.activities.services import workplans as plan_services
 from kehu.core import access
 from kehu.core.exceptions import KehuError
 from kehu.core.models import User
-from kehu.core.views import is_htmx, page, service_error
+from kehu.core.web import is_htmx, page, service_error
 
 PLANS_PER_PAGE = 20
 

@@ -7,8 +7,3 @@ permission the 403 page. Every action is a plain form post that redirects; htmx 
 swaps the result in place (see ``templates/core/org/org_tree.html``). The helpers every
 app's pages share are in kehu.core.web.
 """
-
-# Other apps still import the shared page helpers from here (moved to kehu.core.web).
-from kehu.core.web import is_htmx, page, require, service_error, user
-
-__all__ = ["is_htmx", "page", "require", "service_error", "user"]

@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import pii
-from kehu.core.forms import KehuForm, set_choices
+from kehu.core.forms.base import KehuForm, set_choices
 from kehu.customers.forms.common import TEXTAREA_SMALL, phone_label, split_lines, split_tags
 from kehu.customers.models import Channel, DecisionRole
 

@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import pii
-from kehu.core.forms import KehuForm, set_choices, unit_choices
+from kehu.core.forms.base import KehuForm, set_choices, unit_choices
 from kehu.customers.forms.common import (
     NEW_ADDRESS_ROWS,
     TEXTAREA_SMALL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from kehu.core.forms import KehuForm
+from kehu.core.forms.base import KehuForm
 
 
 class MergeForm(KehuForm):

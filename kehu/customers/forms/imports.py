@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from kehu.core.forms import KehuForm
+from kehu.core.forms.base import KehuForm
 from kehu.customers.models import ImportJob
 
 ENCODINGS = [("", gettext_lazy("Detect automatically")), ("utf-8", "UTF-8"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.forms import KehuForm
+from kehu.core.forms.base import KehuForm
 from kehu.customers.models import RelationshipKind
 
 

@@ -39,11 +39,14 @@ def placement(actor: User, permission: str, owner_id: int | None,
             not access.unit_in_scope(actor, permission, owner.org_unit):
         raise ValidationFailed(fields={"owner_id": [
             _("You cannot give records to this user.")]})
-    if access.scope_for(actor, permission) == "own" and owner != actor:
-        # Also when no owner is given: a record without owner would leave the actor's
-        # sight at once (the import used to make the actor its owner instead).
-        raise ValidationFailed(fields={"owner_id": [
-            _("You can only own records yourself.")]})
+    if access.scope_for(actor, permission) == "own":
+        # A record without owner would leave the actor's sight at once: with "own" scope
+        # the actor owns what they create (the form, the API and the import alike).
+        if owner is None:
+            owner = actor
+        elif owner != actor:
+            raise ValidationFailed(fields={"owner_id": [
+                _("You can only own records yourself.")]})
     return owner, unit
 
 

@@ -26,6 +26,11 @@ from kehu.core.exceptions import NotFound, StaleVersion, ValidationFailed
 from kehu.core.models import User
 from kehu.customers.models import Alias, Customer, CustomerContact, Kind
 from kehu.customers.services.customers import alias_names, refresh_derived, set_parent
+from kehu.documents import selectors as document_selectors
+from kehu.documents import services as document_services
+
+# The registered attachment key of customers (kehu.customers.registrations).
+DOCUMENT_TARGET = "customers.customer"
 
 
 def _attname(model: type[models.Model], name: str) -> str:
@@ -240,6 +245,9 @@ def merge_preview(*, actor: User, survivor_id: int, loser_id: int) -> dict[str, 
     children = Customer.objects.filter(parent=loser).count()
     if children:
         counts[str(gettext_lazy("subsidiaries"))] = children
+    files = document_selectors.count_on(target_type=DOCUMENT_TARGET, target_id=loser.pk)
+    if files:
+        counts[str(gettext_lazy("documents"))] = files
     return {"survivor": survivor, "loser": loser, "moves": counts}
 
 
@@ -296,6 +304,12 @@ def customer_merge(*, actor: User, survivor_id: int, loser_id: int,
             dropped[label] = dropped.get(label, 0) + n_dropped
     for label, count in _drop_self_links([m for m, _fk in links], survivor).items():
         dropped[label] = dropped.get(label, 0) + count
+    # Files point at their record by registered key and id, not by a foreign key.
+    files = document_services.documents_retarget(
+        tenant_id=survivor.tenant_id, target_type=DOCUMENT_TARGET, from_id=loser.pk,
+        to_id=survivor.pk)
+    if files:
+        moved["documents.Document"] = files
     # One primary contact per customer: the survivor's own stays primary.
     primaries = list(CustomerContact.objects.filter(customer=survivor, is_primary=True)
                      .order_by("created_at", "pk").values_list("pk", flat=True))

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.core import access, pii
 from kehu.core.exceptions import KehuError
-from kehu.core.views import is_htmx, page, service_error, user
+from kehu.core.web import is_htmx, page, service_error, user
 from kehu.customers.actions import actions_for
 from kehu.customers.forms import contacts as contact_forms
 from kehu.customers.models import Contact

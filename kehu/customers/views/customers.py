@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kehu.core import access, pii
 from kehu.core import selectors as core_selectors
 from kehu.core.exceptions import KehuError
-from kehu.core.views import is_htmx, page, service_error, user
+from kehu.core.web import is_htmx, page, service_error, user
 from kehu.customers import reference
 from kehu.customers.forms import common as form_helpers
 from kehu.customers.forms import contacts as contact_forms

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from kehu.core import pii
 from kehu.core.exceptions import KehuError, ValidationFailed
-from kehu.core.views import page, service_error, user
+from kehu.core.web import page, service_error, user
 from kehu.customers import reference
 from kehu.customers.forms.duplicates import MergeForm
 from kehu.customers.models import Customer

@@ -7,7 +7,7 @@ from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from kehu.core.exceptions import KehuError, ValidationFailed
-from kehu.core.views import page, user
+from kehu.core.web import page, user
 from kehu.customers.selectors import customers as customer_selectors
 from kehu.customers.services import exports
 

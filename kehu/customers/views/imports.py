@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.core import access
 from kehu.core.exceptions import KehuError
-from kehu.core.views import is_htmx, page, require, service_error, user
+from kehu.core.web import is_htmx, page, require, service_error, user
 from kehu.customers import tasks
 from kehu.customers.forms.imports import UploadForm
 from kehu.customers.importing import files as import_files

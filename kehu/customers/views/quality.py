@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from kehu.core.views import page, user
+from kehu.core.web import page, user
 from kehu.customers.selectors import quality as quality_selectors
 
 # The quality page links to the customers scoring below this.

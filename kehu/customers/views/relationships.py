@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.core.exceptions import KehuError
-from kehu.core.views import page, service_error, user
+from kehu.core.web import page, service_error, user
 from kehu.customers.forms import relationships as relationship_forms
 from kehu.customers.services import relationships as relationship_services
 from kehu.customers.views.common import chosen_customer

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.core.exceptions import KehuError
-from kehu.core.views import page, user
+from kehu.core.web import page, user
 from kehu.customers.forms import saved_views as saved_view_forms
 from kehu.customers.services import saved_views as saved_view_services
 from kehu.customers.views.common import error_lines

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from kehu.core import pii
 from kehu.core.models import User
-from kehu.core.views import page, user
+from kehu.core.web import page, user
 from kehu.customers.selectors import search
 
 LIVE_RESULTS = 6

@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 
 from kehu.core.exceptions import Forbidden, NotFound, ValidationFailed
 from kehu.core.models import AuditEvent
@@ -417,13 +418,14 @@ def test_delete_page_action(world, book, django_capture_on_commit_callbacks):
     assert r.status_code == 302 and not Document.objects.filter(pk=doc.pk).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="customer_merge does not call "
-                   "documents.services.documents_retarget yet (the coordinator wires it)")
 def test_merge_moves_documents(world, book):
     from kehu.customers.services import merge as merge_services
 
     doc = services.document_upload(actor=world.hq_admin, file_name="并购.pdf",
                                    chunks=[SAMPLE_PDF], customer_id=book.city_a1.pk)
+    preview = merge_services.merge_preview(actor=world.hq_admin, survivor_id=book.rep.pk,
+                                           loser_id=book.city_a1.pk)
+    assert preview["moves"][gettext("documents")] == 1
     merge_services.customer_merge(actor=world.hq_admin, survivor_id=book.rep.pk,
                                   loser_id=book.city_a1.pk)
     doc.refresh_from_db()
