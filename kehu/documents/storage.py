@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import hashlib
 import os
 import uuid
 import zipfile
@@ -23,6 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kehu.core.exceptions import ValidationFailed
+from kehu.core.uploads import write_upload
 
 # Types shown inline as a preview; everything else is only ever downloaded. No SVG: it
 # can carry script.
@@ -203,26 +203,17 @@ def _is_text(path: Path) -> bool:
 def save(*, tenant_id: int, file_name: str, chunks: Iterable[bytes]) -> StoredFile:
     """Store an upload under a generated name, or refuse it leaving nothing behind."""
     content_type = type_for(file_name)
-    limit = max_bytes()
     folder = tenant_dir(tenant_id)
     name = uuid.uuid4().hex
-    tmp = folder / f".{name}.tmp"
-    digest = hashlib.sha256()
-    size = 0
+    written = write_upload(
+        chunks, folder=folder, name=f".{name}.tmp", max_bytes=max_bytes(),
+        too_large=lambda: _refuse(_("The file is larger than %(mb)d MB.") % {"mb": max_mb()}),
+        empty=lambda: _refuse(_("The file is empty.")))
     try:
-        with tmp.open("wb") as out:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise _refuse(_("The file is larger than %(mb)d MB.") % {"mb": max_mb()})
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise _refuse(_("The file is empty."))
-        _check_content(tmp, Path(file_name).suffix.lower(), content_type)
-        os.replace(tmp, folder / name)
+        _check_content(written.path, Path(file_name).suffix.lower(), content_type)
+        os.replace(written.path, folder / name)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        written.path.unlink(missing_ok=True)
         raise
-    return StoredFile(storage_name=name, size=size, sha256=digest.hexdigest(),
+    return StoredFile(storage_name=name, size=written.size, sha256=written.sha256,
                       content_type=content_type)
