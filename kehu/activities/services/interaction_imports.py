@@ -27,6 +27,7 @@ from kehu.activities.services.interactions import clean_interaction, interaction
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
+from kehu.core.uploads import write_upload
 from kehu.customers.importing import files as import_files
 from kehu.customers.selectors import customers as customer_selectors
 
@@ -114,22 +115,15 @@ def parse_time(text: str) -> dt.datetime | None:
 
 
 def _save(chunks: Iterable[bytes]) -> Path:
-    path = import_files.import_dir() / f"interactions-{uuid.uuid4().hex}.upload"
-    size = 0
-    with path.open("wb") as out:
-        for chunk in chunks:
-            size += len(chunk)
-            if size > MAX_BYTES:
-                break
-            out.write(chunk)
-    if size > MAX_BYTES:
-        path.unlink(missing_ok=True)
-        raise ValidationFailed(fields={"file": [
-            _("The file is larger than %(mb)d MB.") % {"mb": MAX_BYTES // (1024 * 1024)}]})
-    if size == 0:
-        path.unlink(missing_ok=True)
-        raise ValidationFailed(fields={"file": [_("The file is empty.")]})
-    return path
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed(fields={"file": [message]})
+
+    return write_upload(
+        chunks, folder=import_files.import_dir(),
+        name=f"interactions-{uuid.uuid4().hex}.upload", max_bytes=MAX_BYTES,
+        too_large=lambda: refuse(_("The file is larger than %(mb)d MB.")
+                                 % {"mb": MAX_BYTES // (1024 * 1024)}),
+        empty=lambda: refuse(_("The file is empty."))).path
 
 
 def _rows(path: Path, file_name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:

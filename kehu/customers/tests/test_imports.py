@@ -691,3 +691,21 @@ def test_api_idempotency_keys(world: World, immediate: None) -> None:
     assert (run1.status_code, run2.status_code) == (202, 202)
     assert run2.headers["Idempotent-Replayed"] == "true"
     assert Customer.objects.filter(name="甲公司").count() == 1
+
+
+def test_a_queued_import_says_when_no_worker_runs(world: World, monkeypatch: Any) -> None:
+    from django.test import Client
+
+    from kehu.core import worker
+
+    monkeypatch.setattr(HUEY, "immediate", False)
+    HUEY.storage.pop_data(worker.HEARTBEAT_KEY)
+    job = upload(world.hq_admin, "名称\n甲公司\n")
+    import_services.import_check(actor=world.hq_admin, job_id=job.pk)
+    import_services.import_queue(actor=world.hq_admin, job_id=job.pk)
+    client = Client()
+    client.force_login(world.hq_admin)
+    assert 'data-testid="worker-missing"' in client.get(f"/imports/{job.pk}/").content.decode()
+    worker.beat()  # a consumer started: the job will run, no warning
+    assert "worker-missing" not in client.get(f"/imports/{job.pk}/").content.decode()
+    assert "worker-missing" not in client.get(f"/imports/{job.pk}/progress/").content.decode()

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kehu.core import access
+from kehu.core import access, worker
 from kehu.core.exceptions import KehuError
 from kehu.core.web import is_htmx, page, require, service_error, user
 from kehu.customers import tasks
@@ -102,6 +102,8 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "actions": [("skip", _("Skip")), ("update", _("Update the existing record")),
                     ("create", _("Create anyway"))],
         "has_duplicates": counts.get("duplicates", 0) > 0,
+        # Only asked while the job waits for the worker (one read of the task store).
+        "worker_missing": job.state == ImportJob.State.QUEUED and not worker.is_running(),
     }
 
 
