@@ -25,12 +25,12 @@ from kehu.activities.models import FollowUp, Interaction, RecurUnit
 from kehu.activities.services.interactions import (
     customer_contacts,
     interaction_create,
-    placement,
     visible_customer,
 )
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
+from kehu.core.placement import owned_placement
 from kehu.core.versions import bump_version, check_version
 from kehu.notifications.services import reminder_settings
 
@@ -134,7 +134,7 @@ def followup_create(*, actor: User, customer_id: int, subject: str, due_at: dt.d
     except ValidationFailed as exc:
         errors.update(exc.fields)
     try:
-        owner, unit = placement(actor, "followups.create", owner_id, org_unit_id)
+        owner, unit = owned_placement(actor, "followups.create", owner_id, org_unit_id)
     except ValidationFailed as exc:
         errors.update(exc.fields)
     if errors:
@@ -180,8 +180,8 @@ def followup_update(*, actor: User, followup_id: int, expected_version: int | No
                 actor, followup.customer, [contact_id], "contact_id")[0] \
                 if contact_id is not None else None
         if owner_id is not None and owner_id != followup.owner_id:
-            followup.owner, followup.org_unit = placement(actor, "followups.change",
-                                                          owner_id, None)
+            followup.owner, followup.org_unit = owned_placement(
+                actor, "followups.change", owner_id, None)
     except ValidationFailed as exc:
         errors.update(exc.fields)
     if errors:

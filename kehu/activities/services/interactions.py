@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from kehu.activities.models import Channel, Direction, Interaction, InteractionKind
 from kehu.core import access, audit
 from kehu.core.exceptions import Conflict, ValidationFailed
-from kehu.core.models import OrgUnit, User
+from kehu.core.models import User
+from kehu.core.placement import owned_placement
 from kehu.core.versions import bump_version, check_version
 from kehu.customers.selectors import contacts as contact_selectors
 from kehu.customers.selectors import customers as customer_selectors
@@ -130,34 +131,6 @@ def tenant_users(actor: User, user_ids: Iterable[Any], field: str = "participant
     return found
 
 
-def placement(actor: User, permission: str, owner_id: int | None,
-              org_unit_id: int | None) -> tuple[User, OrgUnit]:
-    """The owner (default: the actor) and unit (default: the owner's) of a new record,
-    both inside the area where the actor holds ``permission``."""
-    owner = actor
-    if owner_id is not None and owner_id != actor.pk:
-        found = User.objects.filter(tenant_id=actor.tenant_id, pk=owner_id, is_active=True) \
-            .select_related("org_unit").first()
-        if found is None:
-            raise ValidationFailed(fields={"owner_id": [_("Choose an active user.")]})
-        if access.scope_for(actor, permission) == "own" or \
-                not access.unit_in_scope(actor, permission, found.org_unit):
-            raise ValidationFailed(fields={"owner_id": [
-                _("You cannot give records to this user.")]})
-        owner = found
-    if org_unit_id is not None:
-        unit = OrgUnit.objects.filter(tenant_id=actor.tenant_id, pk=org_unit_id,
-                                      is_active=True).first()
-        if unit is None:
-            raise ValidationFailed(fields={"org_unit_id": [_("Choose an active unit.")]})
-    else:
-        unit = owner.org_unit
-    if not access.unit_in_scope(actor, permission, unit):
-        raise ValidationFailed(fields={"org_unit_id": [
-            _("You cannot place records in this unit.")]})
-    return owner, unit
-
-
 def _links(interaction: Interaction) -> dict[str, list[int]]:
     return {"contacts": sorted(c.pk for c in interaction.contacts.all()),
             "participants": sorted(u.pk for u in interaction.participants.all())}
@@ -186,7 +159,7 @@ def interaction_create(*, actor: User, customer_id: int, kind: str, subject: str
         errors.update(exc.fields)
     try:
         participants = tenant_users(actor, participant_ids)
-        owner, unit = placement(actor, "interactions.create", owner_id, org_unit_id)
+        owner, unit = owned_placement(actor, "interactions.create", owner_id, org_unit_id)
     except ValidationFailed as exc:
         errors.update(exc.fields)
     if errors or customer is None:
@@ -230,7 +203,7 @@ def interaction_update(*, actor: User, interaction_id: int,
     participants = tenant_users(actor, participant_ids) if participant_ids is not None \
         else None
     if owner_id is not None and owner_id != interaction.owner_id:
-        owner, unit = placement(actor, "interactions.change", owner_id, None)
+        owner, unit = owned_placement(actor, "interactions.change", owner_id, None)
         interaction.owner, interaction.org_unit = owner, unit
     interaction.customer = customer
     for key, value in values.items():

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import OrgUnit, User
+from kehu.core.placement import placement
 from kehu.customers import normalize, quality
 from kehu.customers.importing.files import Source, refuse, stored_path, unique_headers
 from kehu.customers.importing.mapping import choice_value, entity_permission, split_values
@@ -201,7 +202,7 @@ class Processor:
                 unit_id = self._find_unit(unit_text)
                 if not owner_text:
                     owner_id = None
-            return common.placement(self.actor, self.permission, owner_id, unit_id)
+            return placement(self.actor, self.permission, owner_id, unit_id)
 
         return self._cached("placement", f"{owner_text}\0{unit_text}", make)
 

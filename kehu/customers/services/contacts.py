@@ -11,12 +11,12 @@ from django.utils.translation import gettext as _
 from kehu.core import access, audit
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import User
+from kehu.core.placement import placement
 from kehu.core.versions import bump_version, check_version
 from kehu.customers import normalize
 from kehu.customers.models import Contact, Customer, CustomerContact
 from kehu.customers.services.cleaning import clean_contact_fields, clean_link_fields
 from kehu.customers.services.common import (
-    placement,
     refresh_customer_quality,
     tags_for,
     visible_customer,

@@ -21,11 +21,12 @@ from django.utils.translation import gettext as _
 from kehu.core import access, audit, crypto
 from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import User
+from kehu.core.placement import placement
 from kehu.core.versions import bump_version, check_version
 from kehu.customers import normalize, quality
 from kehu.customers.models import Alias, Customer, Kind, Status, StatusChange, Tag
 from kehu.customers.services.cleaning import clean_choice, clean_customer_fields, clean_text
-from kehu.customers.services.common import placement, tags_for, visible_customer
+from kehu.customers.services.common import tags_for, visible_customer
 
 GENERATED_CODE_RE = re.compile(r"^C\d{8,}$")
 MAX_BULK = 1000

@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
+from kehu.core.placement import placement
 from kehu.core.versions import bump_version
 from kehu.customers.models import Customer, Transfer
 from kehu.customers.services.cleaning import clean_text
-from kehu.customers.services.common import placement, refresh_customer_quality
+from kehu.customers.services.common import refresh_customer_quality
 from kehu.customers.services.customers import bulk_targets
 
 
