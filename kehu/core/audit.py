@@ -79,18 +79,10 @@ def diff(model: type[models.Model] | models.Model, before: dict[str, Any],
     return changes
 
 
-def record(
-    *,
-    actor: Any,
-    action: str,
-    obj: models.Model | None = None,
-    changes: dict[str, Any] | None = None,
-    tenant_id: int | None = None,
-    object_type: str = "",
-    object_id: Any = "",
-    object_repr: str = "",
-) -> AuditEvent:
-    """Write one audit event; call it inside the service's transaction."""
+def _event(*, actor: Any, action: str, obj: models.Model | None = None,
+           changes: dict[str, Any] | None = None, tenant_id: int | None = None,
+           object_type: str = "", object_id: Any = "", object_repr: str = "") -> AuditEvent:
+    """An unsaved audit event: what ``record`` and ``record_many`` write."""
     if action not in ACTIONS:
         raise ValueError(f"Audit action {action!r} is not registered (audit.register_action).")
     ctx = context.current()
@@ -101,7 +93,7 @@ def record(
         object_repr = object_repr or str(obj)
     if tenant_id is None:
         tenant_id = getattr(actor_user, "tenant_id", None) or getattr(obj, "tenant_id", None)
-    event = AuditEvent(
+    return AuditEvent(
         tenant_id=tenant_id,
         # The actor's unit places the event in the tree; with no actor (failed sign-in), the
         # object's unit does, so branch managers see attempts on their own people.
@@ -117,6 +109,22 @@ def record(
         request_id=ctx.request_id,
         ip=ctx.ip,
     )
+
+
+def record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    tenant_id: int | None = None,
+    object_type: str = "",
+    object_id: Any = "",
+    object_repr: str = "",
+) -> AuditEvent:
+    """Write one audit event; call it inside the service's transaction."""
+    event = _event(actor=actor, action=action, obj=obj, changes=changes, tenant_id=tenant_id,
+                   object_type=object_type, object_id=object_id, object_repr=object_repr)
     event.save()
     return event
 
@@ -166,26 +174,7 @@ def record_many(
     """One audit event per ``(obj, changes)`` pair, written with ``bulk_create``: for
     services that write many records at once (imports). Same fields as ``record``; call
     it inside the service's transaction. The number of events written."""
-    if action not in ACTIONS:
-        raise ValueError(f"Audit action {action!r} is not registered (audit.register_action).")
-    ctx = context.current()
-    actor_user = actor if getattr(actor, "pk", None) and hasattr(actor, "tenant_id") else None
-    events = [
-        AuditEvent(
-            tenant_id=getattr(actor_user, "tenant_id", None) or getattr(obj, "tenant_id", None),
-            org_unit_id=(getattr(actor_user, "org_unit_id", None)
-                         or getattr(obj, "org_unit_id", None)),
-            actor=actor_user,
-            actor_label=(actor_user.email if actor_user else str(actor or ""))[:300],
-            action=action,
-            object_type=obj._meta.model_name or "",
-            object_id=str(obj.pk or ""),
-            object_repr=str(obj)[:300],
-            changes=changes or {},
-            request_id=ctx.request_id,
-            ip=ctx.ip,
-        )
-        for obj, changes in items
-    ]
+    events = [_event(actor=actor, action=action, obj=obj, changes=changes)
+              for obj, changes in items]
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
     return len(events)
