@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.activities.models import Channel, Direction, Interaction
 from kehu.activities.services.interactions import clean_interaction, interaction_create
-from kehu.core import access, audit
+from kehu.core import access, audit, moments
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.uploads import write_upload
@@ -100,18 +99,25 @@ def column_label(name: str) -> str:
 
 
 def parse_time(text: str) -> dt.datetime | None:
+    """The time column: one of the formats, or ISO 8601; unreadable or outside
+    1900–2200 (``kehu.core.moments``) → None."""
     text = text.strip().replace("T", " ")
+    parsed: dt.datetime | None = None
     for fmt in _TIME_FORMATS:
         try:
-            moment = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 -- made aware below
+            parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 -- made aware below
+            break
         except ValueError:
             continue
-        return timezone.make_aware(moment)
+    if parsed is None:
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
     try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
+        return moments.check_moment(parsed)
+    except moments.OutOfRange:
         return None
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
 def _save(chunks: Iterable[bytes]) -> Path:

@@ -8,10 +8,9 @@ from typing import Any, Generic, TypeVar
 from django.db import models
 from ninja import Field, Schema
 
-from kehu.core.http.inputs import MAX_ID, CleanText
+from kehu.core.http.inputs import CleanText, Offset
 
 T = TypeVar("T")
-
 
 
 DEFAULT_LIMIT = 50
@@ -22,7 +21,7 @@ class PageQuery(CleanText, Schema):
     """Declared paging parameters; list filters subclass this."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_ID - MAX_LIMIT)
+    offset: Offset = 0
 
 
 class Page(Schema, Generic[T]):
