@@ -75,11 +75,17 @@ from kehu.core.http.inputs import (
     DbId,
     InputSchema,
     Moment,
-    Offset,
     PatchSchema,
     omitted,
 )
-from kehu.core.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageQuery, paginate
+from kehu.core.http.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Offset,
+    Page,
+    PageQuery,
+    paginate,
+)
 
 __all__ = [
     "DEFAULT_AUTH",

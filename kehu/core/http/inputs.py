@@ -15,8 +15,6 @@ from kehu.core import moments
 # The widest primary key a database column holds; larger ids are invalid input, not 500s.
 MAX_ID = 2**63 - 1
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
-# The row to start a list at: bounded so ``offset + limit`` still fits a database integer.
-Offset = Annotated[int, Field(ge=0, le=MAX_ID // 2)]
 
 
 def _moment(value: datetime) -> datetime:

@@ -123,19 +123,24 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
+# The encodings an upload may be read as, by the names a caller may give (the API's enum
+# and the form's choices); GBK and GB2312 are read as GB18030, their superset.
+ENCODING_CHOICES = ("utf-8", "utf-8-sig", "gbk", "gb18030", "big5", "utf-16")
+_ENCODING_NAMES = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig",
+                   "utf8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
+                   "gb18030": "gb18030", "big5": "big5", "utf-16": "utf-16", "utf16": "utf-16"}
+READ_ENCODINGS = frozenset(_ENCODING_NAMES.values())
+
+
 def check_encoding(name: str) -> str:
-    """A codec name the caller gave, normalised; GBK and GB2312 read as GB18030."""
-    text = (name or "").strip().lower()
-    try:
-        codec = codecs.lookup(text).name
-    except LookupError:
+    """The codec to read an upload with, from a name the caller gave; only the encodings
+    of ``ENCODING_CHOICES`` (any other codec, e.g. rot13 or zlib, is refused)."""
+    text = (name or "").strip().lower().replace("_", "-")
+    codec = _ENCODING_NAMES.get(text)
+    if codec is None:
         raise ValidationFailed(fields={"encoding": [
             _("Unknown encoding “%(name)s”: use utf-8, gbk or gb18030.") % {"name": name}]}
         ) from None
-    if codec in ("gbk", "gb2312"):
-        return "gb18030"
-    if codec == "utf-8" and text.replace("_", "-") in ("utf-8-sig", "utf8-sig"):
-        return "utf-8-sig"
     return codec
 
 
@@ -191,6 +196,9 @@ class Source:
             yield from self._csv_rows()
 
     def _csv_rows(self) -> Iterator[list[str]]:
+        if self.encoding not in READ_ENCODINGS:
+            raise refuse(_("Unknown encoding “%(name)s”: use utf-8, gbk or gb18030.")
+                         % {"name": self.encoding})
         with self.path.open("rb") as raw:
             # The sample only guesses the delimiter: a bad byte is reported by the reader.
             sample = raw.read(SAMPLE_BYTES).decode(self.encoding, errors="ignore")

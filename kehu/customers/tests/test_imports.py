@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 import tracemalloc
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -544,6 +546,44 @@ def test_api_upload_refusals(world: World) -> None:
         "file": SimpleUploadedFile("a.xls", b"\xd0\xcf\x11\xe0xxxx"), "entity": "customers"})
     assert status == 422 and "xlsx" in body["error"]["message"]
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize("codec", ["rot13", "zlib", "base64", "hex", "bz2", "uu", "idna",
+                                   "utf-32", "klingon"])
+def test_only_the_supported_encodings_are_accepted(world: World, codec: str) -> None:
+    client = Client()
+    client.force_login(world.hq_admin)
+    status, body = api(client, "post", "", data={
+        "file": SimpleUploadedFile("a.csv", b"name\nx\n"), "entity": "customers",
+        "encoding": codec})
+    assert status == 422 and "encoding" in body["error"]["fields"], body
+    with pytest.raises(ValidationFailed) as exc:
+        upload(world.hq_admin, "名称\n甲\n", chosen=codec)
+    assert "encoding" in exc.value.fields
+    response = client.post("/imports/", {
+        "entity": "customers", "encoding": codec,
+        "file": SimpleUploadedFile("a.csv", b"name\nx\n")})
+    assert response.status_code in (200, 422) and "encoding" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_supported_encodings_read_and_match_the_spec(world: World) -> None:
+    from kehu.customers.forms.imports import ENCODINGS
+    from kehu.customers.schemas.imports import Encoding
+
+    assert set(typing.get_args(Encoding)) == {"", *import_files.ENCODING_CHOICES}
+    assert {value for value, _label in ENCODINGS} == set(typing.get_args(Encoding)) - {
+        "gb18030"}
+    for codec, name in (("big5", "big5"), ("utf-16", "utf-16"), ("gb18030", "gbk")):
+        job = upload(world.hq_admin, "名稱,手機\n甲公司,13500001111\n", encoding=codec,
+                     chosen=name)
+        assert import_files.read_headers(import_files.Source(
+            import_files.stored_path(job), "csv", job.encoding)) == ["名稱", "手機"]
+    spec = Client()
+    spec.force_login(world.hq_admin)
+    schema = spec.get("/api/v1/openapi.json").json()
+    body = schema["paths"]["/api/v1/imports"]["post"]["requestBody"]["content"]
+    assert "utf-16" in json.dumps(body) or "utf-16" in json.dumps(schema["components"])
 
 
 # ---------------------------------------------------------------------------- CLI
