@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from kehu.core.tests.test_api import api_as
 
@@ -30,3 +31,24 @@ HUGE = "99999999999999999999"
 def test_bad_query_is_not_a_server_error(world, path, query):
     response = api_as(world.hq_admin).get(path, **query)
     assert response.status in (200, 400, 422), (path, query, response)
+
+
+@pytest.mark.parametrize("url", [
+    "/interactions/99999999999999999999/", "/customers/99999999999999999999/",
+    "/tasks/99999999999999999999/", "/interactions/timeline/99999999999999999999/",
+])
+def test_huge_id_in_a_page_path_is_404(world, url):
+    client = Client()
+    client.force_login(world.hq_admin)
+    assert client.get(url).status_code == 404
+
+
+def test_huge_offset_on_a_page_is_not_a_server_error(world, book):
+    client = Client()
+    client.force_login(world.hq_admin)
+    url = f"/interactions/timeline/{book.hq.pk}/"
+    assert client.get(url, {"offset": HUGE}).status_code in (200, 400)
+    assert client.get("/interactions/", {"offset": HUGE, "owner": HUGE,
+                                         "customer": HUGE}).status_code in (200, 400)
+    assert client.get("/customers/", {"owner": HUGE, "unit": HUGE,
+                                      "page": HUGE}).status_code in (200, 400)
