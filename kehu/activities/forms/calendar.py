@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from kehu.core.forms.base import DayField
+
 VIEWS = ("day", "week", "month")
 
 
@@ -14,7 +16,7 @@ class CalendarForm(forms.Form):
     """The calendar page's query: view, day shown and whose calendar."""
 
     view = forms.ChoiceField(choices=[(v, v) for v in VIEWS], required=False)
-    date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    date = DayField(required=False, input_formats=["%Y-%m-%d"])
     user = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     def values(self, today: dt.date) -> tuple[str, dt.date, int | None]:

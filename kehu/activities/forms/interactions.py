@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.models import Channel, Direction, InteractionKind
-from kehu.core.forms.base import KehuForm, set_choices
+from kehu.core.forms.base import DayField, KehuForm, MomentField, set_choices
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"},
                                       format="%Y-%m-%dT%H:%M")
@@ -16,8 +16,8 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
                     "%Y-%m-%d %H:%M:%S"]
 
 
-def datetime_field(label: Any, *, required: bool = True) -> forms.DateTimeField:
-    return forms.DateTimeField(label=label, required=required, widget=DATETIME_WIDGET,
+def datetime_field(label: Any, *, required: bool = True) -> MomentField:
+    return MomentField(label=label, required=required, widget=DATETIME_WIDGET,
                                input_formats=DATETIME_FORMATS)
 
 
@@ -60,9 +60,9 @@ class InteractionFilterForm(forms.Form):
     q = forms.CharField(label=_("Subject"), required=False, max_length=100)
     kind = forms.ChoiceField(label=_("Type"), required=False,
                              choices=[("", _("All types")), *InteractionKind.choices])
-    start = forms.DateField(label=_("From"), required=False,
+    start = DayField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False,
+    end = DayField(label=_("To"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
 
 

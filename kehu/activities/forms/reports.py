@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.selectors import reports
-from kehu.core.forms.base import KehuForm
+from kehu.core.forms.base import DayField, KehuForm
 from kehu.core.models import OrgUnit
 
 
@@ -20,9 +20,9 @@ class ReportFilterForm(KehuForm):
                               initial=reports.DEFAULT_DAYS)
     unit = forms.TypedChoiceField(label=_("Org unit"), required=False, coerce=int,
                                   empty_value=None)
-    start = forms.DateField(label=_("From"), required=False,
+    start = DayField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False,
+    end = DayField(label=_("To"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
     owner = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 

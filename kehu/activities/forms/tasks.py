@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.models import Priority, Task
-from kehu.core.forms.base import KehuForm
+from kehu.core.forms.base import DayField, KehuForm, MomentField
 from kehu.core.models import User
 
 
@@ -28,7 +28,7 @@ class TaskForm(KehuForm):
     assignee = forms.TypedChoiceField(label=_("Assignee"), coerce=int)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices,
                                  initial=Priority.NORMAL)
-    due_at = forms.DateTimeField(label=_("Due"), required=False, widget=DateTimeLocalInput(),
+    due_at = MomentField(label=_("Due"), required=False, widget=DateTimeLocalInput(),
                                  input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
                                                 "%Y-%m-%d"])
     remind_minutes_before = forms.IntegerField(
@@ -64,9 +64,9 @@ class TaskFilterForm(KehuForm):
                                  choices=[("", _("Any priority")), *Priority.choices])
     owner_id = forms.TypedChoiceField(label=_("Assignee"), required=False, coerce=int,
                                       empty_value=None)
-    due_after = forms.DateField(label=_("Due from"), required=False,
+    due_after = DayField(label=_("Due from"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}))
-    due_before = forms.DateField(label=_("Due until"), required=False,
+    due_before = DayField(label=_("Due until"), required=False,
                                  widget=forms.DateInput(attrs={"type": "date"}))
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
 

@@ -10,12 +10,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.activities.models import WorkPlan
-from kehu.core.forms.base import KehuForm
+from kehu.core.forms.base import DayField, KehuForm
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{1,2})$")
 
 
-class WeekField(forms.DateField):
+class WeekField(DayField):
     """A week, from an ``<input type="week">`` ("2026-W48") or any date in it."""
 
     widget = forms.DateInput(attrs={"type": "week"})

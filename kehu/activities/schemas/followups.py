@@ -7,13 +7,13 @@ from datetime import datetime
 from ninja import Field, Schema
 
 from kehu.activities.schemas.interactions import InteractionInline, Ref, UserRef
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted
 
 
 class FollowUpIn(InputSchema):
     customer_id: DbId
     subject: str = Field(..., max_length=200)
-    due_at: datetime
+    due_at: Moment
     contact_id: DbId | None = None
     notes: str = Field("", max_length=10000)
     owner_id: DbId | None = None
@@ -28,7 +28,7 @@ class FollowUpIn(InputSchema):
 
 class FollowUpPatch(PatchSchema):
     subject: str = omitted(max_length=200)
-    due_at: datetime = omitted()
+    due_at: Moment = omitted()
     contact_id: DbId | None = omitted()
     notes: str = omitted(max_length=10000)
     owner_id: DbId = omitted()
@@ -41,7 +41,7 @@ class FollowUpCompleteIn(InputSchema):
     interaction_id: DbId | None = Field(None, description="An existing interaction with the "
                                         "same customer that fulfilled it…")
     interaction: InteractionInline | None = Field(None, description="…or one recorded now.")
-    done_at: datetime | None = None
+    done_at: Moment | None = None
 
 
 class FollowUpCancelIn(InputSchema):
@@ -79,5 +79,5 @@ class FollowUpFiltersIn(PageQuery):
     status: str | None = Field(None, description="open, planned, overdue, done, cancelled")
     customer_id: DbId | None = None
     owner_id: DbId | None = None
-    due_from: datetime | None = None
-    due_to: datetime | None = None
+    due_from: Moment | None = None
+    due_to: Moment | None = None

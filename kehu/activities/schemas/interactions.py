@@ -7,7 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted
 
 
 class Ref(Schema):
@@ -26,7 +26,7 @@ class InteractionIn(InputSchema):
     direction: str = Field("outbound", description="outbound, inbound, internal")
     channel: str = Field("phone", description="phone, face_to_face, email, sms, wechat, web, "
                          "call_center, mobile_app, store, other")
-    occurred_at: datetime | None = Field(None, description="Default: now.")
+    occurred_at: Moment | None = Field(None, description="Default: now.")
     duration_minutes: int | None = Field(None, ge=0, le=10080)
     subject: str = Field(..., max_length=200)
     content: str = Field("", max_length=20000)
@@ -43,7 +43,7 @@ class InteractionPatch(PatchSchema):
     kind: str = omitted()
     direction: str = omitted()
     channel: str = omitted()
-    occurred_at: datetime = omitted()
+    occurred_at: Moment = omitted()
     duration_minutes: int | None = omitted(ge=0, le=10080)
     subject: str = omitted(max_length=200)
     content: str = omitted(max_length=20000)
@@ -95,8 +95,8 @@ class InteractionFiltersIn(PageQuery):
     kind: str | None = Field(None, description="One interaction type.")
     owner_id: DbId | None = None
     org_unit_id: DbId | None = Field(None, description="This unit and the units below it.")
-    start: datetime | None = Field(None, description="Occurred at or after.")
-    end: datetime | None = Field(None, description="Occurred before.")
+    start: Moment | None = Field(None, description="Occurred at or after.")
+    end: Moment | None = Field(None, description="Occurred before.")
     q: str | None = Field(None, max_length=100, description="Part of the subject.")
 
 
@@ -106,7 +106,7 @@ class InteractionInline(InputSchema):
     kind: str
     direction: str = "outbound"
     channel: str = "phone"
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     duration_minutes: int | None = Field(None, ge=0, le=10080)
     subject: str = Field("", max_length=200, description="Default: the follow-up's.")
     content: str = Field("", max_length=20000)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted
 
 TaskStatus = Literal["open", "in_progress", "done", "cancelled"]
 TaskPriority = Literal["low", "normal", "high", "urgent"]
@@ -42,7 +42,7 @@ class TaskIn(InputSchema):
     description: str = Field("", max_length=10000)
     assignee_id: DbId | None = Field(None, description="Defaults to yourself.")
     priority: TaskPriority = "normal"
-    due_at: datetime | None = None
+    due_at: Moment | None = None
     customer_id: DbId | None = None
     remind_minutes_before: int | None = Field(
         None, ge=0, le=43200,
@@ -54,7 +54,7 @@ class TaskPatch(PatchSchema):
     description: str = omitted(max_length=10000)
     assignee_id: DbId = omitted()
     priority: TaskPriority = omitted()
-    due_at: datetime | None = omitted()
+    due_at: Moment | None = omitted()
     customer_id: DbId | None = omitted()
     remind_minutes_before: int | None = omitted(ge=0, le=43200)
     status: TaskStatus = omitted(description="done sets done_at.")
@@ -68,8 +68,8 @@ class TaskFiltersIn(PageQuery):
     priority: TaskPriority | None = None
     owner_id: DbId | None = Field(None, description="The assignee.")
     customer_id: DbId | None = None
-    due_after: datetime | None = None
-    due_before: datetime | None = None
+    due_after: Moment | None = None
+    due_before: Moment | None = None
     overdue: bool = Field(False, description="Open or in progress and past due.")
     ordering: Literal["due", "-due", "created", "-created", "priority"] = "due"
 

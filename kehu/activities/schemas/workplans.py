@@ -8,13 +8,13 @@ from typing import Literal
 from ninja import Field, Schema
 
 from kehu.activities.schemas.tasks import CommentOut, UserRef
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import Day, DbId, InputSchema, PageQuery, PatchSchema, omitted
 
 PlanStatus = Literal["draft", "submitted", "reviewed"]
 
 
 class WorkPlanIn(InputSchema):
-    week_start: date = Field(..., description="Any day of the week; stored as its Monday.")
+    week_start: Day = Field(..., description="Any day of the week; stored as its Monday.")
     goals: str = Field(..., min_length=1, max_length=10000)
     summary: str = Field("", max_length=10000)
 
@@ -31,8 +31,8 @@ class ReviewIn(InputSchema):
 class WorkPlanFiltersIn(PageQuery):
     mine: bool = False
     owner_id: DbId | None = None
-    week_from: date | None = None
-    week_to: date | None = None
+    week_from: Day | None = None
+    week_to: Day | None = None
     status: PlanStatus | None = None
 
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from kehu.activities import calendar_registry
 from kehu.activities.calendar_registry import POINT_MINUTES, CalendarEvent
 from kehu.activities.models import FollowUp, Interaction, Task
-from kehu.core import access
+from kehu.core import access, moments
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.core.permissions import Scope
@@ -129,15 +129,18 @@ def _moment(value: str, field: str, *, is_end: bool) -> dt.datetime:
         raise ValidationFailed(fields={field: [_("This field is required.")]})
     try:
         if len(text) == 10:
-            day = dt.date.fromisoformat(text)
+            day = moments.check_day(dt.date.fromisoformat(text))
             if is_end:
                 day += dt.timedelta(days=1)
             return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moments.check_moment(moment)
+    except moments.OutOfRange:
+        raise ValidationFailed(fields={field: [
+            _("Enter a date between 1900-01-01 and 2200-12-31.")]}) from None
     except (ValueError, OverflowError):
         raise ValidationFailed(fields={field: [
             _("Enter a date (2026-01-31) or a date and time (ISO 8601).")]}) from None
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 def parse_range(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:

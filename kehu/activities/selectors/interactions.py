@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from kehu.activities.calendar_registry import CalendarEvent
 from kehu.activities.models import CALENDAR_KINDS, Interaction, InteractionKind
 from kehu.activities.selectors.calendar import interaction_url
+from kehu.core import moments
 from kehu.core.models import OrgUnit, User
 from kehu.customers.selectors import contacts as contact_selectors
 from kehu.documents import selectors as documents
@@ -41,30 +41,8 @@ def _integer(value: Any) -> int | None:
 
 def parse_moment(value: Any, *, end: bool = False) -> dt.datetime | None:
     """A datetime, or an ISO date/time string; a bare date is the start (or with ``end``,
-    the end) of that day in the server's time zone. Unreadable → None."""
-    if isinstance(value, dt.datetime):
-        return timezone.make_aware(value) if timezone.is_naive(value) else value
-    if isinstance(value, dt.date):
-        day = value
-    else:
-        text = str(value or "").strip()
-        if not text:
-            return None
-        try:
-            moment = parse_datetime(text)
-        except ValueError:
-            moment = None
-        if moment is not None:
-            return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-        try:
-            parsed = parse_date(text)
-        except ValueError:
-            return None
-        if parsed is None:
-            return None
-        day = parsed
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    return start + dt.timedelta(days=1) if end else start
+    the end) of that day in the server's time zone. Unreadable or out of range → None."""
+    return moments.parse_moment(value, end=end)
 
 
 @dataclass

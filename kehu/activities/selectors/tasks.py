@@ -8,14 +8,13 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from kehu.activities.calendar_registry import POINT_MINUTES, CalendarEvent
 from kehu.activities.models import Task, TaskComment
 from kehu.activities.selectors.calendar import task_url
 from kehu.activities.services.tasks import may_assign_to
-from kehu.core import access
+from kehu.core import access, moments
 from kehu.core.models import OrgUnit, User
 from kehu.core.permissions import Scope
 
@@ -30,24 +29,7 @@ ORDERINGS = {
 
 def _moment(value: Any, *, end: bool = False) -> dt.datetime | None:
     """A date-time from a datetime, ISO text or a date (a date's end for ``end``)."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        moment: dt.datetime | None = value
-    else:
-        text = str(value)
-        try:
-            moment = parse_datetime(text)
-            if moment is None:
-                day = parse_date(text)
-                if day is None:
-                    return None
-                moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
-        except ValueError:
-            return None
-    if moment is not None and timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+    return moments.parse_moment(value, end=end, inclusive=True)
 
 
 @dataclass

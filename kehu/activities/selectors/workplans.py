@@ -7,22 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.utils.dateparse import parse_date
 
 from kehu.activities.models import WorkPlan, WorkPlanComment
 from kehu.activities.services.workplans import monday_of
-from kehu.core import access
+from kehu.core import access, moments
 from kehu.core.models import OrgUnit, Role, User
 from kehu.core.permissions import Scope
 
 
 def _day(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value.date() if isinstance(value, dt.datetime) else value
-    try:
-        return parse_date(str(value or ""))
-    except ValueError:
-        return None
+    return moments.parse_day(value)
 
 
 @dataclass

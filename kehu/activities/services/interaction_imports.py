@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.activities.models import Channel, Direction, Interaction
 from kehu.activities.services.interactions import clean_interaction, interaction_create
-from kehu.core import access, audit
+from kehu.core import access, audit, moments
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.uploads import write_upload
@@ -100,18 +99,25 @@ def column_label(name: str) -> str:
 
 
 def parse_time(text: str) -> dt.datetime | None:
+    """The time column: one of the formats, or ISO 8601; unreadable or outside
+    1900–2200 (``kehu.core.moments``) → None."""
     text = text.strip().replace("T", " ")
+    parsed: dt.datetime | None = None
     for fmt in _TIME_FORMATS:
         try:
-            moment = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 -- made aware below
+            parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 -- made aware below
+            break
         except ValueError:
             continue
-        return timezone.make_aware(moment)
+    if parsed is None:
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
     try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
+        return moments.check_moment(parsed)
+    except moments.OutOfRange:
         return None
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
 def _save(chunks: Iterable[bytes]) -> Path:
@@ -127,13 +133,16 @@ def _save(chunks: Iterable[bytes]) -> Path:
 
 
 def _rows(path: Path, file_name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The headers and the non-empty rows with their row number in the file."""
-    # The customers import's readers: format, encoding (BOM/UTF-8/GB18030) and rows.
+    """The headers and the non-empty rows with their row number in the file. Missing
+    columns are refused from the header row, before the rest is read; more than
+    ``MAX_ROWS`` rows as soon as the next one comes."""
     file_format = import_files.detect_format(path, file_name)
+    # The customers import's readers: format, encoding (BOM/UTF-8/GB18030) and rows.
     encoding = "" if file_format == "xlsx" else import_files.detect_encoding(path)
     source = import_files.Source(path, file_format, encoding)
-    rows = source.rows()
     headers = import_files.read_headers(source)
+    _columns(headers)
+    rows = source.rows()
     next(rows, None)  # the header row
     body: list[tuple[int, list[str]]] = []
     for number, row in enumerate(rows, start=2):
@@ -144,6 +153,20 @@ def _rows(path: Path, file_name: str) -> tuple[list[str], list[tuple[int, list[s
             raise ValidationFailed(fields={"file": [
                 _("At most %(n)d rows per import; split the file.") % {"n": MAX_ROWS}]})
     return headers, body
+
+
+def _columns(headers: list[str]) -> dict[int, str]:
+    """Each column's field ("" for none); refuses a header row without the needed ones."""
+    columns = {i: _INDEX.get(_key(h), "") for i, h in enumerate(headers)}
+    known = set(columns.values())
+    missing = [n for n in ("kind", "occurred_at", "subject") if n not in known]
+    if "customer_code" not in known and "customer_name" not in known:
+        missing.insert(0, "customer_code")
+    if missing:
+        raise ValidationFailed(fields={"file": [
+            _("Missing columns: %(names)s.") % {"names": "、".join(
+                column_label(n) for n in missing)}]})
+    return columns
 
 
 def _choice_alias(value: str, words: dict[str, str]) -> str:
@@ -224,15 +247,7 @@ def import_interactions(*, actor: User, file_name: str, chunks: Iterable[bytes],
         headers, rows = _rows(path, file_name)
     finally:
         path.unlink(missing_ok=True)
-    columns = {i: _INDEX.get(_key(h), "") for i, h in enumerate(headers)}
-    known = set(columns.values())
-    missing = [n for n in ("kind", "occurred_at", "subject") if n not in known]
-    if "customer_code" not in known and "customer_name" not in known:
-        missing.insert(0, "customer_code")
-    if missing:
-        raise ValidationFailed(fields={"file": [
-            _("Missing columns: %(names)s.") % {"names": "、".join(
-                column_label(n) for n in missing)}]})
+    columns = _columns(headers)
     visible = customer_selectors.visible_customers(actor=actor)
     wanted_codes = {row[i].strip() for _n, row in rows for i, n in columns.items()
                     if n == "customer_code" and i < len(row) and row[i].strip()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import pytest
@@ -131,3 +132,16 @@ def test_import_page(world, book, client):
     r = client.post("/interactions/import/", {"file": upload})
     assert r.status_code == 422
     assert "传真" in r.content.decode() and Interaction.objects.count() == 0
+
+
+def test_forged_xlsx_without_the_columns_is_refused_from_its_header(world, book, tmp_path):
+    from kehu.customers.tests.test_imports import forged_xlsx
+
+    path = forged_xlsx(tmp_path / "跟进.xlsx", ["客户", "备注"], 20000)
+    started = time.monotonic()
+    with pytest.raises(ValidationFailed) as exc:
+        import_interactions(actor=world.hq_admin, file_name="跟进.xlsx",
+                            chunks=[path.read_bytes()])
+    assert "、" in str(exc.value.fields["file"])  # "Missing columns: …、…"
+    assert time.monotonic() - started < 5
+    assert not Interaction.objects.exists()

@@ -24,6 +24,7 @@ from kehu.activities.services import interaction_imports
 from kehu.activities.services import interactions as services
 from kehu.core import access
 from kehu.core.exceptions import KehuError, NotFound
+from kehu.core.http import MAX_ID, MAX_LIMIT
 from kehu.core.models import User
 from kehu.core.web import is_htmx, page, service_error
 from kehu.customers.selectors import contacts as contact_selectors
@@ -200,7 +201,7 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
     me = _me(request)
     customer = customer_or_404(me, customer_id)
     try:
-        offset = max(0, int(request.GET.get("offset") or 0))
+        offset = min(max(0, int(request.GET.get("offset") or 0)), MAX_ID - MAX_LIMIT)
     except ValueError:
         offset = 0
     data = selectors.customer_timeline(actor=me, customer=customer,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import audit
-from kehu.core.forms.base import set_choices
+from kehu.core.forms.base import DayField, set_choices
 
 
 class AuditFilterForm(forms.Form):
@@ -18,9 +18,9 @@ class AuditFilterForm(forms.Form):
                              widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}))
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
     action = forms.ChoiceField(label=_("Action"), required=False)
-    since = forms.DateField(label=_("From"), required=False,
+    since = DayField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False,
+    until = DayField(label=_("To"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core import moments
 from kehu.core.exceptions import KehuError
+
+OUT_OF_RANGE = _("Enter a date between 1900-01-01 and 2200-12-31.")
 
 
 class KehuForm(forms.Form):
@@ -74,3 +78,32 @@ class VersionForm(KehuForm):
     autofocus = False
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
+
+
+class MomentField(forms.DateTimeField):
+    """Every date-time a form takes: aware, in the current time zone, between 1900-01-01
+    and 2200-12-31 (``kehu.core.moments``; the API's ``Moment`` is the same rule)."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        try:
+            result = super().to_python(value)
+            return moments.check_moment(result) if result is not None else None
+        except (moments.OutOfRange, OverflowError):
+            raise forms.ValidationError(self.error_messages["out_of_range"],
+                                        code="out_of_range") from None
+
+
+class DayField(forms.DateField):
+    """Every calendar date a form takes, between 1900-01-01 and 2200-12-31."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_python(self, value: Any) -> dt.date | None:
+        result = super().to_python(value)
+        try:
+            return moments.check_day(result) if result is not None else None
+        except moments.OutOfRange:
+            raise forms.ValidationError(self.error_messages["out_of_range"],
+                                        code="out_of_range") from None

@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.forms.base import KehuForm
+from kehu.core.forms.base import DayField, KehuForm
 from kehu.core.models import User
 
 
@@ -67,7 +67,7 @@ class ApiTokenForm(KehuForm):
     field_aliases = {"expires_at": "expires"}
 
     name = forms.CharField(label=_("Token name"), max_length=100)
-    expires = forms.DateField(label=_("Expires on"), required=False,
+    expires = DayField(label=_("Expires on"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def expires_at(self) -> dt.datetime | None:

@@ -9,6 +9,8 @@ One module per seam, every public name importable from here:
 - ``token_auth`` / ``session_auth`` (``DEFAULT_AUTH``): bearer API tokens or the Django
   session (CSRF checked for unsafe methods); both set ``request.user``.
 - ``InputSchema`` / ``PatchSchema``: input bodies reject unknown fields (422).
+- ``DbId`` / ``Offset`` / ``Moment`` / ``Day``: every id, offset, date-time and date that
+  comes in, bounded (ids fit a database integer; dates 1900-01-01 to 2200-12-31).
 - ``PageQuery`` / ``Page`` / ``paginate``: declared ``limit``/``offset`` and the list shape.
 - ``etag`` / ``set_etag`` / ``if_match``: ETag out, ``If-Match`` in (428 absent, 412 stale).
 - ``idempotent``: ``Idempotency-Key`` on POST creates, first 2xx response replayed.
@@ -66,8 +68,24 @@ from kehu.core.http.idempotency import (
     REPLAY_HEADER,
     idempotent,
 )
-from kehu.core.http.inputs import MAX_ID, CleanText, DbId, InputSchema, PatchSchema, omitted
-from kehu.core.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageQuery, paginate
+from kehu.core.http.inputs import (
+    MAX_ID,
+    CleanText,
+    Day,
+    DbId,
+    InputSchema,
+    Moment,
+    PatchSchema,
+    omitted,
+)
+from kehu.core.http.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Offset,
+    Page,
+    PageQuery,
+    paginate,
+)
 
 __all__ = [
     "DEFAULT_AUTH",
@@ -81,6 +99,7 @@ __all__ = [
     "BearerTokenAuth",
     "CleanText",
     "CsrfFailed",
+    "Day",
     "DbId",
     "ErrorDetail",
     "ErrorOut",
@@ -88,7 +107,9 @@ __all__ = [
     "InputSchema",
     "InvalidToken",
     "KehuAPI",
+    "Moment",
     "NotAuthenticated",
+    "Offset",
     "Page",
     "PageQuery",
     "PatchSchema",

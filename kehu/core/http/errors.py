@@ -91,6 +91,7 @@ _VALIDATION_MESSAGES: dict[str, Any] = {
     "nul_character": gettext_lazy("NUL characters are not allowed."),
     "timezone_aware": gettext_lazy("Give the time zone offset, e.g. +08:00."),
     "value_error": gettext_lazy("Enter a valid value."),
+    "moment_range": gettext_lazy("Enter a date between 1900-01-01 and 2200-12-31."),
 }
 
 

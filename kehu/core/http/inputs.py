@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import AfterValidator, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
+
+from kehu.core import moments
 
 # The widest primary key a database column holds; larger ids are invalid input, not 500s.
 MAX_ID = 2**63 - 1
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+
+def _moment(value: datetime) -> datetime:
+    try:
+        return moments.check_moment(value)
+    except moments.OutOfRange:
+        raise PydanticCustomError("moment_range", "Enter a date between 1900-01-01 and "
+                                  "2200-12-31.") from None
+
+
+def _day(value: date) -> date:
+    try:
+        return moments.check_day(value)
+    except moments.OutOfRange:
+        raise PydanticCustomError("moment_range", "Enter a date between 1900-01-01 and "
+                                  "2200-12-31.") from None
+
+
+_RANGE_NOTE = "Between 1900-01-01 and 2200-12-31."
+# Every date-time that comes in: aware (no offset: the server's time zone), between
+# 1900-01-01 and 2200-12-31, converted to the current time zone.
+Moment = Annotated[datetime, AfterValidator(_moment), Field(
+    description=_RANGE_NOTE, json_schema_extra={"pattern": moments.YEAR_PATTERN})]
+# Every calendar date that comes in, in the same range.
+Day = Annotated[date, AfterValidator(_day), Field(
+    description=_RANGE_NOTE, json_schema_extra={"pattern": moments.YEAR_PATTERN})]
 
 
 def _has_nul(value: Any) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.db import models
 from ninja import Field, Schema
@@ -13,16 +13,17 @@ from kehu.core.http.inputs import MAX_ID, CleanText
 T = TypeVar("T")
 
 
-
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# The row to start a list at: bounded so ``offset + limit`` still fits a database integer.
+Offset = Annotated[int, Field(ge=0, le=MAX_ID - MAX_LIMIT)]
 
 
 class PageQuery(CleanText, Schema):
     """Declared paging parameters; list filters subclass this."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_ID - MAX_LIMIT)
+    offset: Offset = 0
 
 
 class Page(Schema, Generic[T]):

@@ -7,7 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from kehu.core.http import DbId, PageQuery, omitted
+from kehu.core.http import DbId, Moment, PageQuery, omitted
 
 
 class AuditEventOut(Schema):
@@ -33,5 +33,5 @@ class AuditFilters(PageQuery):
     action: str = Field(
         "", max_length=50, description="An action, or a family of them ending in “.” (“user.”)."
     )
-    since: datetime | None = omitted(description="At or after this time.")
-    until: datetime | None = omitted(description="Before this time.")
+    since: Moment | None = omitted(description="At or after this time.")
+    until: Moment | None = omitted(description="Before this time.")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema, omitted
+from kehu.core.http import InputSchema, Moment, omitted
 from kehu.core.schemas.users import Language, UserOut
 
 # Lengths match the model columns, so over-long input is a 422, never a database error.
@@ -46,4 +46,4 @@ class TokenIn(InputSchema):
     password: str = Password
     totp_code: str | None = omitted(max_length=10)
     name: str | None = omitted(max_length=100)
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None

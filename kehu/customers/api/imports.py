@@ -18,7 +18,14 @@ from kehu.customers.importing import files as import_files
 from kehu.customers.importing import mapping as import_columns
 from kehu.customers.importing import report as import_reports
 from kehu.customers.models import ImportJob
-from kehu.customers.schemas.imports import DuplicatesIn, ImportOut, IssueOut, IssueQuery, MappingIn
+from kehu.customers.schemas.imports import (
+    DuplicatesIn,
+    Encoding,
+    ImportOut,
+    IssueOut,
+    IssueQuery,
+    MappingIn,
+)
 from kehu.customers.selectors import imports as import_selectors
 from kehu.customers.services import imports as import_services
 
@@ -53,9 +60,10 @@ def import_list(request: HttpRequest, query: Query[PageQuery]) -> dict:
 @idempotent()
 def import_upload(request: HttpRequest, file: File[UploadedFile],
                   entity: Form[Literal["customers", "contacts"]],
-                  encoding: Form[str] = "") -> Status:
-    """Upload a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX file (multipart: `file`,
-    `entity`, optional `encoding`): returns the detected headers and a proposed mapping."""
+                  encoding: Form[Encoding] = "") -> Status:
+    """Upload a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, Big5, UTF-16) or XLSX file
+    (multipart: `file`, `entity`, optional `encoding`): returns the detected headers and a
+    proposed mapping."""
     job = import_services.import_create(actor=current_user(request), entity=entity,
                                         file_name=file.name or "", chunks=file.chunks(),
                                         encoding=encoding)

@@ -8,8 +8,10 @@ from django.utils.translation import gettext_lazy
 from kehu.core.forms.base import KehuForm
 from kehu.customers.models import ImportJob
 
+# The encodings the import reads (kehu.customers.importing.files.ENCODING_CHOICES).
 ENCODINGS = [("", gettext_lazy("Detect automatically")), ("utf-8", "UTF-8"),
-             ("gbk", "GBK / GB18030"), ("utf-8-sig", gettext_lazy("UTF-8 with BOM"))]
+             ("gbk", "GBK / GB18030"), ("utf-8-sig", gettext_lazy("UTF-8 with BOM")),
+             ("big5", "Big5"), ("utf-16", "UTF-16")]
 
 
 class UploadForm(KehuForm):

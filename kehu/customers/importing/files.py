@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import os
 import uuid
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,10 @@ from kehu.customers.models import ImportJob
 SAMPLE_BYTES = 64 * 1024
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_COLUMNS = 200
+# An XLSX is a zip: its parts together may unpack to at most this (a few kilobytes can
+# claim gigabytes), and a customers or contacts import holds at most MAX_ROWS rows.
+MAX_XLSX_UNPACKED = 200 * 1024 * 1024
+MAX_ROWS = 1_000_000
 State = ImportJob.State
 
 
@@ -123,19 +128,24 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
+# The encodings an upload may be read as, by the names a caller may give (the API's enum
+# and the form's choices); GBK and GB2312 are read as GB18030, their superset.
+ENCODING_CHOICES = ("utf-8", "utf-8-sig", "gbk", "gb18030", "big5", "utf-16")
+_ENCODING_NAMES = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig",
+                   "utf8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
+                   "gb18030": "gb18030", "big5": "big5", "utf-16": "utf-16", "utf16": "utf-16"}
+READ_ENCODINGS = frozenset(_ENCODING_NAMES.values())
+
+
 def check_encoding(name: str) -> str:
-    """A codec name the caller gave, normalised; GBK and GB2312 read as GB18030."""
-    text = (name or "").strip().lower()
-    try:
-        codec = codecs.lookup(text).name
-    except LookupError:
+    """The codec to read an upload with, from a name the caller gave; only the encodings
+    of ``ENCODING_CHOICES`` (any other codec, e.g. rot13 or zlib, is refused)."""
+    text = (name or "").strip().lower().replace("_", "-")
+    codec = _ENCODING_NAMES.get(text)
+    if codec is None:
         raise ValidationFailed(fields={"encoding": [
             _("Unknown encoding “%(name)s”: use utf-8, gbk or gb18030.") % {"name": name}]}
         ) from None
-    if codec in ("gbk", "gb2312"):
-        return "gb18030"
-    if codec == "utf-8" and text.replace("_", "-") in ("utf-8-sig", "utf8-sig"):
-        return "utf-8-sig"
     return codec
 
 
@@ -191,6 +201,9 @@ class Source:
             yield from self._csv_rows()
 
     def _csv_rows(self) -> Iterator[list[str]]:
+        if self.encoding not in READ_ENCODINGS:
+            raise refuse(_("Unknown encoding “%(name)s”: use utf-8, gbk or gb18030.")
+                         % {"name": self.encoding})
         with self.path.open("rb") as raw:
             # The sample only guesses the delimiter: a bad byte is reported by the reader.
             sample = raw.read(SAMPLE_BYTES).decode(self.encoding, errors="ignore")
@@ -213,6 +226,7 @@ class Source:
     def _xlsx_rows(self) -> Iterator[list[str]]:
         from openpyxl import load_workbook
 
+        check_unpacked_size(self.path)
         with self.path.open("rb") as fh:
             try:
                 # A file object: openpyxl then does not insist on an .xlsx file name.
@@ -220,11 +234,32 @@ class Source:
             except Exception:  # openpyxl raises many kinds for a damaged file
                 raise refuse(_("The file is not a readable XLSX workbook.")) from None
             try:
-                sheet = book.worksheets[0]
+                sheet: Any = book.worksheets[0]
+                # The sheet's own <dimension> may be forged (A1:XFD1048576): rows are read
+                # as stored, never padded to the size it claims.
+                sheet.reset_dimensions()
                 for values in sheet.iter_rows(values_only=True):
                     yield [cell_text(v) for v in values[:MAX_COLUMNS]]
             finally:
                 book.close()
+
+
+def check_unpacked_size(path: Path) -> None:
+    """Refuse an XLSX whose parts unpack to more than ``MAX_XLSX_UNPACKED`` bytes (read
+    from the zip's directory: nothing is unpacked)."""
+    limit = MAX_XLSX_UNPACKED
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise refuse(_("The file is not a readable XLSX workbook.")) from None
+    if unpacked > limit:
+        raise refuse(_("The workbook unpacks to more than %(mb)d MB. Split it, or save it "
+                       "as CSV, and import the parts.") % {"mb": limit // (1024 * 1024)})
+
+
+def too_many_rows(limit: int) -> UnreadableFile:
+    return refuse(_("At most %(n)d rows per import; split the file.") % {"n": limit})
 
 
 def unique_headers(row: list[str]) -> list[str]:

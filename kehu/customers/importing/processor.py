@@ -22,7 +22,14 @@ from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import OrgUnit, User
 from kehu.core.placement import placement
 from kehu.customers import normalize, quality
-from kehu.customers.importing.files import Source, refuse, stored_path, unique_headers
+from kehu.customers.importing.files import (
+    MAX_ROWS,
+    Source,
+    refuse,
+    stored_path,
+    too_many_rows,
+    unique_headers,
+)
 from kehu.customers.importing.mapping import choice_value, entity_permission, split_values
 from kehu.customers.models import (
     Alias,
@@ -120,6 +127,8 @@ class Processor:
                 continue  # blank lines are not rows
             values = {f: (cells[i] if i < len(cells) else "") for i, f in columns}
             self.counts.rows += 1
+            if self.counts.rows > MAX_ROWS:
+                raise too_many_rows(MAX_ROWS)
             self._take(Row(number, values))
             if len(self.batch) >= BATCH:
                 self._flush()

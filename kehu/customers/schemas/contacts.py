@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
-from kehu.core.http import InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import Day, DbId, InputSchema, PageQuery, PatchSchema, omitted
 from kehu.customers.schemas.common import PhoneIn, PhoneOut, Ref, UserRef
 
 
@@ -26,10 +26,10 @@ class ContactIn(InputSchema):
     email: str = Field("", max_length=254)
     wechat: str = Field("", max_length=100)
     preferred_channel: str = ""
-    birthday: date | None = None
+    birthday: Day | None = None
     tags: list[str] = []
     notes: str = Field("", max_length=10000)
-    customer_id: int | None = None
+    customer_id: DbId | None = None
     link: LinkIn | None = None
 
 
@@ -40,13 +40,13 @@ class ContactPatch(PatchSchema):
     email: str = omitted(max_length=254)
     wechat: str = omitted(max_length=100)
     preferred_channel: str = omitted()
-    birthday: date | None = omitted()
+    birthday: Day | None = omitted()
     tags: list[str] = omitted()
     notes: str = omitted(max_length=10000)
 
 
 class ContactLinkIn(LinkIn):
-    customer_id: int
+    customer_id: DbId
 
 
 class ContactLinkOut(Schema):
@@ -90,7 +90,7 @@ class ContactOut(Schema):
 
 class ContactFiltersIn(PageQuery):
     q: str = Field("", max_length=100)
-    customer_id: int | None = None
+    customer_id: DbId | None = None
 
 
 class ContactRevealIn(InputSchema):

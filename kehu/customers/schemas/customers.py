@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
-from kehu.core.http import InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
 from kehu.customers import reference
 from kehu.customers.schemas.common import AddressIn, AddressOut, PhoneIn, PhoneOut, Ref, UserRef
 from kehu.customers.schemas.relationships import ExternalIdOut
@@ -34,9 +34,9 @@ class CustomerIn(InputSchema):
     consent: dict[str, bool] = {}
     tags: list[str] = []
     notes: str = Field("", max_length=10000)
-    parent_id: int | None = None
-    owner_id: int | None = None
-    org_unit_id: int | None = None
+    parent_id: DbId | None = None
+    owner_id: DbId | None = None
+    org_unit_id: DbId | None = None
 
 
 class CustomerPatch(PatchSchema):
@@ -58,7 +58,7 @@ class CustomerPatch(PatchSchema):
     consent: dict[str, bool] = omitted()
     tags: list[str] = omitted()
     notes: str = omitted(max_length=10000)
-    parent_id: int | None = omitted()
+    parent_id: DbId | None = omitted()
 
 
 class CustomerOut(Schema):
@@ -125,10 +125,10 @@ class CustomerFiltersIn(PageQuery):
     size: str = ""
     region: str = Field("", description="A province or city covers everything below it.")
     industry: str = Field("", description="A section letter covers its divisions.")
-    owner_id: int | None = None
-    org_unit_id: int | None = Field(None, description="The unit and its whole subtree.")
+    owner_id: DbId | None = None
+    org_unit_id: DbId | None = Field(None, description="The unit and its whole subtree.")
     tag: str = ""
-    parent_id: int | None = None
+    parent_id: DbId | None = None
     quality_below: int | None = Field(None, ge=0, le=101)
     ordering: str = "-created"
 
@@ -139,19 +139,19 @@ class StatusIn(InputSchema):
 
 
 class TransferIn(InputSchema):
-    owner_id: int | None = None
-    org_unit_id: int | None = None
+    owner_id: DbId | None = None
+    org_unit_id: DbId | None = None
     reason: str = Field(..., max_length=300)
 
 
 class BulkIn(InputSchema):
-    customer_ids: list[int] = Field(..., max_length=1000)
+    customer_ids: list[DbId] = Field(..., max_length=1000)
     action: str = Field(..., description="tag, untag, status or transfer")
     tags: list[str] = []
     status: str = ""
     reason: str = Field("", max_length=300)
-    owner_id: int | None = None
-    org_unit_id: int | None = None
+    owner_id: DbId | None = None
+    org_unit_id: DbId | None = None
 
 
 class BulkOut(Schema):

@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
-from kehu.core.http import DbId, InputSchema
+from kehu.core.http import MAX_ID, DbId, InputSchema
 from kehu.customers import reference
 
 
@@ -15,9 +15,9 @@ class MergeIn(InputSchema):
     survivor_id: DbId = Field(..., description="The customer that stays.")
     loser_id: DbId = Field(..., description="The customer merged into it (kept as a "
                            "tombstone that redirects).")
-    survivor_version: int | None = Field(None, description="The versions you saw (ETags): "
-                                         "412 if either changed since.")
-    loser_version: int | None = None
+    survivor_version: int | None = Field(None, ge=0, le=MAX_ID, description=(
+        "The versions you saw (ETags): 412 if either changed since."))
+    loser_version: int | None = Field(None, ge=0, le=MAX_ID)
 
 
 

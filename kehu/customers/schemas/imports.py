@@ -10,6 +10,10 @@ from pydantic import Field
 
 from kehu.core.http import InputSchema, PageQuery
 
+# An upload's encoding: empty to detect it, else one of
+# ``kehu.customers.importing.files.ENCODING_CHOICES`` (a test keeps the two equal).
+Encoding = Literal["", "utf-8", "utf-8-sig", "gbk", "gb18030", "big5", "utf-16"]
+
 
 class TargetOut(Schema):
     key: str

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema
+from kehu.core.http import DbId, InputSchema
 
 
 class RelationshipIn(InputSchema):
-    target_id: int
+    target_id: DbId
     kind: str
     note: str = Field("", max_length=200)
 

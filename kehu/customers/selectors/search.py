@@ -15,6 +15,7 @@ gets the same empty answer whether or not the person exists.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,14 @@ class Query:
         return bool(self.text)
 
 
+def printable(q: str) -> str:
+    """``q`` with control, format and surrogate characters (NUL included) as spaces:
+    neither engine takes them, and no name holds them."""
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in q)
+
+
 def parse(q: str) -> Query:
-    text = normalize.fold(q)[:MAX_QUERY].lower()
+    text = normalize.fold(printable(q or ""))[:MAX_QUERY].lower()
     id_number = identifiers.normalize_id_number(text) if len(text) in (15, 18) else None
     return Query(raw=q, text=text, digits=normalize.query_digits(text),
                  id_hash=crypto.blind_hash(id_number) if id_number else None)

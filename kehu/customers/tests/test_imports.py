@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import time
 import tracemalloc
+import typing
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -546,6 +550,44 @@ def test_api_upload_refusals(world: World) -> None:
     assert not ImportJob.objects.exists()
 
 
+@pytest.mark.parametrize("codec", ["rot13", "zlib", "base64", "hex", "bz2", "uu", "idna",
+                                   "utf-32", "klingon"])
+def test_only_the_supported_encodings_are_accepted(world: World, codec: str) -> None:
+    client = Client()
+    client.force_login(world.hq_admin)
+    status, body = api(client, "post", "", data={
+        "file": SimpleUploadedFile("a.csv", b"name\nx\n"), "entity": "customers",
+        "encoding": codec})
+    assert status == 422 and "encoding" in body["error"]["fields"], body
+    with pytest.raises(ValidationFailed) as exc:
+        upload(world.hq_admin, "名称\n甲\n", chosen=codec)
+    assert "encoding" in exc.value.fields
+    response = client.post("/imports/", {
+        "entity": "customers", "encoding": codec,
+        "file": SimpleUploadedFile("a.csv", b"name\nx\n")})
+    assert response.status_code in (200, 422) and "encoding" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_supported_encodings_read_and_match_the_spec(world: World) -> None:
+    from kehu.customers.forms.imports import ENCODINGS
+    from kehu.customers.schemas.imports import Encoding
+
+    assert set(typing.get_args(Encoding)) == {"", *import_files.ENCODING_CHOICES}
+    assert {value for value, _label in ENCODINGS} == set(typing.get_args(Encoding)) - {
+        "gb18030"}
+    for codec, name in (("big5", "big5"), ("utf-16", "utf-16"), ("gb18030", "gbk")):
+        job = upload(world.hq_admin, "名稱,手機\n甲公司,13500001111\n", encoding=codec,
+                     chosen=name)
+        assert import_files.read_headers(import_files.Source(
+            import_files.stored_path(job), "csv", job.encoding)) == ["名稱", "手機"]
+    spec = Client()
+    spec.force_login(world.hq_admin)
+    schema = spec.get("/api/v1/openapi.json").json()
+    body = schema["paths"]["/api/v1/imports"]["post"]["requestBody"]["content"]
+    assert "utf-16" in json.dumps(body) or "utf-16" in json.dumps(schema["components"])
+
+
 # ---------------------------------------------------------------------------- CLI
 
 
@@ -709,3 +751,68 @@ def test_a_queued_import_says_when_no_worker_runs(world: World, monkeypatch: Any
     worker.beat()  # a consumer started: the job will run, no warning
     assert "worker-missing" not in client.get(f"/imports/{job.pk}/").content.decode()
     assert "worker-missing" not in client.get(f"/imports/{job.pk}/progress/").content.decode()
+
+
+# ---------------------------------------------------------------------------- hostile XLSX
+
+
+def forged_xlsx(path: Path, header: list[str], rows: int, *, extra: bytes = b"") -> Path:
+    """A small workbook whose sheet claims <dimension ref="A1:XFD1048576">."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for i in range(rows):
+        sheet.append([f"公司{i}", f"1380000{i:04d}"])
+    plain = path.with_suffix(".plain.xlsx")
+    book.save(plain)
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"',
+                              data)
+                assert b"XFD1048576" in data
+            out.writestr(info, data)
+        if extra:
+            out.writestr("xl/media/padding.bin", extra)
+    return path
+
+
+def test_forged_dimension_reads_only_the_stored_cells(world: World, tmp_path: Path) -> None:
+    path = forged_xlsx(tmp_path / "客户.xlsx", ["公司", "联系方式"], 2000)
+    started = time.monotonic()
+    job = upload(world.hq_admin, path.read_bytes(), name="客户.xlsx")
+    assert job.headers == ["公司", "联系方式"]
+    source = import_files.Source(import_files.stored_path(job), "xlsx", "")
+    assert max(len(row) for row in source.rows()) == 2
+    job = import_services.import_set_mapping(actor=world.hq_admin, job_id=job.pk,
+                                             mapping={"公司": "name", "联系方式": "phones"})
+    job = import_services.import_check(actor=world.hq_admin, job_id=job.pk)
+    assert job.counts["rows"] == 2000
+    # Padded to the 16,384 columns it claims, the same file took minutes.
+    assert time.monotonic() - started < 30
+
+
+def test_xlsx_that_unpacks_too_large_is_refused_at_upload(
+        english: None, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_files, "MAX_XLSX_UNPACKED", 1024 * 1024)
+    path = forged_xlsx(tmp_path / "bomb.xlsx", ["公司", "联系方式"], 1,
+                       extra=b"\0" * (2 * 1024 * 1024))
+    assert path.stat().st_size < 100 * 1024
+    with pytest.raises(ValidationFailed) as exc:
+        upload(world.hq_admin, path.read_bytes(), name="bomb.xlsx")
+    assert "unpacks to more than 1 MB" in str(exc.value.fields["file"])
+    assert not ImportJob.objects.exists()
+
+
+def test_rows_over_the_cap_are_refused_with_a_message(
+        english: None, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_processor, "MAX_ROWS", 5)
+    job = upload(world.hq_admin, "公司,联系方式\n" + "".join(
+        f"公司{i},1380000{i:04d}\n" for i in range(6)))
+    job = import_services.import_set_mapping(actor=world.hq_admin, job_id=job.pk,
+                                             mapping={"公司": "name", "联系方式": "phones"})
+    with pytest.raises(ValidationFailed) as exc:
+        import_services.import_check(actor=world.hq_admin, job_id=job.pk)
+    assert "At most 5 rows" in str(exc.value)
+    assert not Customer.objects.filter(name__startswith="公司").exists()

@@ -140,3 +140,31 @@ def test_database_check_accepts_utf8_ctypes_only():
     assert not ctype_is_utf8("C") and not ctype_is_utf8("POSIX") and not ctype_is_utf8("zh_CN.GBK")
     # The database the suite runs on was created right: the check passes.
     assert check_search_database(databases=["default"]) == []
+
+
+CONTROL_QUERIES = ["\x00\x00\x00", "\x00", "电\x00信", "\x01\x02\x03\x1f\x7f", "中国\u200b电信",
+                   "\ud800电信", '"""', "电信\" OR \"", "NEAR(电信", "*", "^电信", "电信:*",
+                   "\t\n\r"]
+
+
+@pytest.mark.parametrize("query", CONTROL_QUERIES)
+def test_any_text_is_a_valid_search(world, book, query):
+    """NUL and control characters are no query syntax for either engine (issue 11, 14)."""
+    found = names(world.hq_admin, query)
+    if query in ("电\x00信", "中国\u200b电信", "\ud800电信"):
+        assert "中国电信股份有限公司" in found
+    list(search.contacts(world.hq_admin, query))
+
+
+def test_api_and_pages_search_any_text(world, book):
+    from django.test import Client
+
+    r = ApiClient(token_for(world.hq_admin)).get("/search", q="\x00\x00\x00")
+    assert r.status == 200, r
+    r = ApiClient(token_for(world.hq_admin)).get("/search", q="\x00电信\x00")
+    assert r.status == 200 and any(h["name"] == "中国电信股份有限公司"
+                                   for h in r.data["customers"]), r
+    client = Client()
+    client.force_login(world.hq_admin)
+    for url in ("/search/", "/search/live/", "/customers/", "/contacts/"):
+        assert client.get(url, {"q": "\x00\x00\x00"}).status_code in (200, 400), url
