@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from kehu.core import pii
+from kehu.core import pii, references
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.http import (
     DbId,
@@ -177,16 +177,18 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
     ownership and status history, data quality, and the panels of other apps."""
     actor = current_user(request)
     view = customer_selectors.customer_view(actor=actor, customer_id=customer_id)
+    references.prime_objects(actor, [link.contact for link in view["contacts"]])
     customer = view["customer"]
     if customer.merged_into_id:
         raise NotFound()
     hierarchy = view["hierarchy"]
+    references.prime_objects(actor, [customer.parent, *(r["other"] for r in view["relationships"])])
     return {
         "profile": customer,
         "hierarchy": {
-            "parent": _ref(customer.parent) if customer.parent else None,
-            "ancestors": [_ref(c) for c in hierarchy["ancestors"]],
-            "children": [_ref(c) for c in hierarchy["children"]],
+            "parent": references.ref(actor, customer.parent),
+            "ancestors": references.refs(actor, hierarchy["ancestors"]),
+            "children": references.refs(actor, hierarchy["children"]),
             "group_root_id": hierarchy["group_root_id"],
             "group_members": hierarchy["group_members"],
             "descendants": hierarchy["descendants"],
@@ -194,10 +196,10 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
         "relationships": [
             {"id": r["relationship"].pk, "kind": r["relationship"].kind,
              "outgoing": r["outgoing"], "note": r["relationship"].note,
-             "other": _ref(r["other"]) if r["visible"] else None}
+             "other": references.ref(actor, r["other"])}
             for r in view["relationships"]],
         "contacts": [
-            {"id": link.contact_id, "name": link.contact.name, "title": link.title,
+            {**(references.ref(actor, link.contact) or {}), "title": link.title,
              "department": link.department, "decision_role": link.decision_role,
              "is_primary": link.is_primary,
              "phones": [p["number"] for p in pii.mask_phone_list(link.contact.phones)]}
@@ -217,8 +219,3 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
         "panels": {panel.key: data for panel, data in view["panels"]},
     }
 
-
-
-
-def _ref(customer: Customer) -> dict[str, Any]:
-    return {"id": customer.pk, "name": customer.name}
