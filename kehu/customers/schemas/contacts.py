@@ -9,6 +9,7 @@ from ninja import Field, Schema
 
 from kehu.core import pii, references
 from kehu.core.http import InputSchema, PageQuery, PatchSchema, current_user, omitted
+from kehu.core.schemas.references import RecordRef
 from kehu.customers.schemas.common import PhoneIn, PhoneOut, Ref, UserRef
 
 
@@ -50,7 +51,7 @@ class ContactLinkIn(LinkIn):
 
 
 class ContactLinkOut(Schema):
-    customer: Ref
+    customer: RecordRef
     title: str
     department: str
     decision_role: str
