@@ -44,6 +44,16 @@ def prime(viewer: Any, model: type, ids: Iterable[int | None]) -> None:
         cache[i] = i in seen
 
 
+def mark(viewer: Any, objects: Iterable[Any], visible: bool) -> None:
+    """Record what a reader already knows (records it read through ``visible_to``), so
+    showing them costs no query."""
+    if viewer is None:
+        return
+    for obj in objects:
+        if obj is not None and not _is_user_model(type(obj)):
+            _cache(viewer, type(obj))[obj.pk] = visible
+
+
 def prime_objects(viewer: Any, objects: Iterable[Any]) -> None:
     """``prime`` for loaded records, grouped by model."""
     by_model: dict[type, set[int]] = {}
