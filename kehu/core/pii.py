@@ -29,11 +29,14 @@ def mask_id_number(value: str) -> str:
 
 
 def mask_email(value: str) -> str:
+    """Keep the first two characters of the mailbox (one when it is short) and the
+    domain: zh***@example.com."""
     value = value or ""
     local, sep, domain = value.partition("@")
     if not sep:
         return mask_text(value)
-    return (local[:1] + "***") + "@" + domain
+    keep = 2 if len(local) > 3 else min(1, len(local))
+    return local[:keep] + "***" + "@" + domain
 
 
 def mask_text(value: str) -> str:
@@ -49,6 +52,11 @@ def mask_phone_list(phones: Any) -> list[dict[str, Any]]:
             if isinstance(p, dict)]
 
 
+def mask_email_list(emails: Any) -> list[str]:
+    """Emails stored as a list of strings: each masked."""
+    return [mask_email(str(e)) for e in emails or []]
+
+
 def mask_address_list(addresses: Any) -> list[dict[str, Any]]:
     return [dict(a, text=mask_text(str(a.get("text", "")))) for a in addresses or []
             if isinstance(a, dict)]
@@ -57,6 +65,7 @@ def mask_address_list(addresses: Any) -> list[dict[str, Any]]:
 LIST_MASKERS: dict[str, Callable[[Any], Any]] = {
     "phone_list": mask_phone_list,
     "address_list": mask_address_list,
+    "email_list": mask_email_list,
 }
 
 MASKERS: dict[str, Callable[[str], str]] = {

@@ -171,6 +171,7 @@ class Customer(Searchable, TenantOwned):
     )
     audit_masked: ClassVar[dict[str, str]] = {
         "phones": "phone_list", "addresses": "address_list", "id_number_masked": "id_number",
+        "emails": "email_list",
     }
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices,
@@ -252,7 +253,7 @@ class Contact(Searchable, TenantOwned):
     audit_exclude = frozenset(
         {"updated_at", "created_at", "version", "search_text", "search_grams", "phone_digits"}
     )
-    audit_masked: ClassVar[dict[str, str]] = {"phones": "phone_list"}
+    audit_masked: ClassVar[dict[str, str]] = {"phones": "phone_list", "email": "email"}
 
     name = models.CharField(_("name"), max_length=100)
     gender = models.CharField(_("gender"), max_length=10, blank=True, choices=[

@@ -17,6 +17,7 @@ from kehu.activities.schemas.followups import (
 )
 from kehu.activities.selectors import followups as fu_selectors
 from kehu.activities.services import followups as fu_services
+from kehu.core import references
 from kehu.core.http import (
     DbId,
     Page,
@@ -43,7 +44,10 @@ def followup_list(request: HttpRequest, filters: Query[FollowUpFiltersIn]) -> di
     qs = fu_selectors.followup_list(
         actor=current_user(request),
         filters=fu_selectors.FollowUpFilters.from_mapping(filters.model_dump()))
-    return paginate(qs.select_related("org_unit"), filters, count_cap=LIST_COUNT_CAP)
+    page = paginate(qs.select_related("org_unit"), filters, count_cap=LIST_COUNT_CAP)
+    references.prime_objects(current_user(request), [
+        record for f in page["items"] for record in (f.customer, f.contact)])
+    return page
 
 
 @router.post("/followups", response=responses({201: FollowUpOut}, 403))

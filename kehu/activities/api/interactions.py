@@ -19,6 +19,7 @@ from kehu.activities.schemas.interactions import (
 from kehu.activities.selectors import interactions as selectors
 from kehu.activities.services import interaction_imports
 from kehu.activities.services import interactions as services
+from kehu.core import references
 from kehu.core.http import (
     DbId,
     Page,
@@ -47,7 +48,10 @@ def interaction_list(request: HttpRequest, filters: Query[InteractionFiltersIn])
     qs = selectors.interaction_list(
         actor=current_user(request),
         filters=selectors.InteractionFilters.from_mapping(filters.model_dump()))
-    return paginate(selectors.with_details(qs), filters, count_cap=LIST_COUNT_CAP)
+    page = paginate(selectors.with_details(qs), filters, count_cap=LIST_COUNT_CAP)
+    references.prime_objects(current_user(request), [
+        record for i in page["items"] for record in (i.customer, *i.contacts.all())])
+    return page
 
 
 @router.post("/interactions", response=responses({201: InteractionOut}, 403, 409))

@@ -19,6 +19,7 @@ from kehu.activities.schemas.tasks import (
 )
 from kehu.activities.selectors import tasks as task_selectors
 from kehu.activities.services import tasks as task_services
+from kehu.core import references
 from kehu.core.http import (
     DbId,
     Page,
@@ -46,7 +47,9 @@ def task_list(request: HttpRequest, filters: Query[TaskFiltersIn]) -> dict:
     data: dict[str, Any] = filters.model_dump()
     qs = task_selectors.task_list(actor=current_user(request),
                                   filters=task_selectors.TaskFilters.from_mapping(data))
-    return paginate(qs, filters)
+    page = paginate(qs, filters)
+    references.prime_objects(current_user(request), (t.customer for t in page["items"]))
+    return page
 
 
 @router.post("/tasks", response=responses({201: TaskDetailOut}, 403))

@@ -8,6 +8,7 @@ from ninja import Field, Schema
 
 from kehu.activities.schemas.interactions import InteractionInline, Ref, UserRef
 from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted
+from kehu.core.schemas.references import RecordRef, ref_resolver
 
 
 class FollowUpIn(InputSchema):
@@ -52,12 +53,15 @@ class FollowUpCancelIn(InputSchema):
 
 class FollowUpOut(Schema):
     id: int
-    customer: Ref
-    contact: Ref | None
+    customer: RecordRef
+    contact: RecordRef | None
     subject: str
     notes: str
     due_at: datetime
     state: str
+
+    resolve_customer = staticmethod(ref_resolver("customer"))
+    resolve_contact = staticmethod(ref_resolver("contact"))
     status: str = Field(..., description="planned, overdue, done or cancelled.")
     done_at: datetime | None
     fulfilled_by_id: int | None

@@ -7,7 +7,17 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted
+from kehu.core import references
+from kehu.core.http import (
+    DbId,
+    InputSchema,
+    Moment,
+    PageQuery,
+    PatchSchema,
+    current_user,
+    omitted,
+)
+from kehu.core.schemas.references import RecordRef, ref_resolver
 
 
 class Ref(Schema):
@@ -61,8 +71,8 @@ class InteractionOut(Schema):
     channel: str
     occurred_at: datetime
     duration_minutes: int | None
-    customer: Ref
-    contacts: list[Ref]
+    customer: RecordRef
+    contacts: list[RecordRef]
     participants: list[UserRef]
     subject: str
     content: str
@@ -76,9 +86,11 @@ class InteractionOut(Schema):
     created_at: datetime
     updated_at: datetime
 
+    resolve_customer = staticmethod(ref_resolver("customer"))
+
     @staticmethod
-    def resolve_contacts(obj: Any) -> list[Any]:
-        return list(obj.contacts.all())
+    def resolve_contacts(obj: Any, context: Any) -> list[Any]:
+        return references.refs(current_user(context["request"]), obj.contacts.all())
 
     @staticmethod
     def resolve_participants(obj: Any) -> list[Any]:

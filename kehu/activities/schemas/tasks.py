@@ -8,6 +8,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted
+from kehu.core.schemas.references import RecordRef, ref_resolver
 
 TaskStatus = Literal["open", "in_progress", "done", "cancelled"]
 TaskPriority = Literal["low", "normal", "high", "urgent"]
@@ -18,9 +19,8 @@ class UserRef(Schema):
     name: str = Field(..., alias="full_name")
 
 
-class CustomerRef(Schema):
-    id: int
-    name: str
+class CustomerRef(RecordRef):
+    """A task's customer: redacted when the caller may not see it."""
 
 
 class CommentIn(InputSchema):
@@ -89,6 +89,8 @@ class TaskOut(Schema):
     assigned_by: UserRef | None
     customer: CustomerRef | None
     org_unit_id: int
+
+    resolve_customer = staticmethod(ref_resolver("customer"))
     created_at: datetime
     updated_at: datetime
     version: int

@@ -174,8 +174,9 @@ def test_api_crud(world, book):
             "occurred_at": "2026-03-01T10:00:00+08:00", "duration_minutes": 60}
     r = client.post("/interactions", body, Idempotency_Key="k1")
     assert r.status == 201, r
-    assert r.data["customer"] == {"id": book.rep.pk, "name": book.rep.name}
-    assert r.data["contacts"] == [{"id": book.rep_contact.pk, "name": "王经理"}]
+    assert r.data["customer"] == {"id": book.rep.pk, "name": book.rep.name, "redacted": False}
+    assert r.data["contacts"] == [{"id": book.rep_contact.pk, "name": "王经理",
+                                   "redacted": False}]
     assert r.headers["ETag"] == '"1"'
     again = client.post("/interactions", body, Idempotency_Key="k1")
     assert again.data["id"] == r.data["id"] and Interaction.objects.count() == 1

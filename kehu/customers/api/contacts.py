@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
+from kehu.core import references
 from kehu.core.exceptions import NotFound
 from kehu.core.http import (
     DbId,
@@ -47,7 +48,10 @@ def contact_list(request: HttpRequest, filters: Query[ContactFiltersIn]) -> dict
     qs = contact_selectors.contact_list(actor=current_user(request), q=filters.q,
                                         customer_id=filters.customer_id) \
         .select_related("owner", "org_unit").prefetch_related("tags")
-    return paginate(qs, filters, count_cap=LIST_COUNT_CAP)
+    page = paginate(qs, filters, count_cap=LIST_COUNT_CAP)
+    references.prime_objects(current_user(request), (
+        link.customer for contact in page["items"] for link in contact.customer_links.all()))
+    return page
 
 
 @contacts_router.post("", response=responses({201: ContactOut}, 403, 409))
@@ -102,5 +106,5 @@ def contact_unlink(request: HttpRequest, contact_id: DbId, customer_id: DbId) ->
 @idempotent(secret_fields=("value",))
 def contact_reveal(request: HttpRequest, contact_id: DbId, payload: ContactRevealIn) -> dict:
     value = contact_services.contact_reveal(actor=current_user(request), contact_id=contact_id,
-                                            reason=payload.reason)
-    return {"field": "phones", "value": value}
+                                            reason=payload.reason, field=payload.field)
+    return {"field": payload.field, "value": value}

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from kehu.core import pii
+from kehu.core import pii, references
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.http import (
     DbId,
@@ -181,12 +181,20 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
     if customer.merged_into_id:
         raise NotFound()
     hierarchy = view["hierarchy"]
+    # What the selector read through ``visible_to`` is known: showing it costs no query.
+    # (A contact is visible to whoever may see one of its customers.)
+    references.mark(actor, [*hierarchy["ancestors"], *hierarchy["children"],
+                            *(link.contact for link in view["contacts"])], True)
+    for r in view["relationships"]:
+        references.mark(actor, [r["other"]], r["visible"])
+    ancestor_ids = {a.pk for a in hierarchy["ancestors"]}
+    references.mark(actor, [customer.parent], customer.parent_id in ancestor_ids)
     return {
         "profile": customer,
         "hierarchy": {
-            "parent": _ref(customer.parent) if customer.parent else None,
-            "ancestors": [_ref(c) for c in hierarchy["ancestors"]],
-            "children": [_ref(c) for c in hierarchy["children"]],
+            "parent": references.ref(actor, customer.parent),
+            "ancestors": references.refs(actor, hierarchy["ancestors"]),
+            "children": references.refs(actor, hierarchy["children"]),
             "group_root_id": hierarchy["group_root_id"],
             "group_members": hierarchy["group_members"],
             "descendants": hierarchy["descendants"],
@@ -194,10 +202,10 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
         "relationships": [
             {"id": r["relationship"].pk, "kind": r["relationship"].kind,
              "outgoing": r["outgoing"], "note": r["relationship"].note,
-             "other": _ref(r["other"]) if r["visible"] else None}
+             "other": references.ref(actor, r["other"])}
             for r in view["relationships"]],
         "contacts": [
-            {"id": link.contact_id, "name": link.contact.name, "title": link.title,
+            {**(references.ref(actor, link.contact) or {}), "title": link.title,
              "department": link.department, "decision_role": link.decision_role,
              "is_primary": link.is_primary,
              "phones": [p["number"] for p in pii.mask_phone_list(link.contact.phones)]}
@@ -217,8 +225,3 @@ def customer_view(request: HttpRequest, customer_id: DbId) -> dict:
         "panels": {panel.key: data for panel, data in view["panels"]},
     }
 
-
-
-
-def _ref(customer: Customer) -> dict[str, Any]:
-    return {"id": customer.pk, "name": customer.name}

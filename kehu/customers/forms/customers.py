@@ -365,7 +365,8 @@ class TransferForm(KehuForm):
 class RevealForm(KehuForm):
     prefix = "reveal"
     autofocus = False
-    field = forms.ChoiceField(choices=(("phones", _("Phones")), ("addresses", _("Addresses")),
+    field = forms.ChoiceField(choices=(("phones", _("Phones")), ("emails", _("Emails")),
+                                       ("addresses", _("Addresses")),
                                        ("id_number", _("ID number"))),
                               widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Why do you need to see it?"), max_length=300)

@@ -7,8 +7,9 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from kehu.core import pii
-from kehu.core.http import Day, DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core import pii, references
+from kehu.core.http import Day, DbId, InputSchema, PageQuery, PatchSchema, current_user, omitted
+from kehu.core.schemas.references import RecordRef
 from kehu.customers.schemas.common import PhoneIn, PhoneOut, Ref, UserRef
 
 
@@ -50,7 +51,7 @@ class ContactLinkIn(LinkIn):
 
 
 class ContactLinkOut(Schema):
-    customer: Ref
+    customer: RecordRef
     title: str
     department: str
     decision_role: str
@@ -62,13 +63,16 @@ class ContactOut(Schema):
     name: str
     gender: str
     phones: list[PhoneOut]
-    email: str
+    email: str = Field(..., description="Masked: zh***@example.com.")
     wechat: str
     preferred_channel: str
     birthday: date | None
     tags: list[str]
     notes: str
-    customers: list[ContactLinkOut]
+    customers: list[ContactLinkOut] = Field(
+        ..., description="The contact's places at customers you may see.")
+    hidden_customers: int = Field(
+        ..., description="How many other customers the contact is linked to: not named.")
     owner: UserRef | None
     org_unit: Ref
     version: int
@@ -84,8 +88,22 @@ class ContactOut(Schema):
         return sorted(tag.name for tag in obj.tags.all())
 
     @staticmethod
-    def resolve_customers(obj: Any) -> list[Any]:
-        return list(obj.customer_links.all())
+    def resolve_email(obj: Any) -> str:
+        return str(pii.mask("email", obj.email))
+
+    @staticmethod
+    def resolve_customers(obj: Any, context: Any) -> list[Any]:
+        return _links(obj, context)[0]
+
+    @staticmethod
+    def resolve_hidden_customers(obj: Any, context: Any) -> int:
+        return _links(obj, context)[1]
+
+
+def _links(contact: Any, context: Any) -> tuple[list[Any], int]:
+    """The contact's links split by whether the viewer may see their customer."""
+    return references.split(current_user(context["request"]), contact.customer_links.all(),
+                            lambda link: link.customer)
 
 
 class ContactFiltersIn(PageQuery):
@@ -94,4 +112,5 @@ class ContactFiltersIn(PageQuery):
 
 
 class ContactRevealIn(InputSchema):
+    field: str = Field("phones", description="phones or email")
     reason: str = Field(..., max_length=300)

@@ -76,7 +76,7 @@ class CustomerOut(Schema):
     size: str
     addresses: list[AddressOut]
     phones: list[PhoneOut]
-    emails: list[str]
+    emails: list[str] = Field(..., description="Masked: zh***@example.com.")
     website: str
     tier: str
     vip_grade: str
@@ -110,6 +110,10 @@ class CustomerOut(Schema):
     @staticmethod
     def resolve_phones(obj: Any) -> list[dict[str, Any]]:
         return pii.mask_phone_list(obj.phones)
+
+    @staticmethod
+    def resolve_emails(obj: Any) -> list[str]:
+        return pii.mask_email_list(obj.emails)
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
@@ -161,7 +165,7 @@ class BulkOut(Schema):
 
 
 class RevealIn(InputSchema):
-    field: str = Field(..., description="id_number, phones or addresses")
+    field: str = Field(..., description="id_number, phones, emails or addresses")
     reason: str = Field(..., max_length=300)
 
 

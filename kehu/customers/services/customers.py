@@ -258,7 +258,7 @@ def customer_bulk_status(*, actor: User, customer_ids: Iterable[int], status: st
             for c in customers]
 
 
-REVEALABLE = ("id_number", "phones", "addresses")
+REVEALABLE = ("id_number", "phones", "emails", "addresses")
 
 
 @transaction.atomic

@@ -205,7 +205,7 @@ def test_reveal_needs_the_right_and_a_reason_and_is_audited(world, book):
     assert ID_NUMBER in text and "13700001234" in text and "广州市天河区体育西路1号" in text
     event = export_events()[-1]
     assert event.changes["reason"] == "与公安系统核对身份"
-    assert event.changes["revealed"] == ["id_number", "phones", "addresses"]
+    assert event.changes["revealed"] == ["id_number", "phones", "emails", "addresses"]
 
 
 def test_reveal_covers_only_rows_in_the_reveal_scope(world, book):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kehu.core import access, pii
+from kehu.core import access, pii, references
 from kehu.core.exceptions import KehuError
 from kehu.core.web import is_htmx, page, service_error, user
 from kehu.customers.actions import actions_for
@@ -34,7 +34,11 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     contacts = contact_selectors.contact_list(actor=me, q=q.strip())
     paginator = CappedPaginator(contacts, CONTACTS_PER_PAGE)
     page_obj = paginator.get_page(request.GET.get("page"))
-    rows = [(c, pii.mask_phone_list(c.phones)[:1]) for c in page_obj]
+    references.prime_objects(me, (link.customer for c in page_obj
+                                  for link in c.customer_links.all()))
+    rows = [(c, pii.mask_phone_list(c.phones)[:1],
+             *references.split(me, c.customer_links.all(), lambda link: link.customer))
+            for c in page_obj]
     template = "customers/contacts/list.html"
     if is_htmx(request) and request.headers.get("HX-Target") == "contact-results":
         template += "#results"
@@ -51,6 +55,7 @@ def _contact_context(request: HttpRequest, contact: Contact, **forms: Any) -> di
     can_link = access.has_perm(me, "customers.change")
     return {
         "contact": contact, "phones": pii.mask_phone_list(contact.phones),
+        "email": pii.mask("email", contact.email),
         "links": [(link, can_link and access.allows(me, link.customer, "change"))
                   for link in links],
         "tags": list(contact.tags.all()),

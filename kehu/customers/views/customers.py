@@ -267,6 +267,7 @@ def _detail_context(request: HttpRequest, pk: int, **forms: Any) -> dict[str, An
     ctx: dict[str, Any] = {
         "view": view, "customer": customer,
         "phones": pii.mask_phone_list(customer.phones),
+        "emails": pii.mask_email_list(customer.emails),
         "addresses": [{**a, "kind_label": kinds.get(a.get("kind", ""), "")}
                       for a in pii.mask_address_list(customer.addresses)],
         "industry": industry, "region": region,
@@ -294,7 +295,8 @@ def _detail_context(request: HttpRequest, pk: int, **forms: Any) -> dict[str, An
             link=True, prefix="contact")
         ctx["contact_form"].blur()
     if ctx["can_reveal"]:
-        present = {"phones": customer.phones, "addresses": customer.addresses,
+        present = {"phones": customer.phones, "emails": customer.emails,
+                   "addresses": customer.addresses,
                    "id_number": customer.id_number_masked}
         ctx["reveal_forms"] = {
             name: reveal_form(name) for name in customer_services.REVEALABLE if present[name]}
