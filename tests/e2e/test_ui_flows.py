@@ -305,3 +305,19 @@ def test_phone_width_org_page_opens_at_the_top(phone_page: Any) -> None:
         page.wait_for_timeout(200)  # an autofocus scroll happens right after load
         assert page.evaluate("window.scrollY") == 0, path
         assert page.evaluate("document.activeElement === document.body"), path
+
+
+def test_the_content_security_policy_blocks_inline_script(browser: Any, live_server: Any) -> None:
+    # The console watch of the page fixtures sees a violation, and inline script never runs.
+    from tests.e2e.conftest import watch_csp
+
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    violations = watch_csp(page)
+    page.goto(live_server.url + "/login/")
+    page.evaluate("() => { const s = document.createElement('script');"
+                  " s.textContent = 'window.inlineRan = true'; document.body.appendChild(s); }")
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => window.inlineRan") is None
+    assert violations
+    context.close()

@@ -70,20 +70,3 @@ def test_templates_have_no_inline_script_handler_or_style():
             offenders.append(str(path))
     assert offenders == []
 
-
-def test_only_the_spreadsheet_helper_writes_csv():
-    # Every spreadsheet cell goes through kehu.core.spreadsheets (issue 11, item 7):
-    # CSV through csv_lines, XLSX cells through xlsx_value.
-    root = Path(__file__).resolve().parents[2]
-    offenders = []
-    for path in root.rglob("*.py"):
-        relative = path.relative_to(root).as_posix()
-        if "/tests/" in relative or relative.startswith(("bench/", "core/spreadsheets.py")):
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if "csv.writer(" in line or "csv.DictWriter(" in line:
-                offenders.append(relative)
-            if ("sheet.append(" in line or "WriteOnlyCell(" in line) \
-                    and "xlsx_value(" not in line and "sheet.append(header)" not in line:
-                offenders.append(relative)
-    assert offenders == []
