@@ -44,7 +44,9 @@ def browser() -> Iterator[Any]:
 
 
 def watch_csp(page: Any) -> list[str]:
-    """Console messages about the Content-Security-Policy (every page must have none)."""
+    """Console messages about the Content-Security-Policy (every page must have none).
+    Tests pass ``wait_for_function`` a function (``"() => …"``): Playwright evaluates a
+    bare expression with ``eval``, which the policy refuses."""
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text)
             if "Content Security Policy" in message.text else None)

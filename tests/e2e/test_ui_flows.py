@@ -27,7 +27,7 @@ def sign_up(page: Any, company: str, email: str) -> None:
     go(page, "/signup/")
     # The first field has focus: type straight away, as a keyboard user would.
     page.wait_for_function(
-        "document.activeElement && document.activeElement.id === 'id_company_name'")
+        "() => document.activeElement && document.activeElement.id === 'id_company_name'")
     page.keyboard.type(company)
     page.fill("#id_admin_name", "周总")
     page.fill("#id_email", email)
@@ -190,7 +190,8 @@ def test_admin_creates_user_who_then_signs_in(page: Any, browser: Any, live_serv
     page.locator("#site-nav").get_by_role("link", name="用户").click()
     page.get_by_role("link", name="新建用户").click()
     page.wait_for_url(re.compile(r"/users/new/"))
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_email'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'id_email'")
     page.keyboard.type("lin@mindong.test")
     page.fill("#id_full_name", "林晓")
     page.get_by_label("客户经理").check()
@@ -205,7 +206,7 @@ def test_admin_creates_user_who_then_signs_in(page: Any, browser: Any, live_serv
     assert rows.count() == 2
     page.fill("#id_q", "林")
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=\"user-table\"] tbody tr').length === 1")
+        "() => document.querySelectorAll('[data-testid=\"user-table\"] tbody tr').length === 1")
     assert "lin@mindong.test" in rows.first.inner_text()
     assert page.evaluate("window.__kehuSamePage") is True
     assert "q=" in page.url
