@@ -1,4 +1,9 @@
-"""Authentication: email + password with lockout, TOTP, and bearer API tokens."""
+"""Authentication: email + password with lockout, TOTP, and bearer API tokens.
+
+Sign-in answers alike for an unknown email, a wrong password and a locked account, so
+that nobody learns which emails have accounts. The lock is told to the account's owner
+(``account_locked``: the notifications app sends a notice and an email) and shown to
+administrators (user detail, ``is_locked`` in the API)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +26,9 @@ from kehu.core.exceptions import AuthenticationFailed
 from kehu.core.models import ApiToken, User
 
 TOKEN_PREFIX = "kehu_"  # noqa: S105 -- a marker, not a secret
+
+# Sent (after commit) with ``user=`` when an account locks after too many failures.
+account_locked = Signal()
 
 
 def hash_token(plaintext: str) -> str:
@@ -74,7 +83,8 @@ def verify_totp(user: User, code: str | None) -> bool:
     return False
 
 
-def _locked_message(user: User) -> str:
+def locked_message(user: User) -> str:
+    """For the account's owner (notice, email), never for whoever is signing in."""
     assert user.locked_until is not None
     minutes = max(1, int((user.locked_until - timezone.now()).total_seconds() // 60) + 1)
     return _(
@@ -88,8 +98,9 @@ def _record_failure(user: User, reason: str) -> None:
     audit.record(actor=None, action="auth.login_failed", obj=user, changes={"reason": reason})
 
 
-def _count_failure(user: User, reason: str) -> AuthenticationFailed | None:
-    """Count a wrong password or code; lock at the threshold. The lockout error, if any."""
+def _count_failure(user: User, reason: str) -> None:
+    """Count a wrong password or code; lock at the threshold (the owner is told, by
+    ``account_locked``; the caller gets the usual answer)."""
     user.failed_login_count += 1
     locked_now = user.failed_login_count >= settings.KEHU_LOCKOUT_THRESHOLD
     if locked_now:
@@ -99,8 +110,7 @@ def _count_failure(user: User, reason: str) -> AuthenticationFailed | None:
     _record_failure(user, "locked_now" if locked_now else reason)
     if locked_now:
         audit.record(actor=None, action="auth.locked", obj=user)
-        return AuthenticationFailed(_locked_message(user))
-    return None
+        transaction.on_commit(lambda: account_locked.send(sender=User, user=user))
 
 
 def _succeed(user: User) -> User:
@@ -119,9 +129,8 @@ def _check_code(user: User, totp_code: str | None) -> User | AuthenticationFaile
         return _succeed(user)
     if not totp_code:
         return SecondFactorRequired(user_id=user.pk)
-    return _count_failure(user, "wrong_totp") or SecondFactorRequired(
-        _("The code is wrong or has expired."), user_id=user.pk
-    )
+    _count_failure(user, "wrong_totp")
+    return SecondFactorRequired(_("The code is wrong or has expired."), user_id=user.pk)
 
 
 def login_with_password(email: str, password: str, totp_code: str | None = None) -> User:
@@ -146,10 +155,13 @@ def login_with_password(email: str, password: str, totp_code: str | None = None)
                          object_repr=email[:300], changes={"reason": "unknown_email"})
             outcome = AuthenticationFailed()
         elif user.is_locked():
+            # The same answer (and about the same time) as for an unknown email.
+            User().set_password(password or "")
             _record_failure(user, "locked")
-            outcome = AuthenticationFailed(_locked_message(user))
+            outcome = AuthenticationFailed()
         elif not user.check_password(password or ""):
-            outcome = _count_failure(user, "wrong_password") or AuthenticationFailed()
+            _count_failure(user, "wrong_password")
+            outcome = AuthenticationFailed()
         elif not user.is_active or not user.tenant.is_active:
             _record_failure(user, "inactive")
             outcome = AuthenticationFailed(_("This account is deactivated."))
@@ -172,7 +184,7 @@ def login_second_factor(user_id: int, totp_code: str | None) -> User:
             outcome = AuthenticationFailed(_("Please sign in again."))
         elif user.is_locked():
             _record_failure(user, "locked")
-            outcome = AuthenticationFailed(_locked_message(user))
+            outcome = AuthenticationFailed()
         else:
             outcome = _check_code(user, totp_code)
     if isinstance(outcome, AuthenticationFailed):

@@ -1,12 +1,15 @@
 """Helpers for files that people open in a spreadsheet (Excel, WPS, LibreOffice).
 
-Any export (audit log, customers, contacts, import reports) writes its cells through
-``safe_cell`` so that text a spreadsheet would run as a formula is shown as text
-(CSV / formula injection), and streams CSV through ``Echo``.
+Every cell Kehu writes (audit log, customers, contacts, import reports; headers as well
+as data) goes through ``safe_cell`` so that text a spreadsheet would run as a formula is
+shown as text (CSV / formula injection): CSV through ``csv_lines``, XLSX through
+``xlsx_value``. No other module makes a ``csv.writer`` (a test checks).
 """
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 # Characters that make a spreadsheet treat a cell as a formula (or, for tab and CR, that
@@ -33,3 +36,23 @@ class Echo:
 
     def write(self, value: str) -> str:
         return value
+
+
+def csv_lines(rows: Iterable[Iterable[Any]], *, bom: bool = True) -> Iterator[str]:
+    """``rows`` as CSV text chunks (a byte-order mark first, so that Excel reads UTF-8),
+    every cell, header included, through ``safe_cell``."""
+    writer = csv.writer(Echo())
+    if bom:
+        yield UTF8_BOM
+    for row in rows:
+        yield writer.writerow([safe_cell(value) for value in row])
+
+
+def xlsx_value(value: Any) -> Any:
+    """A cell for an XLSX sheet: numbers stay numbers, text goes through ``safe_cell``
+    and loses the control characters XLSX does not allow (a pasted note may carry some)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub("", safe_cell(value))

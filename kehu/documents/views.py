@@ -11,24 +11,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.core.exceptions import KehuError, ValidationFailed
+from kehu.core.redirects import next_url
 from kehu.core.web import page, service_error, user
 from kehu.documents import services
 from kehu.documents.api import file_response
 from kehu.documents.forms import DocumentUploadForm, target_names
-
-
-def _next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 @page("documents.create")
@@ -51,15 +42,15 @@ def document_upload(request: HttpRequest) -> HttpResponse:
                 service_error(request, form, exc)
             else:
                 messages.success(request, _("Document uploaded."))
-                return redirect(_next(request, reverse("home")))
+                return redirect(next_url(request, reverse("home")))
         status = 422
     else:
         form = DocumentUploadForm(initial={
             key: request.GET.get(key)
-            for key in (*target_names(), "target_type", "target_id", "next")
-            if request.GET.get(key)})
+            for key in (*target_names(), "target_type", "target_id")
+            if request.GET.get(key)} | {"next": next_url(request, "")})
         status = 200
-    return render(request, "documents/upload.html", {"form": form},
+    return render(request, "documents/upload.html", {"form": form, "back": next_url(request, "")},
                   status=status)
 
 
@@ -84,7 +75,7 @@ def document_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
 @page("documents.delete")
 def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
     me = user(request)
-    back = _next(request, reverse("home"))
+    back = next_url(request, reverse("home"))
     try:
         version = int(request.POST.get("expected_version") or 0) or None
         services.document_delete(actor=me, document_id=pk, expected_version=version)

@@ -1,12 +1,34 @@
-"""What the notifications app contributes at start-up: its audit action. (The header badge
-is in the shared layout, fed by kehu.notifications.context_processors.)"""
+"""What the notifications app contributes at start-up: its audit action, and the notice
+(with email) that tells a user their account was locked. (The header badge is in the
+shared layout, fed by kehu.notifications.context_processors.)"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core import auth
 from kehu.core.audit import register_action
+from kehu.core.models import User
+from kehu.notifications.registry import register_kind
+
+ACCOUNT_LOCKED = "account_locked"
 
 
 def register() -> None:
     register_action("reminder_settings.update", _("Reminder settings changed"))
+    register_kind(ACCOUNT_LOCKED, _("Account locked"))
+    auth.account_locked.connect(tell_locked_user, dispatch_uid="kehu.notifications.locked")
+
+
+def tell_locked_user(sender: Any, user: User, **kwargs: Any) -> None:
+    """Sign-in no longer says an account is locked (that would tell who has one): its
+    owner learns it here, by a notice and, if they take email, an email."""
+    from kehu.notifications.services import notify
+
+    with translation.override(user.language):
+        notify(recipient=user, kind=ACCOUNT_LOCKED, title=str(_("Your account is locked")),
+               body=auth.locked_message(user),
+               key=f"{ACCOUNT_LOCKED}:{user.locked_until:%Y%m%d%H%M%S}", email=True)

@@ -12,13 +12,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.http import MAX_ID
 from kehu.core.models import User
+from kehu.core.redirects import next_url, safe_next
 from kehu.core.web import page, service_error
 from kehu.notifications import selectors, services
 from kehu.notifications.forms import ReminderSettingsForm
@@ -29,14 +29,6 @@ NOTIFICATIONS_PER_PAGE = 25
 
 def _me(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _safe(request: HttpRequest, target: str, default: str) -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _id(value: int) -> int:
@@ -66,7 +58,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @page()
 def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
     services.notification_mark_read(actor=_me(request), notification_id=_id(notification_id))
-    return redirect(_safe(request, request.POST.get("next", ""), reverse("notification_list")))
+    return redirect(next_url(request, reverse("notification_list")))
 
 
 @require_GET
@@ -75,7 +67,7 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     """Follow a notice's link, marking it read on the way."""
     notice = services.notification_mark_read(actor=_me(request),
                                              notification_id=_id(notification_id))
-    return redirect(_safe(request, notice.url, reverse("notification_list")))
+    return redirect(safe_next(request, notice.url, reverse("notification_list")))
 
 
 @require_POST
@@ -84,7 +76,7 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
     count = services.notification_mark_all_read(actor=_me(request))
     if count:
         messages.success(request, _("Marked %(n)d notifications read.") % {"n": count})
-    return redirect(_safe(request, request.POST.get("next", ""), reverse("notification_list")))
+    return redirect(next_url(request, reverse("notification_list")))
 
 
 @page()

@@ -43,14 +43,26 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+def watch_csp(page: Any) -> list[str]:
+    """Console messages about the Content-Security-Policy (every page must have none).
+    Tests pass ``wait_for_function`` a function (``"() => …"``): Playwright evaluates a
+    bare expression with ``eval``, which the policy refuses."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return violations
+
+
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.base_url = live_server.url  # type: ignore[attr-defined]
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert violations == [], "the Content-Security-Policy blocked something"
 
 
 @pytest.fixture
@@ -60,5 +72,7 @@ def phone_page(browser: Any, live_server: Any) -> Iterator[Any]:
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.base_url = live_server.url  # type: ignore[attr-defined]
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert violations == [], "the Content-Security-Policy blocked something"

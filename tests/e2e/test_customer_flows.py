@@ -42,7 +42,8 @@ def test_create_fix_error_then_work_on_the_unified_view(page: Any, world: World)
     page.select_option("#id_province", "440000")
     # The city list follows the province (htmx).
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('#id_city option')).some(o => o.value === '440600')")
+        "() => Array.from(document.querySelectorAll('#id_city option'))"
+        ".some(o => o.value === '440600')")
     page.select_option("#id_city", "440600")
     page.locator('[data-testid="customer-save"]').click()
     error = page.locator(".field.has-error #id_uscc")
@@ -124,7 +125,7 @@ def test_header_search_by_initials_and_two_characters(page: Any, world: World,
     assert book.hq.name in live.inner_text()
     box.fill("白云")
     page.wait_for_function(
-        "document.querySelector('[data-testid=search-live]') && document.querySelector("
+        "() => document.querySelector('[data-testid=search-live]') && document.querySelector("
         "'[data-testid=search-live]').innerText.includes('白云机场')")
     assert book.hq.name not in live.inner_text()
     assert "138****5678" in live.inner_text()
@@ -163,7 +164,7 @@ def test_bulk_tag_from_the_list(page: Any, world: World, book: Book) -> None:
     page.locator("details.more-filters > summary").click()
     page.select_option("#id_tag", "重点客户")
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=customer-table] tbody tr').length === 2")
+        "() => document.querySelectorAll('[data-testid=customer-table] tbody tr').length === 2")
     assert page.evaluate("window.__kehuSamePage") is True
     assert "tag=" in page.url
     shot(page, "customer-list-wide.png")

@@ -52,7 +52,7 @@ def test_attach_preview_refuse_and_download(page: Any, world: World, book: Book)
     thumb = panel.locator('[data-testid="document-thumb"]')
     assert thumb.count() == 1
     page.wait_for_function(
-        "document.querySelector('[data-testid=document-thumb]').naturalWidth > 0")
+        "() => document.querySelector('[data-testid=document-thumb]').naturalWidth > 0")
 
     _upload(page, "方案.pdf", SAMPLE_PDF, "application/pdf")
     page.wait_for_url(re.compile(rf"/customers/{book.rep.pk}/"))

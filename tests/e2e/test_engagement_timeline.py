@@ -47,12 +47,12 @@ def test_record_filter_plan_and_complete(page: Any, world: World, book: Book) ->
     # Filter the timeline by type (htmx swaps the timeline in place).
     page.locator('[data-testid="timeline-kinds"] a[data-kind="visit"]').click()
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=timeline-item]').length === 1")
+        "() => document.querySelectorAll('[data-testid=timeline-item]').length === 1")
     assert "上门拜访信息部" in page.locator('[data-testid="timeline-items"]').inner_text()
     assert "发送方案邮件" not in page.locator('[data-testid="timeline"]').inner_text()
     page.locator('[data-testid="timeline-kinds"] a[data-kind="email"]').click()
     page.wait_for_function(
-        "document.querySelector('[data-testid=timeline-items]')"
+        "() => document.querySelector('[data-testid=timeline-items]')"
         " && document.querySelector('[data-testid=timeline-items]').innerText"
         ".includes('发送方案邮件')")
 
@@ -76,7 +76,8 @@ def test_record_filter_plan_and_complete(page: Any, world: World, book: Book) ->
     dialog.locator('[data-testid="followup-complete-form"]').wait_for()
     assert "回访扩容报价" in dialog.locator('[data-testid="followup-action-subject"]') \
         .inner_text()
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_kind'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'id_kind'")
     page.select_option("#id_kind", "call")
     page.fill("#id_content", "客户确认报价")
     shot(page, "engagement-complete-dialog.png")

@@ -53,14 +53,20 @@ def me(request: HttpRequest, response: HttpResponse) -> object:
 @needs_if_match
 def me_update(request: HttpRequest, payload: ProfilePatch, response: HttpResponse) -> object:
     """Change your name, phone, language or password (``current_password`` +
-    ``new_password``). Send ``If-Match`` with the ETag of ``GET /auth/me``."""
+    ``new_password``). Send ``If-Match`` with the ETag of ``GET /auth/me``. A new
+    password revokes every API token of yours, the one making this call included;
+    ``tokens_revoked`` says how many."""
     actor = current_user(request)
     changes = payload.changes()
-    user = services.profile_update(actor=actor, expected_version=if_match(request), **changes)
+    user, revoked = services.profile_change(actor=actor, expected_version=if_match(request),
+                                            **changes)
     if changes.get("new_password") and request.session.session_key:
         # A session caller stays signed in; other sessions end with the old hash.
         update_session_auth_hash(request, user)
     user.tenant = actor.tenant
     set_etag(response, user)
-    return user
+    out = MeOut.from_orm(user)
+    if changes.get("new_password"):
+        out.tokens_revoked = revoked
+    return out
 

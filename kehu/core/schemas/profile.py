@@ -19,6 +19,10 @@ class MeOut(UserOut):
         ..., description="Each permission you hold and its widest data scope."
     )
 
+    tokens_revoked: int | None = Field(
+        None, description="After a password change: how many of your API tokens were "
+        "revoked (null otherwise).")
+
     @staticmethod
     def resolve_permissions(obj: Any) -> dict[str, str]:
         return dict(sorted(access.grants(obj).items()))

@@ -20,10 +20,20 @@ from kehu.core.validators import check_password, clean_name
 from kehu.core.versions import bump_version, check_version
 
 
-@transaction.atomic
 def profile_update(*, actor: User, expected_version: int | None = None, **changes: Any) -> User:
     """A user's own settings: name, phone, language, password."""
+    return profile_change(actor=actor, expected_version=expected_version, **changes)[0]
+
+
+@transaction.atomic
+def profile_change(*, actor: User, expected_version: int | None = None,
+                   **changes: Any) -> tuple[User, int]:
+    """``profile_update``, also telling how many API tokens were revoked: a new password
+    revokes every token of the user (as an administrator's reset does), since a change of
+    password often follows a suspected compromise. Sessions other than the caller's end
+    with the old password hash."""
     user = User.objects.select_for_update().get(pk=actor.pk)
+    revoked = 0
     check_version(user, expected_version)
     before = audit.snapshot(user)
     apply_person_fields(user, changes)
@@ -33,13 +43,17 @@ def profile_update(*, actor: User, expected_version: int | None = None, **change
                 fields={"current_password": [_("The current password is wrong.")]}
             )
         user.set_password(check_password(changes["new_password"], user, "new_password"))
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now())
         before["password"], after_password = "***", {"password": "***changed***"}
     else:
         after_password = {}
     changed = save_changes(user, before, after_password)
     if changed:
+        if revoked:
+            changed["api_tokens_revoked"] = [None, revoked]
         audit.record(actor=user, action="user.profile_update", obj=user, changes=changed)
-    return user
+    return user, revoked
 
 
 @transaction.atomic

@@ -93,8 +93,13 @@ def user_create(
     full_name = clean_name(full_name, "full_name")
     phone = clean_phone(phone)
     language = _clean_language(language)
-    if User.objects.filter(email__iexact=email).exists():
-        raise Conflict(fields={"email": [_("This email address is already registered.")]})
+    holder = User.objects.filter(email__iexact=email).values_list("tenant_id", flat=True).first()
+    if holder is not None:
+        # Emails are unique across companies (sign-in is by email alone), but an admin
+        # learns only about their own company: another company's user is not revealed.
+        raise Conflict(fields={"email": [
+            _("A user with this email already exists in your company.")
+            if holder == actor.tenant_id else _("This email cannot be used.")]})
     roles = _roles_for(actor, role_ids)
     generated = None
     if password is None:

@@ -252,10 +252,13 @@ def test_token_lockout_after_five_failures_and_admin_unlock(world: World) -> Non
     body = {"email": "rep_a1@huaxia.test", "password": "wrong-password"}
     for _attempt in range(4):
         assert_error(anonymous.post("/auth/token", body), 401, "authentication_failed")
+    unknown = assert_error(anonymous.post("/auth/token", {**body, "email": "no@huaxia.test"}),
+                           401, "authentication_failed")
+    # Locked, the account answers as an unknown email does (issue 11, item 10).
     locked = assert_error(anonymous.post("/auth/token", body), 401, "authentication_failed")
-    assert "locked" in locked["message"]
+    assert locked == unknown
     right = anonymous.post("/auth/token", {**body, "password": PASSWORD})
-    assert "locked" in assert_error(right, 401, "authentication_failed")["message"]
+    assert assert_error(right, 401, "authentication_failed") == unknown
     assert not ApiToken.objects.filter(user=world.city_a1_rep).exists()
 
     listed = api_as(world.hq_admin).get(f"/users/{world.city_a1_rep.pk}")
@@ -638,6 +641,9 @@ def test_profile_password_change(world: World) -> None:
     ok = client.patch("/auth/me", {"current_password": PASSWORD,
                                    "new_password": "Another-pass-2026"}, If_Match=tag)
     assert ok.status == 200 and ok.headers["ETag"] != tag
+    # The new password revoked the token in use (issue 11, item 9): a new one goes on.
+    assert ok.data["tokens_revoked"] == 1 and client.get("/auth/me").status == 401
+    client = api_as(world.city_a1_rep)
     stale = client.patch("/auth/me", {"full_name": "李"}, If_Match=tag)
     assert_error(stale, 412, "precondition_failed")
     assert ApiClient().post("/auth/token", {"email": "rep_a1@huaxia.test",

@@ -283,6 +283,70 @@ def test_every_update_and_delete_requires_if_match(world: World) -> None:
     assert checked >= 6
 
 
+# State-changing operations on a record that do not take If-Match, as docs/api.md lists
+# them ("Which actions need If-Match"): creates of a sub-resource, reveals (they change no
+# record), an import's steps (the job's own state machine), marking a notice read, and an
+# administrator's unlock / password reset (they change credentials, not the record).
+IF_MATCH_EXEMPT = {
+    ("POST", "/users/{user_id}/unlock"), ("POST", "/users/{user_id}/reset-password"),
+    ("POST", "/customers/{customer_id}/reveal"), ("POST", "/contacts/{contact_id}/reveal"),
+    ("POST", "/customers/{customer_id}/relationships"),
+    ("POST", "/customers/{customer_id}/external-ids"),
+    ("POST", "/contacts/{contact_id}/links"), ("POST", "/tasks/{task_id}/comments"),
+    ("POST", "/workplans/{plan_id}/comments"),
+    ("POST", "/imports/{job_id}/mapping"), ("POST", "/imports/{job_id}/duplicates"),
+    ("POST", "/imports/{job_id}/check"), ("POST", "/imports/{job_id}/run"),
+    ("POST", "/notifications/{notification_id}/read"),
+}
+# Workflow steps where If-Match is optional (a stale one is still 412), per docs/api.md.
+IF_MATCH_OPTIONAL = {
+    ("POST", "/followups/{followup_id}/complete"), ("POST", "/followups/{followup_id}/cancel"),
+    ("POST", "/workplans/{plan_id}/submit"), ("POST", "/workplans/{plan_id}/review"),
+}
+
+
+def test_every_state_changing_action_requires_a_current_if_match(world: World) -> None:
+    """Walks the spec: every POST/PUT/PATCH/DELETE on a record (a path with an id) answers
+    428 without If-Match and 412 with a stale one, and changes nothing; the exemptions are
+    the ones docs/api.md lists."""
+    fix = Fixture(world)
+    spec = load_spec()
+    admin, rep = api_as(world.hq_admin), api_as(world.city_a1_rep)
+    checked = []
+    for method, path, operation in operations(spec):
+        names = path_params(operation)
+        if method not in {"POST", "PUT", "PATCH", "DELETE"} or not names \
+                or (method, path) in IF_MATCH_EXEMPT:
+            continue
+        objs = {n: PATH_OBJECTS[n](fix) for n in names}
+        if "relationship_id" in objs or "external_id_pk" in objs:  # both hang off book.hq
+            objs["customer_id"] = fix.book.hq
+        url = path.format(**{n: obj.pk for n, obj in objs.items()})
+        factory = BODIES.get((method, path))
+        body = factory(fix) if factory else sample_body(spec, operation, fix)
+        if isinstance(body, dict) and "owner_id" in body:  # BODIES name another tenant's
+            body = {**body, "owner_id": world.city_a1_manager.pk}
+        before = [type(o)._default_manager.filter(pk=o.pk).values().first()
+                  for o in objs.values()]
+        # A plan is its owner's; its manager reviews it.
+        client = rep if path.startswith("/workplans") and not path.endswith("review") else admin
+        if (method, path) not in IF_MATCH_OPTIONAL:
+            assert_error(client.request(method, url, body), 428, "precondition_required")
+            declared = [p["name"] for p in operation.get("parameters", [])
+                        if p.get("in") == "header"]
+            assert "If-Match" in declared, f"{method} {path} does not document If-Match"
+        r = client.request(method, url, body, headers={"If-Match": '"999999"'})
+        assert r.status == 412, f"{method} {path}: {r.status} {r.data}"
+        assert_error(r, 412, "precondition_failed")
+        after = [type(o)._default_manager.filter(pk=o.pk).values().first()
+                 for o in objs.values()]
+        assert before == after, f"{method} {path} changed without a current If-Match"
+        checked.append((method, path))
+    assert ("POST", "/customers/{customer_id}/status") in checked
+    assert ("POST", "/customers/{customer_id}/transfer") in checked
+    assert len(checked) >= 20
+
+
 # ---------------------------------------------------------------------------- idempotency
 
 

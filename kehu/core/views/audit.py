@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +17,7 @@ from kehu.core import access, selectors
 from kehu.core.audit_display import audit_names, change_lines, object_type_label
 from kehu.core.forms.audit import AuditFilterForm
 from kehu.core.services import audit as services
-from kehu.core.spreadsheets import Echo, safe_cell
+from kehu.core.spreadsheets import csv_lines
 from kehu.core.web import page, user
 
 AUDIT_PER_PAGE = 50
@@ -53,28 +52,22 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-# Shared with every other export (kehu.core.spreadsheets): formula cells neutralised.
-_Echo = Echo
-_csv_cell = safe_cell
-
-
-def _audit_csv_rows(events: Any) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # Excel reads the file as UTF-8 only with a byte-order mark
-    yield writer.writerow([
+def _audit_rows(events: Any) -> Iterator[list[Any]]:
+    """The header, then a row per event; ``csv_lines`` neutralises every cell."""
+    yield [
         _("Time"), _("Actor"), _("Action"), _("Object type"), _("Object id"), _("Object"),
         _("Changes"), _("IP address"), _("Request id"),
-    ])
+    ]
     tz = timezone.get_current_timezone()
     for event in events.iterator(chunk_size=2000):
-        yield writer.writerow([_csv_cell(value) for value in (
+        yield [
             event.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             event.actor_label, event.action, event.object_type, event.object_id,
             event.object_repr,
             json.dumps(event.changes, ensure_ascii=False, sort_keys=True) if event.changes
             else "",
             event.ip or "", event.request_id,
-        )])
+        ]
 
 
 @page("audit.export")
@@ -91,7 +84,7 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
                             content_type="text/plain; charset=utf-8")
     events = services.audit_export(actor=me, filters=filters)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(_audit_csv_rows(events),
+    response = StreamingHttpResponse(csv_lines(_audit_rows(events)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="kehu-audit-{stamp}.csv"'
     return response

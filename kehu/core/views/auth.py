@@ -9,13 +9,12 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kehu.core import auth
+from kehu.core import auth, redirects
 from kehu.core.exceptions import KehuError
 from kehu.core.forms.auth import LoginForm, SignupForm, TotpLoginForm
 from kehu.core.forms.base import KehuForm
@@ -26,20 +25,11 @@ from kehu.core.web import service_error, user
 AUTH_BACKEND = "kehu.core.auth.EmailBackend"
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
 @never_cache
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    next_url = _safe_next(request, reverse("home"))
+    next_url = redirects.next_url(request, reverse("home"))
     form: KehuForm
     if request.method != "POST":
         return render(request, "core/auth/login.html", {"form": LoginForm(), "next": next_url})

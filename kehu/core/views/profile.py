@@ -79,7 +79,7 @@ def profile_password(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST)
     if form.is_valid():
         try:
-            me = services.profile_update(
+            me, revoked = services.profile_change(
                 actor=user(request), current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password"],
             )
@@ -88,6 +88,8 @@ def profile_password(request: HttpRequest) -> HttpResponse:
         else:
             update_session_auth_hash(request, me)
             messages.success(request, _("Your password is changed."))
+            if revoked:
+                messages.info(request, _("%(n)d API tokens were revoked.") % {"n": revoked})
             return redirect("profile")
     return _profile_render(request, status=422, password_form=form)
 

@@ -135,26 +135,30 @@ def customer_update(request: HttpRequest, customer_id: DbId, payload: CustomerPa
 
 
 @customers_router.post("/{customer_id}/status",
-                       response=responses({200: CustomerOut}, 403, 404, 412))
+                       response=responses({200: CustomerOut}, 403, 404, 412, 428))
 @idempotent()
+@needs_if_match
 def customer_set_status(request: HttpRequest, customer_id: DbId, payload: StatusIn,
                         response: HttpResponse) -> object:
     """Move the customer along its lifecycle; every transition is dated and kept."""
     customer = customer_services.customer_set_status(
-        actor=current_user(request), customer_id=customer_id, **payload.model_dump())
+        actor=current_user(request), customer_id=customer_id,
+        expected_version=if_match(request), **payload.model_dump())
     set_etag(response, customer)
     return _with_relations(customer)
 
 
 @customers_router.post("/{customer_id}/transfer",
-                       response=responses({200: CustomerOut}, 403, 404))
+                       response=responses({200: CustomerOut}, 403, 404, 412, 428))
 @idempotent()
+@needs_if_match
 def customer_transfer(request: HttpRequest, customer_id: DbId, payload: TransferIn,
                       response: HttpResponse) -> object:
     """Give the customer to another account manager and/or unit, with a reason."""
     actor = current_user(request)
     _customer(request, customer_id)
     done = transfer_services.customer_transfer(actor=actor, customer_ids=[customer_id],
+                                               expected_version=if_match(request),
                                                **payload.model_dump())
     if not done:
         raise NotFound()

@@ -5,7 +5,6 @@ CLI prints.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
@@ -13,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from kehu.core import access, pii
 from kehu.core.models import User
-from kehu.core.spreadsheets import UTF8_BOM, Echo, safe_cell
+from kehu.core.spreadsheets import csv_lines, safe_cell
 from kehu.customers.importing.files import Source, stored_path
 from kehu.customers.importing.mapping import split_values
 from kehu.customers.models import ImportIssue, ImportJob
@@ -81,10 +80,7 @@ def report_rows(job: ImportJob, *, reveal: bool) -> Iterator[list[str]]:
 
 def report_csv(job: ImportJob, *, reveal: bool) -> Iterator[str]:
     """The report as CSV text chunks, UTF-8 with a BOM so that Excel reads Chinese."""
-    writer = csv.writer(Echo())
-    yield UTF8_BOM
-    for row in report_rows(job, reveal=reveal):
-        yield writer.writerow(row)
+    yield from csv_lines(report_rows(job, reveal=reveal))
 
 
 def may_reveal_report(actor: User, job: ImportJob) -> bool:

@@ -14,7 +14,6 @@ temporary file in the data folder, streamed, and deleted when the response close
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import itertools
@@ -35,7 +34,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from kehu.core import access, audit, crypto, pii, references
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
-from kehu.core.spreadsheets import UTF8_BOM, Echo, safe_cell
+from kehu.core.spreadsheets import UTF8_BOM, csv_lines, xlsx_value
 from kehu.customers import normalize, reference
 from kehu.customers.models import Contact, Customer
 from kehu.customers.selectors import contacts as contact_selectors
@@ -302,20 +301,10 @@ def contact_export(*, actor: User, q: str = "", customer_id: int | None = None,
 
 def csv_chunks(export: Export) -> Iterator[str]:
     """The export as CSV text, row by row: UTF-8 with a byte-order mark (Excel)."""
-    writer = csv.writer(Echo())
     with translation.override(export.language):
-        yield UTF8_BOM + writer.writerow([safe_cell(h) for h in export.header])
-        for line in export.lines:
-            yield writer.writerow([safe_cell(value) for value in line])
-
-
-def _xlsx_value(value: Any) -> Any:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value  # numbers stay numbers (the quality score)
-    # Control characters are not allowed in XLSX; a pasted note may carry some.
-    return ILLEGAL_CHARACTERS_RE.sub("", safe_cell(value))
+        lines = csv_lines(itertools.chain([export.header], export.lines), bom=False)
+        yield UTF8_BOM + next(lines)
+        yield from lines
 
 
 def export_dir() -> Path:
@@ -348,16 +337,16 @@ def write_xlsx(export: Export) -> Path:
                     sheet.freeze_panes = "A2"
                     header = []
                     for text in export.header:
-                        cell = WriteOnlyCell(sheet, value=_xlsx_value(text))
+                        cell = WriteOnlyCell(sheet, value=xlsx_value(text))
                         cell.font = bold
                         header.append(cell)
                     sheet.append(header)
                     in_sheet = 0
-                sheet.append([_xlsx_value(value) for value in line])
+                sheet.append([xlsx_value(value) for value in line])
                 in_sheet += 1
             if sheet is None:  # no rows: still a sheet with the header
                 sheet = workbook.create_sheet(title)
-                sheet.append([_xlsx_value(text) for text in export.header])
+                sheet.append([xlsx_value(text) for text in export.header])
             workbook.save(path)
     except BaseException:
         path.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from kehu.core import access, audit
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.placement import placement
-from kehu.core.versions import bump_version
+from kehu.core.versions import bump_version, check_version
 from kehu.customers.models import Customer, Transfer
 from kehu.customers.services.cleaning import clean_text
 from kehu.customers.services.common import refresh_customer_quality
@@ -21,10 +21,11 @@ from kehu.customers.services.customers import bulk_targets
 
 @transaction.atomic
 def customer_transfer(*, actor: User, customer_ids: Iterable[int], reason: str,
-                      owner_id: int | None = None, org_unit_id: int | None = None
-                      ) -> list[Customer]:
+                      owner_id: int | None = None, org_unit_id: int | None = None,
+                      expected_version: int | None = None) -> list[Customer]:
     """Give customers to another account manager and/or unit. Everything attached to
-    them stays attached, so the new owner sees their full history."""
+    them stays attached, so the new owner sees their full history. ``expected_version``
+    (one customer, from ``If-Match``) is checked once the row is locked."""
     access.require(actor, "customers.change")
     errors: dict[str, list[str]] = {}
     reason = clean_text(reason, "reason", 300, errors)
@@ -36,6 +37,8 @@ def customer_transfer(*, actor: User, customer_ids: Iterable[int], reason: str,
         raise ValidationFailed(fields=errors)
     owner, unit = placement(actor, "customers.change", owner_id, org_unit_id)
     customers = bulk_targets(actor, customer_ids)
+    for customer in customers:
+        check_version(customer, expected_version)
     now = timezone.now()
     for customer in customers:
         if customer.owner_id == (owner.pk if owner else None) and customer.org_unit_id == unit.pk:

@@ -129,11 +129,13 @@ def test_list_filters(world, book):
 
 def test_status_and_transfer_endpoints(world, book):
     client = api_as(world.city_a1_manager)
-    r = client.post(f"/customers/{book.rep.pk}/status", {"status": "customer"})
+    r = client.post(f"/customers/{book.rep.pk}/status", {"status": "customer"},
+                    If_Match=etag(book.rep))
     assert r.status == 200 and r.data["status"] == "customer"
     assert StatusChange.objects.filter(customer_id=book.rep.pk).count() == 2
     r = client.post(f"/customers/{book.rep.pk}/transfer",
-                    {"owner_id": world.city_a1_manager.pk, "reason": "客户经理离职"})
+                    {"owner_id": world.city_a1_manager.pk, "reason": "客户经理离职"},
+                    If_Match=etag(book.rep))
     assert r.status == 200 and r.data["owner"]["id"] == world.city_a1_manager.pk
     assert Transfer.objects.filter(customer_id=book.rep.pk).count() == 1
     # A rep cannot transfer away a customer they do not own: nothing changes.

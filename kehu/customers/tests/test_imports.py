@@ -482,6 +482,20 @@ def test_report_csv(english: None, world: World, book: Book) -> None:
     assert spreadsheets.safe_cell("＝1+1") == "'＝1+1" and spreadsheets.safe_cell("-2") == "'-2"
 
 
+def test_report_neutralises_header_cells(english: None, world: World, book: Book) -> None:
+    # A column named like a formula: the report's header cell is text too (issue 11, item 7).
+    text = ("客户名称,电话,=HYPERLINK(\"http://evil.example\";\"x\")\n"
+            "白云机场,13812345678,a\n"
+            "好公司,,b\n")
+    job = upload(world.city_a1_rep, text)
+    job = check_and_run(world.city_a1_rep, job)
+    body = "".join(import_reports.report_csv(job, reveal=True))
+    rows = list(csv.reader(io.StringIO(body[1:])))
+    assert len(rows) > 1
+    assert rows[0][-2] == "'=HYPERLINK(\"http://evil.example\";\"x\")"
+    assert not any(cell[:1] in spreadsheets.FORMULA_TRIGGERS for row in rows for cell in row)
+
+
 # ---------------------------------------------------------------------------- API
 
 

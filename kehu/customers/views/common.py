@@ -7,7 +7,6 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from kehu.core import access
@@ -19,15 +18,6 @@ from kehu.customers.selectors import customers as customer_selectors
 
 # Counting every row of a large list costs more than the page: stop there, as the API does.
 COUNT_CAP = 10_000
-
-
-def next_url(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def error_lines(exc: KehuError, labels: dict[str, str] | None = None) -> list[str]:

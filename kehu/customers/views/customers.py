@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kehu.core import access, pii
 from kehu.core import selectors as core_selectors
 from kehu.core.exceptions import KehuError
+from kehu.core.redirects import next_url
 from kehu.core.web import is_htmx, page, service_error, user
 from kehu.customers import reference
 from kehu.customers.forms import common as form_helpers
@@ -49,7 +50,6 @@ from kehu.customers.views.common import (
     chosen_customer,
     error_lines,
     form_labels,
-    next_url,
     placement_choices,
     query_without,
 )

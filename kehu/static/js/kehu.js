@@ -115,6 +115,29 @@
     box.innerHTML = "";
   }
 
+  function copyField(event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var input = document.querySelector(button.getAttribute("data-copy"));
+    input.select();
+    if (navigator.clipboard) { navigator.clipboard.writeText(input.value); } else { document.execCommand("copy"); }
+    if (button.getAttribute("data-copied")) button.textContent = button.getAttribute("data-copied");
+  }
+
+  function selectOnFocus(event) {
+    if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
+  }
+
+  function focusFirst(event) {
+    var box = event.target.closest ? event.target.closest("[data-focus-first]") : null;
+    if (!box) return;
+    var field = box.querySelector("input:not([type=hidden]):not([type=radio]), select, textarea");
+    if (field) field.focus();
+  }
+
+  document.addEventListener("click", copyField);
+  document.addEventListener("focusin", selectOnFocus);
+  document.addEventListener("htmx:afterSettle", focusFirst);
   document.addEventListener("click", openDialog);
   document.addEventListener("click", closeDialog);
   document.addEventListener("click", closeLiveSearch);
