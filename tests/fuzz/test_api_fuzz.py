@@ -20,6 +20,7 @@ Generation is derandomised (``FUZZ_SEED`` changes the seed), so CI runs are repr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -43,6 +44,7 @@ from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
@@ -52,6 +54,8 @@ from kehu.core.services.profile import api_token_create
 from kehu.core.testing import World
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+# Schema-violating requests per operation and persona: they must get 4xx, never 5xx.
+NEGATIVE = int(os.environ.get("FUZZ_NEGATIVE", str(max(EXAMPLES // 2, 1))))
 SEED = int(os.environ.get("FUZZ_SEED", "0"))
 # Only the operations whose "METHOD /path" matches this regular expression (e.g. "customers").
 ONLY = re.compile(os.environ.get("FUZZ_OPERATIONS", ""))
@@ -147,7 +151,7 @@ def seeded_ids(world: World) -> dict[str, list[int]]:
 
 
 @pytest.fixture
-def seeded(world: World, book, engagement) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+def seeded(world: World, book: Any, engagement: Any) -> dict[str, list[int]]:
     from kehu.customers.services import relationships
 
     rep = world.city_a1_rep
@@ -169,8 +173,8 @@ class _Exceptions:
 
 
 @pytest.mark.django_db
-def test_fuzz_every_operation(  # type: ignore[no-untyped-def]
-    world: World, seeded: dict[str, list[int]], fuzz_report: list[str], settings
+def test_fuzz_every_operation(
+    world: World, seeded: dict[str, list[int]], fuzz_report: list[str], settings: Any
 ) -> None:
     settings.DEBUG_PROPAGATE_EXCEPTIONS = False
     personas = {
@@ -218,23 +222,30 @@ def _run(schema: Any, tokens: dict[str, str], seeded: dict[str, list[int]],
         operations.append(label)
         for persona, token in tokens.items():
             _fuzz_operation(operation, label, persona, token, seeded, exceptions,
-                            stats[(label, persona)], findings)
+                            stats[(label, persona)], findings, GenerationMode.POSITIVE)
+            _fuzz_operation(operation, label, persona, token, seeded, exceptions,
+                            stats[(label, f"{persona} (invalid data)")], findings,
+                            GenerationMode.NEGATIVE)
     return stats, findings, operations, time.monotonic() - started
 
 
 def _fuzz_operation(operation: Any, label: str, persona: str, token: str,
                     seeded: dict[str, list[int]], exceptions: _Exceptions, stat: Stats,
-                    findings: list[Finding]) -> None:
+                    findings: list[Finding], mode: GenerationMode) -> None:
     seen: set[str] = set()
+    negative = mode is GenerationMode.NEGATIVE
+    checks = [not_a_server_error] if negative else CHECKS
     id_params = [p for p in seeded if "{" + p + "}" in operation.path]
 
     @hypothesis.settings(
-        max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+        max_examples=NEGATIVE if negative else EXAMPLES, derandomize=True, database=None,
+        deadline=None, phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
     @hypothesis.seed(SEED)
-    @hypothesis.given(case=operation.as_strategy(), steer=st.integers(0, 3), pick=st.integers(0))
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode), steer=st.integers(0, 3),
+                      pick=st.integers(0))
     def fuzz(case: Any, steer: int, pick: int) -> None:
         # Three cases in four use seeded ids and a matching If-Match; the rest stay as generated.
         if steer:
@@ -251,12 +262,12 @@ def _fuzz_operation(operation: Any, label: str, persona: str, token: str,
         with transaction.atomic():
             response = case.call(headers=headers)
             try:
-                case.validate_response(response, checks=CHECKS, headers=headers)
+                case.validate_response(response, checks=checks, headers=headers)
                 failures: list[BaseException] = []
             except FailureGroup as group:
                 failures = list(group.exceptions)
-            except Failure as failure:
-                failures = [failure]
+            except Failure as single:
+                failures = [single]
             transaction.set_rollback(True)
         stat.cases += 1
         stat.statuses[response.status_code] += 1
@@ -278,10 +289,13 @@ def _fuzz_operation(operation: Any, label: str, persona: str, token: str,
             if key in seen:
                 continue
             seen.add(key)
-            findings.append(Finding(bug_class, label, persona, detail.strip(),
+            findings.append(Finding(bug_class, label, persona + (" (invalid data)" if negative
+                                                                  else ""), detail.strip(),
                                     case.as_curl_command(headers={"Authorization": "Bearer …"})))
 
-    fuzz()
+    # An operation without inputs has no invalid request: nothing to generate.
+    with contextlib.suppress(hypothesis.errors.Unsatisfiable):
+        fuzz()
 
 
 def _steer_body(body: dict[str, Any], seeded: dict[str, list[int]], pick: int) -> None:
@@ -301,7 +315,8 @@ def _report(operations: list[str], personas: dict[str, Any],
             elapsed: float) -> list[str]:
     total = sum(s.cases for s in stats.values())
     lines = [f"API fuzzer: {len(operations)} operations, {total} cases, {elapsed:.0f} s, "
-             f"{EXAMPLES} examples per operation and persona, seed {SEED}",
+             f"{EXAMPLES} valid + {NEGATIVE} invalid examples per operation and persona, "
+             f"seed {SEED}",
              f"{'operation':<58} " + " ".join(f"{p:>16}" for p in personas)]
     for op in operations:
         cells = []

@@ -7,7 +7,12 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.activities.models import Channel, Direction, InteractionKind
+from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted, stated
+
+KINDS = stated(InteractionKind.values)
+DIRECTIONS = stated(Direction.values)
+CHANNELS = stated(Channel.values)
 
 
 class Ref(Schema):
@@ -22,10 +27,12 @@ class UserRef(Schema):
 
 class InteractionIn(InputSchema):
     customer_id: DbId
-    kind: str = Field(..., description="call, visit, meeting, email, sms, wechat, note, other")
-    direction: str = Field("outbound", description="outbound, inbound, internal")
+    kind: str = Field(..., description="call, visit, meeting, email, sms, wechat, note, other",
+                      json_schema_extra=KINDS)
+    direction: str = Field("outbound", description="outbound, inbound, internal",
+                           json_schema_extra=DIRECTIONS)
     channel: str = Field("phone", description="phone, face_to_face, email, sms, wechat, web, "
-                         "call_center, mobile_app, store, other")
+                         "call_center, mobile_app, store, other", json_schema_extra=CHANNELS)
     occurred_at: datetime | None = Field(None, description="Default: now.")
     duration_minutes: int | None = Field(None, ge=0, le=10080)
     subject: str = Field(..., max_length=200)
@@ -40,9 +47,9 @@ class InteractionIn(InputSchema):
 
 class InteractionPatch(PatchSchema):
     customer_id: DbId = omitted()
-    kind: str = omitted()
-    direction: str = omitted()
-    channel: str = omitted()
+    kind: str = omitted(json_schema_extra=KINDS)
+    direction: str = omitted(json_schema_extra=DIRECTIONS)
+    channel: str = omitted(json_schema_extra=CHANNELS)
     occurred_at: datetime = omitted()
     duration_minutes: int | None = omitted(ge=0, le=10080)
     subject: str = omitted(max_length=200)
@@ -103,9 +110,9 @@ class InteractionFiltersIn(PageQuery):
 class InteractionInline(InputSchema):
     """The interaction recorded while completing a follow-up (customer: the follow-up's)."""
 
-    kind: str
-    direction: str = "outbound"
-    channel: str = "phone"
+    kind: str = Field(..., json_schema_extra=KINDS)
+    direction: str = Field("outbound", json_schema_extra=DIRECTIONS)
+    channel: str = Field("phone", json_schema_extra=CHANNELS)
     occurred_at: datetime | None = None
     duration_minutes: int | None = Field(None, ge=0, le=10080)
     subject: str = Field("", max_length=200, description="Default: the follow-up's.")
@@ -123,7 +130,7 @@ class ImportRowError(Schema):
     message: str
 
 
-class ImportOut(Schema):
+class InteractionImportOut(Schema):
     dry_run: bool
     total_rows: int
     imported: int

@@ -66,7 +66,15 @@ from kehu.core.http.idempotency import (
     REPLAY_HEADER,
     idempotent,
 )
-from kehu.core.http.inputs import MAX_ID, CleanText, DbId, InputSchema, PatchSchema, omitted
+from kehu.core.http.inputs import (
+    MAX_ID,
+    CleanText,
+    DbId,
+    InputSchema,
+    PatchSchema,
+    omitted,
+    stated,
+)
 from kehu.core.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageQuery, paginate
 
 __all__ = [
@@ -108,6 +116,7 @@ __all__ = [
     "responses",
     "session_auth",
     "set_etag",
+    "stated",
     "token_auth",
     "try_authenticate",
     "validation_fields",

@@ -8,14 +8,15 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
-from kehu.core.http import InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import InputSchema, PageQuery, PatchSchema, omitted, stated
+from kehu.customers.models import DecisionRole
 from kehu.customers.schemas.common import PhoneIn, PhoneOut, Ref, UserRef
 
 
 class LinkIn(InputSchema):
     title: str = Field("", max_length=100)
     department: str = Field("", max_length=100)
-    decision_role: str = ""
+    decision_role: str = Field("", json_schema_extra=stated(["", *DecisionRole.values]))
     is_primary: bool = False
 
 

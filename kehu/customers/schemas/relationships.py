@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema
+from kehu.core.http import InputSchema, stated
+from kehu.customers.models import RelationshipKind
 
 
 class RelationshipIn(InputSchema):
     target_id: int
-    kind: str
+    kind: str = Field(..., json_schema_extra=stated(RelationshipKind.values))
     note: str = Field("", max_length=200)
 
 
