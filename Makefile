@@ -58,7 +58,7 @@ demo: $(RUN_STAMP) ## Create the demo company (once) and print its accounts
 test: $(DEV_STAMP) ## Run the whole suite on SQLite, then on PostgreSQL when reachable
 	$(BIN)/python scripts/test.py $(ARGS)
 
-# Examples per API operation and persona for `make fuzz` (the suite itself uses 8).
+# Examples per API operation and persona for `make fuzz` (the suite itself uses 6).
 FUZZ_EXAMPLES ?= 50
 FUZZ_SEED     ?= 0
 .PHONY: fuzz

@@ -61,7 +61,7 @@ class PatchSchema(InputSchema):
         return self.model_dump(exclude_unset=True)
 
 
-def stated(choices: Iterable[str] | None = None, **schema: Any) -> dict[str, Any]:
+def stated(choices: Iterable[Any] | None = None, **schema: Any) -> dict[str, Any]:
     """``json_schema_extra`` that states in the spec a constraint the service checks (the
     accepted values, ``minLength``, ``format``…), so clients and the fuzzer generate valid
     data; validation and its messages stay the service's."""

@@ -23,8 +23,9 @@ class RelationshipOut(Schema):
 
 
 class ExternalIdIn(InputSchema):
-    system: str = Field(..., max_length=50)
-    external_id: str = Field(..., max_length=100)
+    # Required: blank (after trimming) is refused.
+    system: str = Field(..., max_length=50, json_schema_extra=stated(pattern=r"\S"))
+    external_id: str = Field(..., max_length=100, json_schema_extra=stated(pattern=r"\S"))
 
 
 class ExternalIdOut(Schema):
