@@ -58,6 +58,13 @@ demo: $(RUN_STAMP) ## Create the demo company (once) and print its accounts
 test: $(DEV_STAMP) ## Run the whole suite on SQLite, then on PostgreSQL when reachable
 	$(BIN)/python scripts/test.py $(ARGS)
 
+# Examples per API operation and persona for `make fuzz` (the suite itself uses 6).
+FUZZ_EXAMPLES ?= 50
+FUZZ_SEED     ?= 0
+.PHONY: fuzz
+fuzz: $(DEV_STAMP) ## Fuzz every API operation from the OpenAPI spec (FUZZ_EXAMPLES=50 FUZZ_SEED=0)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/fuzz $(ARGS)
+
 lint: $(DEV_STAMP) ## Check the code: ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy kehu

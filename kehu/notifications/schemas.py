@@ -7,7 +7,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema, PageQuery
+from kehu.core.http import InputSchema, PageQuery, stated
+from kehu.notifications.services import LEAD_CHOICES
 
 
 class NotificationFilters(PageQuery):
@@ -49,5 +50,6 @@ class ReminderSettingsOut(Schema):
 
 class ReminderSettingsIn(InputSchema):
     default_lead_minutes: int = Field(..., ge=0, le=10080,
-                                      description="One of 0, 5, 10, 15, 30, 60, 120, 1440.")
+                                      description="One of 0, 5, 10, 15, 30, 60, 120, 1440.",
+                                      json_schema_extra=stated(LEAD_CHOICES))
     email_enabled: bool

@@ -62,7 +62,7 @@ def calendar_feed_create(request: HttpRequest) -> Status:
     return Status(201, {"url": url, "prefix": feed.prefix, "created_at": feed.created_at})
 
 
-@router.delete("/calendar/feed", response={204: None, **responses({}, 404, 428)},
+@router.delete("/calendar/feed", response={204: None, **responses({}, 404, 412, 428)},
                tags=["calendar"])
 @needs_if_match
 def calendar_feed_revoke(request: HttpRequest) -> Status:

@@ -10,8 +10,8 @@ from ninja.files import UploadedFile
 
 from kehu.activities.models import Interaction
 from kehu.activities.schemas.interactions import (
-    ImportOut,
     InteractionFiltersIn,
+    InteractionImportOut,
     InteractionIn,
     InteractionOut,
     InteractionPatch,
@@ -65,7 +65,7 @@ def interaction_create(request: HttpRequest, payload: InteractionIn,
     return Status(201, _interaction(request, interaction.pk))
 
 
-@router.post("/interactions/import", response=responses({200: ImportOut}, 403))
+@router.post("/interactions/import", response=responses({200: InteractionImportOut}, 403))
 @idempotent()
 def interaction_import(request: HttpRequest, file: File[UploadedFile],
                        dry_run: Form[bool] = False) -> dict[str, Any]:

@@ -6,9 +6,12 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
+from kehu.activities.models import RecurUnit
 from kehu.activities.schemas.interactions import InteractionInline, Ref, UserRef
-from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, Moment, PageQuery, PatchSchema, omitted, stated
 from kehu.core.schemas.references import RecordRef, ref_resolver
+
+RECUR_UNITS = stated(["", *RecurUnit.values])
 
 
 class FollowUpIn(InputSchema):
@@ -24,7 +27,8 @@ class FollowUpIn(InputSchema):
         "with `no_reminder` for none.")
     no_reminder: bool = False
     recur_every: int | None = Field(None, ge=1, le=366)
-    recur_unit: str = Field("", description="day, week or month (with recur_every).")
+    recur_unit: str = Field("", description="day, week or month (with recur_every).",
+                            json_schema_extra=RECUR_UNITS)
 
 
 class FollowUpPatch(PatchSchema):
@@ -35,7 +39,7 @@ class FollowUpPatch(PatchSchema):
     owner_id: DbId = omitted()
     remind_minutes_before: int | None = omitted(ge=0, le=43200)
     recur_every: int | None = omitted(ge=1, le=366)
-    recur_unit: str = omitted()
+    recur_unit: str = omitted(json_schema_extra=RECUR_UNITS)
 
 
 class FollowUpCompleteIn(InputSchema):

@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from kehu.activities.models import Channel, Direction, InteractionKind
 from kehu.core import references
 from kehu.core.http import (
     DbId,
@@ -16,8 +17,13 @@ from kehu.core.http import (
     PatchSchema,
     current_user,
     omitted,
+    stated,
 )
 from kehu.core.schemas.references import RecordRef, ref_resolver
+
+KINDS = stated(InteractionKind.values)
+DIRECTIONS = stated(Direction.values)
+CHANNELS = stated(Channel.values)
 
 
 class Ref(Schema):
@@ -32,10 +38,12 @@ class UserRef(Schema):
 
 class InteractionIn(InputSchema):
     customer_id: DbId
-    kind: str = Field(..., description="call, visit, meeting, email, sms, wechat, note, other")
-    direction: str = Field("outbound", description="outbound, inbound, internal")
+    kind: str = Field(..., description="call, visit, meeting, email, sms, wechat, note, other",
+                      json_schema_extra=KINDS)
+    direction: str = Field("outbound", description="outbound, inbound, internal",
+                           json_schema_extra=DIRECTIONS)
     channel: str = Field("phone", description="phone, face_to_face, email, sms, wechat, web, "
-                         "call_center, mobile_app, store, other")
+                         "call_center, mobile_app, store, other", json_schema_extra=CHANNELS)
     occurred_at: Moment | None = Field(None, description="Default: now.")
     duration_minutes: int | None = Field(None, ge=0, le=10080)
     subject: str = Field(..., max_length=200)
@@ -50,9 +58,9 @@ class InteractionIn(InputSchema):
 
 class InteractionPatch(PatchSchema):
     customer_id: DbId = omitted()
-    kind: str = omitted()
-    direction: str = omitted()
-    channel: str = omitted()
+    kind: str = omitted(json_schema_extra=KINDS)
+    direction: str = omitted(json_schema_extra=DIRECTIONS)
+    channel: str = omitted(json_schema_extra=CHANNELS)
     occurred_at: Moment = omitted()
     duration_minutes: int | None = omitted(ge=0, le=10080)
     subject: str = omitted(max_length=200)
@@ -115,9 +123,9 @@ class InteractionFiltersIn(PageQuery):
 class InteractionInline(InputSchema):
     """The interaction recorded while completing a follow-up (customer: the follow-up's)."""
 
-    kind: str
-    direction: str = "outbound"
-    channel: str = "phone"
+    kind: str = Field(..., json_schema_extra=KINDS)
+    direction: str = Field("outbound", json_schema_extra=DIRECTIONS)
+    channel: str = Field("phone", json_schema_extra=CHANNELS)
     occurred_at: Moment | None = None
     duration_minutes: int | None = Field(None, ge=0, le=10080)
     subject: str = Field("", max_length=200, description="Default: the follow-up's.")
@@ -135,7 +143,7 @@ class ImportRowError(Schema):
     message: str
 
 
-class ImportOut(Schema):
+class InteractionImportOut(Schema):
     dry_run: bool
     total_rows: int
     imported: int

@@ -331,3 +331,16 @@ def test_task_without_due_time_is_not_in_the_calendar(world: World, book: Book) 
     events = calendar_events(rep, rep, timezone.now() - dt.timedelta(days=30),
                              timezone.now() + dt.timedelta(days=30))
     assert ("task", undated.pk) not in {(e.type, e.id) for e in events}
+
+
+def test_revoking_the_feed_with_a_version_tag_is_a_documented_412(world: World) -> None:
+    # Found by the API fuzzer: an If-Match that is no version tag gives 412, and the spec
+    # must say so.
+    api = api_as(world.city_a1_rep)
+    api.post("/calendar/feed")
+    assert_error(api.delete("/calendar/feed", If_Match='W/"false"'), 412, "precondition_failed")
+    assert api.delete("/calendar/feed", If_Match="*").status == 204
+    from kehu.api import api as root
+
+    revoke = root.get_openapi_schema()["paths"]["/api/v1/calendar/feed"]["delete"]
+    assert {"204", "404", "412", "428"} <= {str(code) for code in revoke["responses"]}

@@ -77,6 +77,7 @@ from kehu.core.http.inputs import (
     Moment,
     PatchSchema,
     omitted,
+    stated,
 )
 from kehu.core.http.pagination import (
     DEFAULT_LIMIT,
@@ -129,6 +130,7 @@ __all__ = [
     "responses",
     "session_auth",
     "set_etag",
+    "stated",
     "token_auth",
     "try_authenticate",
     "validation_fields",

@@ -76,7 +76,9 @@ def _replay(stored: Any) -> HttpResponse:
 
 IDEMPOTENCY_PARAMETER = {
     "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
-    "schema": {"type": "string", "maxLength": _MAX_KEY_LENGTH},
+    # A key is 1 to 200 characters once surrounding blanks are stripped.
+    "schema": {"type": "string", "minLength": 1, "maxLength": _MAX_KEY_LENGTH,
+               "pattern": r"\S"},
     "description": "Any unique string: a retry with the same key and body returns the first "
                    "result instead of acting twice.",
 }

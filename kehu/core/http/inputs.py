@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -85,6 +86,15 @@ class PatchSchema(InputSchema):
     def changes(self) -> dict[str, Any]:
         """The fields the client sent, for ``service(**payload.changes())``."""
         return self.model_dump(exclude_unset=True)
+
+
+def stated(choices: Iterable[Any] | None = None, **schema: Any) -> dict[str, Any]:
+    """``json_schema_extra`` that states in the spec a constraint the service checks (the
+    accepted values, ``minLength``, ``format``…), so clients and the fuzzer generate valid
+    data; validation and its messages stay the service's."""
+    if choices is not None:
+        schema["enum"] = list(choices)
+    return schema
 
 
 def omitted(**kwargs: Any) -> Any:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema, Moment, omitted
+from kehu.core.http import InputSchema, Moment, omitted, stated
 from kehu.core.schemas.users import Language, UserOut
 
 # Lengths match the model columns, so over-long input is a 422, never a database error.
@@ -35,7 +35,7 @@ class TokenCreatedOut(Schema):
 class SignupIn(InputSchema):
     company_name: str = Field(..., max_length=200)
     admin_name: str = Field(..., max_length=100)
-    email: str = Field(..., max_length=254)
+    email: str = Field(..., max_length=254, json_schema_extra=stated(format="email"))
     password: str = Password
     phone: str = Field("", max_length=30)
     language: Language = "zh-hans"

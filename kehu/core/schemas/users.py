@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from kehu.core import access, pii
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted, stated
 from kehu.core.schemas.org import OrgUnitRef
 from kehu.core.schemas.roles import RoleRef
 
@@ -68,7 +68,7 @@ class PasswordResetOut(Schema):
 
 
 class UserIn(InputSchema):
-    email: str = Field(..., max_length=254)
+    email: str = Field(..., max_length=254, json_schema_extra=stated(format="email"))
     full_name: str = Field(..., max_length=100)
     org_unit_id: DbId
     role_ids: list[DbId] = Field(..., max_length=100)

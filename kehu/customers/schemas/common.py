@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema
+from kehu.core.http import InputSchema, stated
+from kehu.customers.models import AddressKind
 
 
 class Ref(Schema):
@@ -30,7 +31,7 @@ class PhoneOut(Schema):
 
 
 class AddressIn(InputSchema):
-    kind: str = "registered"
+    kind: str = Field("registered", json_schema_extra=stated(AddressKind.values))
     text: str = Field(..., max_length=300)
 
 

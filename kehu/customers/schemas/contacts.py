@@ -8,15 +8,25 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii, references
-from kehu.core.http import Day, DbId, InputSchema, PageQuery, PatchSchema, current_user, omitted
+from kehu.core.http import (
+    Day,
+    DbId,
+    InputSchema,
+    PageQuery,
+    PatchSchema,
+    current_user,
+    omitted,
+    stated,
+)
 from kehu.core.schemas.references import RecordRef
+from kehu.customers.models import DecisionRole
 from kehu.customers.schemas.common import PhoneIn, PhoneOut, Ref, UserRef
 
 
 class LinkIn(InputSchema):
     title: str = Field("", max_length=100)
     department: str = Field("", max_length=100)
-    decision_role: str = ""
+    decision_role: str = Field("", json_schema_extra=stated(["", *DecisionRole.values]))
     is_primary: bool = False
 
 

@@ -8,14 +8,22 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted, stated
 from kehu.customers import reference
+from kehu.customers.models import Kind, Size, Status, Tier, VipGrade
 from kehu.customers.schemas.common import AddressIn, AddressOut, PhoneIn, PhoneOut, Ref, UserRef
 from kehu.customers.schemas.relationships import ExternalIdOut
 
+KINDS = stated(Kind.values)
+SIZES = stated(["", *Size.values])
+TIERS = stated(["", *Tier.values])
+VIP_GRADES = stated(VipGrade.values)
+STATUSES = stated(["", *Status.values])
+
 
 class CustomerIn(InputSchema):
-    kind: str = Field("enterprise", description="enterprise, government or individual")
+    kind: str = Field("enterprise", description="enterprise, government or individual",
+                      json_schema_extra=KINDS)
     name: str = Field(..., max_length=200)
     short_name: str = Field("", max_length=100)
     code: str = Field("", max_length=50, description="Generated when empty; admins may set.")
@@ -23,14 +31,14 @@ class CustomerIn(InputSchema):
     id_number: str = Field("", max_length=40, description="Resident ID number (individuals).")
     industry: str = Field("", max_length=100, description="GB/T 4754 section or division.")
     region: str = Field("", max_length=100, description="Administrative division code.")
-    size: str = ""
+    size: str = Field("", json_schema_extra=SIZES)
     addresses: list[AddressIn] = []
     phones: list[str | PhoneIn] = []
     emails: list[str] = []
     website: str = Field("", max_length=200)
-    tier: str = "ordinary"
-    vip_grade: str = ""
-    status: str = "potential"
+    tier: str = Field("ordinary", json_schema_extra=TIERS)
+    vip_grade: str = Field("", json_schema_extra=VIP_GRADES)
+    status: str = Field("potential", json_schema_extra=STATUSES)
     consent: dict[str, bool] = {}
     tags: list[str] = []
     notes: str = Field("", max_length=10000)
@@ -40,7 +48,7 @@ class CustomerIn(InputSchema):
 
 
 class CustomerPatch(PatchSchema):
-    kind: str = omitted()
+    kind: str = omitted(json_schema_extra=KINDS)
     name: str = omitted(max_length=200)
     short_name: str = omitted(max_length=100)
     code: str = omitted(max_length=50)
@@ -48,13 +56,13 @@ class CustomerPatch(PatchSchema):
     id_number: str = omitted(max_length=40)
     industry: str = omitted(max_length=100)
     region: str = omitted(max_length=100)
-    size: str = omitted()
+    size: str = omitted(json_schema_extra=SIZES)
     addresses: list[AddressIn] = omitted()
     phones: list[str | PhoneIn] = omitted()
     emails: list[str] = omitted()
     website: str = omitted(max_length=200)
-    tier: str = omitted()
-    vip_grade: str = omitted()
+    tier: str = omitted(json_schema_extra=TIERS)
+    vip_grade: str = omitted(json_schema_extra=VIP_GRADES)
     consent: dict[str, bool] = omitted()
     tags: list[str] = omitted()
     notes: str = omitted(max_length=10000)
@@ -138,7 +146,7 @@ class CustomerFiltersIn(PageQuery):
 
 
 class StatusIn(InputSchema):
-    status: str
+    status: str = Field(..., json_schema_extra=stated(Status.values))
     reason: str = Field("", max_length=300)
 
 
@@ -150,9 +158,10 @@ class TransferIn(InputSchema):
 
 class BulkIn(InputSchema):
     customer_ids: list[DbId] = Field(..., max_length=1000)
-    action: str = Field(..., description="tag, untag, status or transfer")
+    action: str = Field(..., description="tag, untag, status or transfer",
+                        json_schema_extra=stated(["tag", "untag", "status", "transfer"]))
     tags: list[str] = []
-    status: str = ""
+    status: str = Field("", json_schema_extra=STATUSES)
     reason: str = Field("", max_length=300)
     owner_id: DbId | None = None
     org_unit_id: DbId | None = None
@@ -165,8 +174,9 @@ class BulkOut(Schema):
 
 
 class RevealIn(InputSchema):
-    field: str = Field(..., description="id_number, phones, emails or addresses")
-    reason: str = Field(..., max_length=300)
+    field: str = Field(..., description="id_number, phones, emails or addresses",
+                       json_schema_extra=stated(["id_number", "phones", "emails", "addresses"]))
+    reason: str = Field(..., max_length=300, json_schema_extra=stated(minLength=1))
 
 
 class RevealOut(Schema):

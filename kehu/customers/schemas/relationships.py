@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ninja import Field, Schema
 
-from kehu.core.http import DbId, InputSchema
+from kehu.core.http import DbId, InputSchema, stated
+from kehu.customers.models import RelationshipKind
 
 
 class RelationshipIn(InputSchema):
     target_id: DbId
-    kind: str
+    kind: str = Field(..., json_schema_extra=stated(RelationshipKind.values))
     note: str = Field("", max_length=200)
 
 
@@ -22,8 +23,9 @@ class RelationshipOut(Schema):
 
 
 class ExternalIdIn(InputSchema):
-    system: str = Field(..., max_length=50)
-    external_id: str = Field(..., max_length=100)
+    # Required: blank (after trimming) is refused.
+    system: str = Field(..., max_length=50, json_schema_extra=stated(pattern=r"\S"))
+    external_id: str = Field(..., max_length=100, json_schema_extra=stated(pattern=r"\S"))
 
 
 class ExternalIdOut(Schema):
