@@ -122,5 +122,6 @@ class ContactFiltersIn(PageQuery):
 
 
 class ContactRevealIn(InputSchema):
-    field: str = Field("phones", description="phones or email")
-    reason: str = Field(..., max_length=300)
+    field: str = Field("phones", description="phones or email",
+                       json_schema_extra=stated(["phones", "email"]))
+    reason: str = Field(..., max_length=300, json_schema_extra=stated(minLength=1))
