@@ -324,7 +324,8 @@ def build_org(scale: Scale, tenant_name: str, rng: random.Random,
                              t_unit, "account_manager")
     created = User.objects.bulk_create(users, batch_size=1000)
     Through = User.roles.through
-    Through.objects.bulk_create([Through(user_id=created[i].pk, role_id=roles[key])
+    Through.objects.bulk_create([Through(tenant_id=tenant.pk, user_id=created[i].pk,
+                                         role_id=roles[key])
                                  for i, key in user_roles], batch_size=2000)
     by_unit: dict[int, list[int]] = {}
     for user in created:
@@ -610,7 +611,8 @@ class CustomerFactory:
                                  "actor_id": owner_id, "changed_at": status_at})
         if rng.random() < 0.15:
             for tag in rng.sample(self.tag_ids, rng.randint(1, 2)):
-                self.tag_rows.append({"customer_id": cid, "tag_id": tag})
+                self.tag_rows.append({"tenant_id": self.world.tenant_id, "customer_id": cid,
+                                      "tag_id": tag})
         return {
             "id": cid, "tenant_id": self.world.tenant_id, "org_unit_id": unit_id,
             "owner_id": owner_id, "created_at": created, "updated_at": status_at,
@@ -720,7 +722,8 @@ def interaction_rows(plans: list[CustomerPlan], world: BenchWorld, rng: random.R
                 "outcome": rng.choice(OUTCOMES), "next_step": "", "created_by_id": plan.owner_id,
             }
             if contact_id is not None and rng.random() < 0.5:
-                contact_links.append({"interaction_id": iid, "contact_id": contact_id})
+                contact_links.append({"tenant_id": world.tenant_id, "interaction_id": iid,
+                                      "contact_id": contact_id})
             iid += 1
 
 

@@ -186,7 +186,8 @@ def calendar_entries(viewer: User, owner: User, start: dt.datetime,
     """The calendar source: the visits and meetings in [start, end) that ``owner`` owns
     or takes part in, as far as ``viewer`` may see them. One query."""
     now = timezone.now()
-    joined = Interaction.participants.through.objects.filter(user_id=owner.pk)
+    joined = Interaction.participants.through.objects.filter(tenant_id=owner.tenant_id,
+                                                            user_id=owner.pk)
     interactions = (Interaction.objects.visible_to(viewer)
                     .filter(Q(owner_id=owner.pk) | Q(pk__in=joined.values("interaction_id")),
                             kind__in=list(CALENDAR_KINDS), occurred_at__gte=start,

@@ -127,7 +127,8 @@ def customer_create(*, actor: User, name: str, kind: str = Kind.ENTERPRISE,
     refresh_derived(customer, has_contact=False)
     customer.save()
     if tags:
-        customer.tags.set(tags_for(actor, tags))
+        customer.tags.set(tags_for(actor, tags),
+                          through_defaults={"tenant_id": customer.tenant_id})
     _record_status(actor, customer, "")
     access.ensure_still_visible(customer, actor)
     audit.record(actor=actor, action="customer.create", obj=customer,
@@ -171,7 +172,8 @@ def customer_update(*, actor: User, customer_id: int, expected_version: int | No
         set_parent(actor, customer, parent_id)
     old_tags = sorted(customer.tags.values_list("name", flat=True))
     if tags is not None:
-        customer.tags.set(tags_for(actor, tags))
+        customer.tags.set(tags_for(actor, tags),
+                          through_defaults={"tenant_id": customer.tenant_id})
     new_tags = sorted(customer.tags.values_list("name", flat=True))
     refresh_derived(customer, alias_names=alias_names(customer))
     extra_before = {"tags": old_tags}
@@ -237,9 +239,10 @@ def customer_bulk_tag(*, actor: User, customer_ids: Iterable[int], add: Iterable
     for customer in customers:
         before = set(customer.tags.values_list("name", flat=True))
         if to_add:
-            customer.tags.add(*to_add)
+            customer.tags.add(*to_add, through_defaults={"tenant_id": customer.tenant_id})
         if to_remove:
-            through.objects.filter(customer_id=customer.pk, tag__in=to_remove).delete()
+            through.objects.filter(tenant_id=customer.tenant_id, customer_id=customer.pk,
+                                   tag__in=to_remove).delete()
         after = set(customer.tags.values_list("name", flat=True))
         if before != after:
             bump_version(customer)

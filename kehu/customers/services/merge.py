@@ -62,6 +62,8 @@ def _move_rows(model: type[models.Model], fk: str, loser: Customer, survivor: Cu
     manager: Any = model._base_manager
     attname = _attname(model, fk)
     rows = manager.filter(**{attname: loser.pk})
+    if any(f.name == "tenant" for f in model._meta.concrete_fields):
+        rows = rows.filter(tenant_id=loser.tenant_id)
     unique_sets = _unique_sets(model, fk)
     if not unique_sets:
         return rows.update(**{attname: survivor.pk}), 0
