@@ -1,4 +1,5 @@
-"""Request id and client IP for audit rows; the user's chosen language; queued denials."""
+"""Request id and client IP for audit rows; the user's chosen language; queued denials;
+a busy SQLite database answered as 503 on pages."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils import translation
 
-from kehu.core import audit, context
+from kehu.core import audit, busy, context
+from kehu.core.exceptions import DatabaseBusy
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -51,3 +54,25 @@ class UserLanguageMiddleware:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
         return self.get_response(request)
+
+
+class DatabaseBusyMiddleware:
+    """A page whose write found the database busy (SQLite, an import running) answers
+    503 with Retry-After and the retry message, not 500. The API does the same in
+    ``kehu.core.http.errors``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception
+                          ) -> HttpResponse | None:
+        if not busy.is_busy(exception):
+            return None
+        body = render_to_string("503.html", {"message": DatabaseBusy.default_message},
+                                request=request)
+        response = HttpResponse(body, status=DatabaseBusy.status)
+        response["Retry-After"] = str(DatabaseBusy.retry_after)
+        return response

@@ -97,8 +97,9 @@ def test_migration_fills_tenant_id_from_the_owning_row(world, book, engagement):
         assert "tenant" not in {f.name for f in old_through._meta.fields}
         tag = old.get_model("customers", "Tag").objects.filter(tenant_id=world.tenant.pk).first()
         old_through.objects.create(customer_id=book.hq.pk, tag_id=tag.pk)
+        analyst = world.role("analyst", world.other_tenant)
         old.get_model("core", "User").roles.through.objects.create(
-            user_id=world.other_tenant_admin.pk, role_id=world.role("analyst", world.other_tenant).pk)
+            user_id=world.other_tenant_admin.pk, role_id=analyst.pk)
         new = _migrate(AFTER)
         assert new.get_model("customers", "CustomerTag")._meta.get_field("tenant")
     finally:
