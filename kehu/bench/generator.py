@@ -33,15 +33,22 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
-from kehu.activities.models import Channel, Direction, Interaction, InteractionKind
+from kehu.activities.models import (
+    Channel,
+    Direction,
+    Interaction,
+    InteractionContact,
+    InteractionKind,
+)
 from kehu.core import crypto, identifiers, pii
-from kehu.core.models import OrgUnit, Role, Tenant, User
+from kehu.core.models import OrgUnit, Role, Tenant, User, UserRole
 from kehu.core.services import tenants as tenant_services
 from kehu.customers import normalize, quality, reference
 from kehu.customers.models import (
     Contact,
     Customer,
     CustomerContact,
+    CustomerTag,
     DecisionRole,
     Kind,
     Size,
@@ -323,10 +330,9 @@ def build_org(scale: Scale, tenant_name: str, rng: random.Random,
                     add_user(f"am{p_index:02d}{c_index:03d}{t_index}{r}", person_name(rng),
                              t_unit, "account_manager")
     created = User.objects.bulk_create(users, batch_size=1000)
-    Through = User.roles.through
-    Through.objects.bulk_create([Through(tenant_id=tenant.pk, user_id=created[i].pk,
-                                         role_id=roles[key])
-                                 for i, key in user_roles], batch_size=2000)
+    UserRole.objects.bulk_create([UserRole(tenant_id=tenant.pk, user_id=created[i].pk,
+                                           role_id=roles[key])
+                                  for i, key in user_roles], batch_size=2000)
     by_unit: dict[int, list[int]] = {}
     for user in created:
         if user.email.split("@")[0].startswith("am"):
@@ -746,7 +752,7 @@ def generate(scale: Scale | str, seed: int = 1, tenant_name: str = DEFAULT_TENAN
         echo(f"customers ({scale.customers:,}):")
         n_customers = loader.load(Customer, factory.rows(), scale.customers)
         loader.load(StatusChange, factory.status_rows)
-        loader.load(Customer.tags.through, factory.tag_rows)
+        loader.load(CustomerTag, factory.tag_rows)
         expected = sum(p.contacts for p in factory.plans)
         links: list[dict[str, Any]] = []
         echo(f"contacts (~{expected:,}):")
@@ -763,9 +769,9 @@ def generate(scale: Scale | str, seed: int = 1, tenant_name: str = DEFAULT_TENAN
             Interaction, interaction_rows(factory.plans, world, rng, _next_id(Interaction),
                                           scale.interactions_per_customer, first_contact,
                                           interaction_contacts), expected_interactions)
-        loader.load(Interaction.contacts.through, interaction_contacts)
+        loader.load(InteractionContact, interaction_contacts)
         loader.finish([Customer, Contact, CustomerContact, StatusChange,
-                       Customer.tags.through, Interaction, Interaction.contacts.through])
+                       CustomerTag, Interaction, InteractionContact])
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # GIN indexes take a COPY into their pending list; searches scan that list until
         # a vacuum merges it (autovacuum would, later): merge it now, as after a quiet

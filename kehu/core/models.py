@@ -133,7 +133,8 @@ class TenantLinkQuerySet(models.QuerySet):
         objs = list(objs)
         missing = [obj for obj in objs if obj.tenant_id is None]
         if missing:
-            field: Any = self.model._meta.get_field(self.model.tenant_from)
+            model: Any = self.model
+            field: Any = model._meta.get_field(model.tenant_from)
             ids = {getattr(obj, field.attname) for obj in missing}
             tenants = dict(field.related_model._base_manager.using(self.db)
                            .filter(pk__in=ids).values_list("pk", "tenant_id"))

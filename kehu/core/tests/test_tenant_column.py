@@ -44,7 +44,7 @@ def test_tenant_column_is_a_foreign_key_to_tenant() -> None:
 
 
 def test_many_to_many_links_have_tenant_in_their_unique_key() -> None:
-    links = {field.remote_field.through for model in _kehu_models()
+    links: set[Any] = {field.remote_field.through for model in _kehu_models()
              for field in model._meta.local_many_to_many}
     assert links, "no many-to-many fields found"
     for through in links:

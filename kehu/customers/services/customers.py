@@ -23,7 +23,7 @@ from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.core.versions import bump_version, check_version
 from kehu.customers import normalize, quality
-from kehu.customers.models import Alias, Customer, Kind, Status, StatusChange, Tag
+from kehu.customers.models import Alias, Customer, CustomerTag, Kind, Status, StatusChange, Tag
 from kehu.customers.services.cleaning import clean_choice, clean_customer_fields, clean_text
 from kehu.customers.services.common import placement, tags_for, visible_customer
 
@@ -235,7 +235,7 @@ def customer_bulk_tag(*, actor: User, customer_ids: Iterable[int], add: Iterable
     to_add = tags_for(actor, add)
     remove_names = {normalize.fold(n) for n in remove}
     to_remove = list(Tag.objects.filter(tenant_id=actor.tenant_id, name__in=remove_names))
-    through = Customer.tags.through
+    through = CustomerTag
     for customer in customers:
         before = set(customer.tags.values_list("name", flat=True))
         if to_add:
