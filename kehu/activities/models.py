@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.models import TenantOwned
+from kehu.core.models import TenantLink, TenantOwned
 from kehu.customers.models import Customer
 from kehu.notifications.models import Reminding
 
@@ -82,9 +82,11 @@ class Interaction(TenantOwned):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
                                  related_name="interactions", verbose_name=_("customer"))
     contacts = models.ManyToManyField("customers.Contact", blank=True,
-                                      related_name="interactions", verbose_name=_("contacts"))
+                                      related_name="interactions", through="InteractionContact",
+                                      verbose_name=_("contacts"))
     participants = models.ManyToManyField("core.User", blank=True,
                                           related_name="interactions_joined",
+                                          through="InteractionParticipant",
                                           verbose_name=_("participants"))
     subject = models.CharField(_("subject"), max_length=200)
     content = models.TextField(_("content"), blank=True)
@@ -112,14 +114,49 @@ class Interaction(TenantOwned):
     @classmethod
     def scope_q(cls, user: User, scope: str) -> Q:
         # A participant sees the meeting they took part in, whoever owns the customer.
-        joined = cls.participants.through.objects.filter(user_id=user.pk).values(
-            "interaction_id")
+        joined = InteractionParticipant.objects.filter(
+            tenant_id=user.tenant_id, user_id=user.pk).values("interaction_id")
         return (super().scope_q(user, scope) | Q(customer_id__in=_customers_in(user, scope))
                 | Q(pk__in=joined))
 
     def in_scope(self, user: User, scope: str) -> bool:
         return (super().in_scope(user, scope) or self.customer.in_scope(user, scope)
                 or self.participants.filter(pk=user.pk).exists())
+
+
+class InteractionContact(TenantLink):
+    """A contact present at an interaction (the through table of ``Interaction.contacts``)."""
+
+    tenant_from = "interaction"
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE)
+    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "activities_interaction_contacts"
+        constraints = [models.UniqueConstraint(fields=["tenant", "interaction", "contact"],
+                                               name="activities_interaction_contacts_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.interaction_id} → {self.contact_id}"
+
+
+class InteractionParticipant(TenantLink):
+    """A colleague who took part in an interaction (``Interaction.participants``)."""
+
+    tenant_from = "interaction"
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE)
+    user = models.ForeignKey("core.User", on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "activities_interaction_participants"
+        constraints = [models.UniqueConstraint(
+            fields=["tenant", "interaction", "user"],
+            name="activities_interaction_participants_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.interaction_id} → {self.user_id}"
 
 
 def _customers_in(user: User, scope: str) -> Any:

@@ -33,15 +33,22 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
-from kehu.activities.models import Channel, Direction, Interaction, InteractionKind
+from kehu.activities.models import (
+    Channel,
+    Direction,
+    Interaction,
+    InteractionContact,
+    InteractionKind,
+)
 from kehu.core import crypto, identifiers, pii
-from kehu.core.models import OrgUnit, Role, Tenant, User
+from kehu.core.models import OrgUnit, Role, Tenant, User, UserRole
 from kehu.core.services import tenants as tenant_services
 from kehu.customers import normalize, quality, reference
 from kehu.customers.models import (
     Contact,
     Customer,
     CustomerContact,
+    CustomerTag,
     DecisionRole,
     Kind,
     Size,
@@ -323,9 +330,9 @@ def build_org(scale: Scale, tenant_name: str, rng: random.Random,
                     add_user(f"am{p_index:02d}{c_index:03d}{t_index}{r}", person_name(rng),
                              t_unit, "account_manager")
     created = User.objects.bulk_create(users, batch_size=1000)
-    Through = User.roles.through
-    Through.objects.bulk_create([Through(user_id=created[i].pk, role_id=roles[key])
-                                 for i, key in user_roles], batch_size=2000)
+    UserRole.objects.bulk_create([UserRole(tenant_id=tenant.pk, user_id=created[i].pk,
+                                           role_id=roles[key])
+                                  for i, key in user_roles], batch_size=2000)
     by_unit: dict[int, list[int]] = {}
     for user in created:
         if user.email.split("@")[0].startswith("am"):
@@ -610,7 +617,8 @@ class CustomerFactory:
                                  "actor_id": owner_id, "changed_at": status_at})
         if rng.random() < 0.15:
             for tag in rng.sample(self.tag_ids, rng.randint(1, 2)):
-                self.tag_rows.append({"customer_id": cid, "tag_id": tag})
+                self.tag_rows.append({"tenant_id": self.world.tenant_id, "customer_id": cid,
+                                      "tag_id": tag})
         return {
             "id": cid, "tenant_id": self.world.tenant_id, "org_unit_id": unit_id,
             "owner_id": owner_id, "created_at": created, "updated_at": status_at,
@@ -720,7 +728,8 @@ def interaction_rows(plans: list[CustomerPlan], world: BenchWorld, rng: random.R
                 "outcome": rng.choice(OUTCOMES), "next_step": "", "created_by_id": plan.owner_id,
             }
             if contact_id is not None and rng.random() < 0.5:
-                contact_links.append({"interaction_id": iid, "contact_id": contact_id})
+                contact_links.append({"tenant_id": world.tenant_id, "interaction_id": iid,
+                                      "contact_id": contact_id})
             iid += 1
 
 
@@ -743,7 +752,7 @@ def generate(scale: Scale | str, seed: int = 1, tenant_name: str = DEFAULT_TENAN
         echo(f"customers ({scale.customers:,}):")
         n_customers = loader.load(Customer, factory.rows(), scale.customers)
         loader.load(StatusChange, factory.status_rows)
-        loader.load(Customer.tags.through, factory.tag_rows)
+        loader.load(CustomerTag, factory.tag_rows)
         expected = sum(p.contacts for p in factory.plans)
         links: list[dict[str, Any]] = []
         echo(f"contacts (~{expected:,}):")
@@ -760,9 +769,9 @@ def generate(scale: Scale | str, seed: int = 1, tenant_name: str = DEFAULT_TENAN
             Interaction, interaction_rows(factory.plans, world, rng, _next_id(Interaction),
                                           scale.interactions_per_customer, first_contact,
                                           interaction_contacts), expected_interactions)
-        loader.load(Interaction.contacts.through, interaction_contacts)
+        loader.load(InteractionContact, interaction_contacts)
         loader.finish([Customer, Contact, CustomerContact, StatusChange,
-                       Customer.tags.through, Interaction, Interaction.contacts.through])
+                       CustomerTag, Interaction, InteractionContact])
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # GIN indexes take a COPY into their pending list; searches scan that list until
         # a vacuum merges it (autovacuum would, later): merge it now, as after a quiet

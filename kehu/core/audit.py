@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import logging
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
 
-from kehu.core import context, pii
+from kehu.core import busy, context, pii
 from kehu.core.audit_actions import ACTIONS
 from kehu.core.audit_actions import action_choices as action_choices
 from kehu.core.audit_actions import action_label as action_label
 from kehu.core.audit_actions import register_action as register_action
 from kehu.core.models import AuditEvent
 
+logger = logging.getLogger("kehu.audit")
 # The action registry lives in kehu.core.audit_actions (models read its labels too);
 # its functions stay importable from here.
 
@@ -155,8 +157,16 @@ def flush_denials() -> None:
     if not pending:
         return
     _pending_denials.set(None)
-    for entry in pending:
-        record(**entry)
+    try:
+        with transaction.atomic():
+            for entry in pending:
+                record(**entry)
+    except DatabaseError as exc:
+        # The answer (403/404) is already made; a busy SQLite writer must not turn it
+        # into a 500.
+        if not busy.is_busy(exc):
+            raise
+        logger.warning("%d permission denials not audited: the database is busy", len(pending))
 
 
 def discard_denials() -> None:

@@ -21,11 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kehu.core import audit, throttle
+from kehu.core import audit, busy, throttle
 from kehu.core.exceptions import AuthenticationFailed
 from kehu.core.models import ApiToken, User
 
 TOKEN_PREFIX = "kehu_"  # noqa: S105 -- a marker, not a secret
+# A token's last_used_at is written at most this often: reads do not write on every request.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 # Sent (after commit) with ``user=`` when an account locks after too many failures.
 account_locked = Signal()
@@ -197,7 +199,8 @@ def record_logout(user: User) -> None:
 
 
 def user_for_token(plaintext: str) -> User | None:
-    """The active user behind a bearer token, or None. Touches last_used_at."""
+    """The active user behind a bearer token, or None. Touches ``last_used_at`` at most
+    every TOKEN_TOUCH_INTERVAL, and not at all while the database is busy (SQLite)."""
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
     prefix = plaintext[len(TOKEN_PREFIX):].split("_", 1)[0]
@@ -213,7 +216,9 @@ def user_for_token(plaintext: str) -> User | None:
     if not user.is_active or not user.tenant.is_active:
         return None
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        busy.write_if_free(
+            lambda: ApiToken.objects.filter(pk=token.pk).update(last_used_at=now),
+            "a token's last_used_at")
     user._kehu_token = token  # type: ignore[attr-defined]
     return user

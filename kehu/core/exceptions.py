@@ -70,3 +70,15 @@ class AuthenticationFailed(KehuError):
     status = 401
     code = "authentication_failed"
     default_message = _("Wrong email or password.")
+
+
+class DatabaseBusy(KehuError):
+    """SQLite: another write (a running import) holds the database's write lock."""
+
+    status = 503
+    code = "database_busy"
+    default_message = _(
+        "The database is busy with another change (an import may be running). "
+        "Try again in a minute."
+    )
+    retry_after = 30  # seconds, sent as Retry-After

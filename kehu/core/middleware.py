@@ -1,5 +1,5 @@
 """Request id and client IP for audit rows; the user's chosen language; queued denials;
-the Content-Security-Policy of every page."""
+the Content-Security-Policy of every page; a busy SQLite database answered as 503 on pages."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils import translation
 
-from kehu.core import audit, context
+from kehu.core import audit, busy, context
+from kehu.core.exceptions import DatabaseBusy
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -75,4 +77,26 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
+
+class DatabaseBusyMiddleware:
+    """A page whose write found the database busy (SQLite, an import running) answers
+    503 with Retry-After and the retry message, not 500. The API does the same in
+    ``kehu.core.http.errors``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception
+                          ) -> HttpResponse | None:
+        if not busy.is_busy(exception):
+            return None
+        body = render_to_string("503.html", {"message": DatabaseBusy.default_message},
+                                request=request)
+        response = HttpResponse(body, status=DatabaseBusy.status)
+        response["Retry-After"] = str(DatabaseBusy.retry_after)
         return response

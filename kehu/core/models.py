@@ -125,6 +125,38 @@ class TenantOwned(AccessControlled, TimeStamped):
         abstract = True
 
 
+class TenantLinkQuerySet(models.QuerySet):
+    """Rows of a many-to-many link table. Writers pass ``through_defaults={"tenant_id": …}``;
+    a row created without it (``.add()`` in a fixture) takes the tenant of its owning row."""
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        missing = [obj for obj in objs if obj.tenant_id is None]
+        if missing:
+            model: Any = self.model
+            field: Any = model._meta.get_field(model.tenant_from)
+            ids = {getattr(obj, field.attname) for obj in missing}
+            tenants = dict(field.related_model._base_manager.using(self.db)
+                           .filter(pk__in=ids).values_list("pk", "tenant_id"))
+            for obj in missing:
+                obj.tenant_id = tenants.get(getattr(obj, field.attname))
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class TenantLink(models.Model):
+    """Base of the through model of a many-to-many between tenant-owned records: the link
+    row carries ``tenant_id`` too (sharding by tenant, docs/scale-out.md)."""
+
+    tenant = models.ForeignKey("core.Tenant", on_delete=models.PROTECT, related_name="+")
+    # The foreign key whose row owns the link (its tenant is the link's tenant).
+    tenant_from: ClassVar[str]
+
+    objects = TenantLinkQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
 class Tenant(TimeStamped):
     name = models.CharField(_("company name"), max_length=200)
     name_key = models.CharField(max_length=200, unique=True, editable=False)
@@ -265,7 +297,8 @@ class User(AccessControlled, AbstractBaseUser):
     email = models.EmailField(_("email"), unique=True)
     full_name = models.CharField(_("name"), max_length=100)
     phone = models.CharField(_("mobile phone"), max_length=30, blank=True)
-    roles = models.ManyToManyField(Role, related_name="users", blank=True, verbose_name=_("roles"))
+    roles = models.ManyToManyField(Role, related_name="users", blank=True, through="UserRole",
+                                   verbose_name=_("roles"))
     is_active = models.BooleanField(_("active"), default=True)
     language = models.CharField(
         _("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
@@ -308,6 +341,23 @@ class User(AccessControlled, AbstractBaseUser):
 
     def has_module_perms(self, app_label: str) -> bool:
         return False
+
+
+class UserRole(TenantLink):
+    """A role held by a user (the through table of ``User.roles``)."""
+
+    tenant_from = "user"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    role = models.ForeignKey(Role, on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "core_user_roles"
+        constraints = [models.UniqueConstraint(fields=["tenant", "user", "role"],
+                                               name="core_user_roles_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.role_id}"
 
 
 class ApiToken(TimeStamped):

@@ -14,7 +14,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.models import AccessControlled, TenantOwned, TenantQuerySet, TimeStamped
+from kehu.core.models import (
+    AccessControlled,
+    TenantLink,
+    TenantOwned,
+    TenantQuerySet,
+    TimeStamped,
+)
 
 if TYPE_CHECKING:
     from kehu.core.models import User
@@ -202,7 +208,7 @@ class Customer(Searchable, TenantOwned):
     status_changed_at = models.DateTimeField(_("status since"), default=timezone.now)
     consent = models.JSONField(_("consent"), default=dict, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers",
-                                  verbose_name=_("tags"))
+                                  through="CustomerTag", verbose_name=_("tags"))
     notes = models.TextField(_("notes"), blank=True)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                related_name="children", verbose_name=_("parent customer"))
@@ -266,7 +272,7 @@ class Contact(Searchable, TenantOwned):
                                          choices=Channel.choices)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts",
-                                  verbose_name=_("tags"))
+                                  through="ContactTag", verbose_name=_("tags"))
     notes = models.TextField(_("notes"), blank=True)
 
     class Meta:
@@ -293,6 +299,40 @@ class Contact(Searchable, TenantOwned):
             return True
         return any(link.customer.in_scope(user, scope)
                    for link in self.customer_links.select_related("customer__org_unit"))
+
+
+class CustomerTag(TenantLink):
+    """A tag on a customer (the through table of ``Customer.tags``)."""
+
+    tenant_from = "customer"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "customers_customer_tags"
+        constraints = [models.UniqueConstraint(fields=["tenant", "customer", "tag"],
+                                               name="customers_customer_tags_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} → {self.tag_id}"
+
+
+class ContactTag(TenantLink):
+    """A tag on a contact (the through table of ``Contact.tags``)."""
+
+    tenant_from = "contact"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "customers_contact_tags"
+        constraints = [models.UniqueConstraint(fields=["tenant", "contact", "tag"],
+                                               name="customers_contact_tags_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} → {self.tag_id}"
 
 
 class CustomerContact(models.Model):
@@ -512,6 +552,7 @@ class ImportJob(TenantOwned):
 class ImportIssue(models.Model):
     """A row-level finding of an import: an error (row refused) or a duplicate match."""
 
+    tenant = models.ForeignKey("core.Tenant", on_delete=models.PROTECT, related_name="+")
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
     row = models.PositiveIntegerField()
     kind = models.CharField(max_length=10)  # "error" or "duplicate"

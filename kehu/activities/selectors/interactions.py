@@ -16,7 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.activities.calendar_registry import CalendarEvent
-from kehu.activities.models import CALENDAR_KINDS, Interaction, InteractionKind
+from kehu.activities.models import (
+    CALENDAR_KINDS,
+    Interaction,
+    InteractionKind,
+    InteractionParticipant,
+)
 from kehu.activities.selectors.calendar import interaction_url
 from kehu.core import moments
 from kehu.core.models import OrgUnit, User
@@ -164,7 +169,7 @@ def calendar_entries(viewer: User, owner: User, start: dt.datetime,
     """The calendar source: the visits and meetings in [start, end) that ``owner`` owns
     or takes part in, as far as ``viewer`` may see them. One query."""
     now = timezone.now()
-    joined = Interaction.participants.through.objects.filter(user_id=owner.pk)
+    joined = InteractionParticipant.objects.filter(tenant_id=owner.tenant_id, user_id=owner.pk)
     interactions = (Interaction.objects.visible_to(viewer)
                     .filter(Q(owner_id=owner.pk) | Q(pk__in=joined.values("interaction_id")),
                             kind__in=list(CALENDAR_KINDS), occurred_at__gte=start,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from kehu.activities.models import CalendarFeed
 from kehu.activities.selectors.calendar import calendar_events
-from kehu.core import audit
+from kehu.core import audit, busy
 from kehu.core.exceptions import NotFound
 
 if TYPE_CHECKING:
@@ -69,7 +69,8 @@ def calendar_feed_get(*, actor: User) -> CalendarFeed | None:
 def feed_owner(token: str) -> User:
     """The active owner of the feed whose secret is ``token``; NotFound otherwise.
 
-    Touches ``last_used_at`` (at most once a minute: calendar apps poll).
+    Touches ``last_used_at`` (at most once a minute: calendar apps poll; skipped while
+    the database is busy, so a poll never fails because an import is writing).
     """
     if not token or len(token) > 100:
         raise NotFound()
@@ -82,7 +83,9 @@ def feed_owner(token: str) -> User:
         raise NotFound()
     now = timezone.now()
     if feed.last_used_at is None or now - feed.last_used_at > dt.timedelta(minutes=1):
-        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
+        busy.write_if_free(
+            lambda: CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now),
+            "a calendar feed's last_used_at")
     return owner
 
 

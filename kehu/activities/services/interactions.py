@@ -131,6 +131,11 @@ def tenant_users(actor: User, user_ids: Iterable[Any], field: str = "participant
     return found
 
 
+def _in_tenant(interaction: Interaction) -> dict[str, int]:
+    """``through_defaults`` of the interaction's link rows: they carry its tenant."""
+    return {"tenant_id": interaction.tenant_id}
+
+
 def _links(interaction: Interaction) -> dict[str, list[int]]:
     return {"contacts": sorted(c.pk for c in interaction.contacts.all()),
             "participants": sorted(u.pk for u in interaction.participants.all())}
@@ -168,9 +173,9 @@ def interaction_create(*, actor: User, customer_id: int, kind: str, subject: str
         tenant_id=actor.tenant_id, owner=owner, org_unit=unit, customer=customer,
         created_by=actor, **values)
     if contacts:
-        interaction.contacts.set(contacts)
+        interaction.contacts.set(contacts, through_defaults=_in_tenant(interaction))
     if participants:
-        interaction.participants.set(participants)
+        interaction.participants.set(participants, through_defaults=_in_tenant(interaction))
     access.ensure_still_visible(interaction, actor)
     if audit_event:
         audit.record(actor=actor, action="interaction.create", obj=interaction,
@@ -210,9 +215,9 @@ def interaction_update(*, actor: User, interaction_id: int,
         setattr(interaction, key, value)
     bump_version(interaction)
     if contacts is not None:
-        interaction.contacts.set(contacts)
+        interaction.contacts.set(contacts, through_defaults=_in_tenant(interaction))
     if participants is not None:
-        interaction.participants.set(participants)
+        interaction.participants.set(participants, through_defaults=_in_tenant(interaction))
     access.ensure_still_visible(interaction, actor)
     after = {**audit.snapshot(interaction), **_links(interaction)}
     audit.record(actor=actor, action="interaction.update", obj=interaction,

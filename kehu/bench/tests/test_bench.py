@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, F
 
-from kehu.activities.models import Interaction, InteractionKind
+from kehu.activities.models import Interaction, InteractionContact, InteractionKind
 from kehu.bench import generator, report, workloads
 from kehu.bench.generator import SCALES, BenchWorld
 from kehu.bench.management.commands import bench
@@ -150,8 +150,9 @@ def test_interactions_spread_with_one_heavy_customer(bench_world: BenchWorld) ->
         assert interaction.org_unit_id == interaction.customer.org_unit_id
         assert interaction.occurred_at < generator.EPOCH
         assert interaction.kind in InteractionKind.values
-    linked = Interaction.contacts.through.objects.filter(interaction__tenant_id=tenant)
+    linked = InteractionContact.objects.filter(interaction__tenant_id=tenant)
     assert linked.exists()
+    assert not linked.exclude(tenant_id=tenant).exists()
     assert not linked.exclude(contact__customer_links__customer_id=F(
         "interaction__customer_id")).exists()
     # A province persona sees the interactions of its province's customers only.

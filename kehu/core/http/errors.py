@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.core.signals import got_request_exception
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, re_path
 from django.utils import translation
@@ -18,7 +19,13 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from kehu.core.exceptions import AuthenticationFailed, KehuError, ValidationFailed
+from kehu.core import busy
+from kehu.core.exceptions import (
+    AuthenticationFailed,
+    DatabaseBusy,
+    KehuError,
+    ValidationFailed,
+)
 
 logger = logging.getLogger("kehu.api")
 
@@ -111,6 +118,8 @@ def error_response(status: int, code: str, message: Any,
                             json_dumps_params={"ensure_ascii": False})
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="kehu"'
+    if code == DatabaseBusy.code:
+        response["Retry-After"] = str(DatabaseBusy.retry_after)
     return response
 
 
@@ -187,6 +196,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
         code, message = _HTTP_CODES[404]
         return error_response(404, code, message)
 
+    def on_database_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        if busy.is_busy(exc):  # SQLite: a running import holds the write lock
+            return kehu_error_response(DatabaseBusy())
+        return on_uncaught(request, exc)
+
     def on_uncaught(request: HttpRequest, exc: Any) -> HttpResponse:
         logger.exception("Unhandled error in %s %s", request.method, request.path)
         # As Django does for its own 500s: error reporters (and the test client) hear of it.
@@ -199,6 +213,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, on_auth)
     api.add_exception_handler(HttpError, on_http_error)
     api.add_exception_handler(Http404, on_404)
+    api.add_exception_handler(DatabaseError, on_database_error)
     api.add_exception_handler(Exception, on_uncaught)
 
 

@@ -84,7 +84,7 @@ def tenant_signup(
                 language=language)
     user.set_password(password)
     user.save()
-    user.roles.add(roles["tenant_admin"])
+    user.roles.add(roles["tenant_admin"], through_defaults={"tenant_id": tenant.pk})
     audit.record(actor=user, action="tenant.signup", obj=tenant,
                  changes={"name": [None, company]})
     audit.record(actor=user, action="user.create", obj=user,

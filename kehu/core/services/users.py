@@ -109,7 +109,7 @@ def user_create(
     check_password(password, user)
     user.set_password(password)
     user.save()
-    user.roles.set(roles)
+    user.roles.set(roles, through_defaults={"tenant_id": user.tenant_id})
     access.ensure_still_visible(user, actor)
     after = audit.snapshot(user) | {"roles": sorted(r.pk for r in roles)}
     audit.record(actor=actor, action="user.create", obj=user,
@@ -140,7 +140,7 @@ def user_update(
         if user.pk == actor.pk:
             raise ValidationFailed(fields={"role_ids": [_("You cannot change your own roles.")]})
         roles = _roles_for(actor, list(changes["role_ids"]))
-        user.roles.set(roles)
+        user.roles.set(roles, through_defaults={"tenant_id": user.tenant_id})
     diff = save_changes(
         user, before, {"roles": sorted(user.roles.values_list("pk", flat=True))}
     )

@@ -171,8 +171,9 @@ class Processor:
 
     def _issue(self, row: int, kind: str, name: str, message: str,
                match_id: int | None = None) -> None:
-        self.issues.append(ImportIssue(job=self.job, row=row, kind=kind, field=name[:50],
-                                       message=message[:500], match_id=match_id))
+        self.issues.append(ImportIssue(tenant_id=self.job.tenant_id, job=self.job, row=row,
+                                       kind=kind, field=name[:50], message=message[:500],
+                                       match_id=match_id))
 
     def _reject(self, row: Row, name: str, message: str) -> None:
         """A row that passed the field checks but fails a check of the whole batch."""
@@ -529,7 +530,7 @@ class Processor:
                               to_status=c.status, actor=self.actor, changed_at=now,
                               reason=_("Imported")) for c in new], batch_size=BATCH)
         through: Any = Customer.tags.through
-        links = [through(customer_id=c.pk, tag_id=t.pk)
+        links = [through(tenant_id=c.tenant_id, customer_id=c.pk, tag_id=t.pk)
                  for c, row in zip(new, creates, strict=True)
                  for t in self._tags(row.extra["tags"])]
         if updates:
@@ -567,7 +568,8 @@ class Processor:
             changed[customer.pk] = customer
             added = self._tags(row.extra["tags"])
             tags[customer.pk][1].update(t.name for t in added)
-            links += [through(customer_id=customer.pk, tag_id=t.pk) for t in added]
+            links += [through(tenant_id=customer.tenant_id, customer_id=customer.pk, tag_id=t.pk)
+                      for t in added]
         Customer.objects.bulk_update(list(changed.values()), [
             "short_name", "uscc", "id_number_encrypted", "id_number_hash", "id_number_masked",
             "industry", "region", "size", "addresses", "phones", "emails", "website", "tier",
@@ -576,12 +578,12 @@ class Processor:
         self._audit_updates("customer.update", changed, before, tags)
         return links
 
-    @staticmethod
-    def _tag_names(through: Any, column: str, ids: set[int]
+    def _tag_names(self, through: Any, column: str, ids: set[int]
                    ) -> dict[int, tuple[set[str], set[str]]]:
         """Each record's tag names, before and (filled by the caller) after the update."""
         tags: dict[int, tuple[set[str], set[str]]] = {pk: (set(), set()) for pk in ids}
-        for pk, name in through.objects.filter(**{f"{column}__in": ids}) \
+        for pk, name in through.objects.filter(tenant_id=self.job.tenant_id,
+                                               **{f"{column}__in": ids}) \
                 .values_list(column, "tag__name"):
             tags[pk][0].add(name)
             tags[pk][1].add(name)
@@ -657,7 +659,7 @@ class Processor:
             new.append((contact, row))
         Contact.objects.bulk_create([c for c, _r in new], batch_size=BATCH)
         through: Any = Contact.tags.through
-        tag_links = [through(contact_id=c.pk, tag_id=t.pk) for c, row in new
+        tag_links = [through(tenant_id=c.tenant_id, contact_id=c.pk, tag_id=t.pk) for c, row in new
                      for t in self._tags(row.extra["tags"])]
         links = [(c.pk, row) for c, row in new if row.extra.get("customer_id")]
         if updates:
@@ -686,7 +688,8 @@ class Processor:
             changed[contact.pk] = contact
             added = self._tags(row.extra["tags"])
             tags[contact.pk][1].update(t.name for t in added)
-            tag_links += [through(contact_id=contact.pk, tag_id=t.pk) for t in added]
+            tag_links += [through(tenant_id=contact.tenant_id, contact_id=contact.pk, tag_id=t.pk)
+                          for t in added]
         Contact.objects.bulk_update(
             list(changed.values()),
             ["gender", "phones", "phone_digits", "email", "wechat", "preferred_channel",

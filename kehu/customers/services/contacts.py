@@ -73,7 +73,7 @@ def contact_create(*, actor: User, name: str, customer_id: int | None = None,
     refresh_contact(contact)
     contact.save()
     if tags:
-        contact.tags.set(tags_for(actor, tags))
+        contact.tags.set(tags_for(actor, tags), through_defaults={"tenant_id": contact.tenant_id})
     if customer is not None:
         _link(actor, customer, contact, link_fields)
     access.ensure_still_visible(contact, actor)
@@ -96,7 +96,7 @@ def contact_update(*, actor: User, contact_id: int, expected_version: int | None
         setattr(contact, key, value)
     old_tags = sorted(contact.tags.values_list("name", flat=True))
     if tags is not None:
-        contact.tags.set(tags_for(actor, tags))
+        contact.tags.set(tags_for(actor, tags), through_defaults={"tenant_id": contact.tenant_id})
     new_tags = sorted(contact.tags.values_list("name", flat=True))
     refresh_contact(contact)
     diff = audit.diff(Contact, before | {"tags": old_tags},

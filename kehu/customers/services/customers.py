@@ -24,7 +24,7 @@ from kehu.core.models import User
 from kehu.core.placement import placement
 from kehu.core.versions import bump_version, check_version
 from kehu.customers import normalize, quality
-from kehu.customers.models import Alias, Customer, Kind, Status, StatusChange, Tag
+from kehu.customers.models import Alias, Customer, CustomerTag, Kind, Status, StatusChange, Tag
 from kehu.customers.services.cleaning import clean_choice, clean_customer_fields, clean_text
 from kehu.customers.services.common import tags_for, visible_customer
 
@@ -128,7 +128,8 @@ def customer_create(*, actor: User, name: str, kind: str = Kind.ENTERPRISE,
     refresh_derived(customer, has_contact=False)
     customer.save()
     if tags:
-        customer.tags.set(tags_for(actor, tags))
+        customer.tags.set(tags_for(actor, tags),
+                          through_defaults={"tenant_id": customer.tenant_id})
     _record_status(actor, customer, "")
     access.ensure_still_visible(customer, actor)
     audit.record(actor=actor, action="customer.create", obj=customer,
@@ -172,7 +173,8 @@ def customer_update(*, actor: User, customer_id: int, expected_version: int | No
         set_parent(actor, customer, parent_id)
     old_tags = sorted(customer.tags.values_list("name", flat=True))
     if tags is not None:
-        customer.tags.set(tags_for(actor, tags))
+        customer.tags.set(tags_for(actor, tags),
+                          through_defaults={"tenant_id": customer.tenant_id})
     new_tags = sorted(customer.tags.values_list("name", flat=True))
     refresh_derived(customer, alias_names=alias_names(customer))
     extra_before = {"tags": old_tags}
@@ -234,13 +236,14 @@ def customer_bulk_tag(*, actor: User, customer_ids: Iterable[int], add: Iterable
     to_add = tags_for(actor, add)
     remove_names = {normalize.fold(n) for n in remove}
     to_remove = list(Tag.objects.filter(tenant_id=actor.tenant_id, name__in=remove_names))
-    through = Customer.tags.through
+    through = CustomerTag
     for customer in customers:
         before = set(customer.tags.values_list("name", flat=True))
         if to_add:
-            customer.tags.add(*to_add)
+            customer.tags.add(*to_add, through_defaults={"tenant_id": customer.tenant_id})
         if to_remove:
-            through.objects.filter(customer_id=customer.pk, tag__in=to_remove).delete()
+            through.objects.filter(tenant_id=customer.tenant_id, customer_id=customer.pk,
+                                   tag__in=to_remove).delete()
         after = set(customer.tags.values_list("name", flat=True))
         if before != after:
             bump_version(customer)

@@ -62,6 +62,8 @@ def _move_rows(model: type[models.Model], fk: str, loser: Customer, survivor: Cu
     manager: Any = model._base_manager
     attname = _attname(model, fk)
     rows = manager.filter(**{attname: loser.pk})
+    if any(f.name == "tenant" for f in model._meta.concrete_fields):
+        rows = rows.filter(tenant_id=loser.tenant_id)
     unique_sets = _unique_sets(model, fk)
     if not unique_sets:
         return rows.update(**{attname: survivor.pk}), 0
@@ -104,7 +106,8 @@ def _related_links() -> list[tuple[type[models.Model], str]]:
     for m2m_field in Customer._meta.many_to_many:
         m2m_any: Any = m2m_field
         links.append((m2m_any.remote_field.through, m2m_any.m2m_field_name()))
-    return links
+    # An explicit through model (tags) is also a related object: count it once.
+    return list(dict.fromkeys(links))
 
 
 def _drop_self_links(models_seen: Iterable[type[models.Model]], survivor: Customer
@@ -238,9 +241,8 @@ def merge_preview(*, actor: User, survivor_id: int, loser_id: int) -> dict[str, 
         attname = _attname(model, fk)
         n = manager.filter(**{attname: loser.pk}).count()
         if n:
-            label = str(model._meta.verbose_name_plural)
-            if model._meta.auto_created:  # a many-to-many table: name it by its field
-                label = _m2m_label(model)
+            # A many-to-many table is named by its field ("tags").
+            label = _m2m_label(model) or str(model._meta.verbose_name_plural)
             counts[label] = counts.get(label, 0) + n
     children = Customer.objects.filter(parent=loser).count()
     if children:
@@ -251,11 +253,11 @@ def merge_preview(*, actor: User, survivor_id: int, loser_id: int) -> dict[str, 
     return {"survivor": survivor, "loser": loser, "moves": counts}
 
 
-def _m2m_label(through: type[models.Model]) -> str:
+def _m2m_label(through: type[models.Model]) -> str | None:
     for field in Customer._meta.many_to_many:
         if getattr(field, "remote_field", None) and field.remote_field.through is through:
             return str(field.verbose_name)
-    return str(through._meta.verbose_name)
+    return None
 
 
 @transaction.atomic
