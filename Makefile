@@ -55,7 +55,7 @@ migrate: $(RUN_STAMP) ## Apply database migrations
 demo: $(RUN_STAMP) ## Create the demo company (once) and print its accounts
 	$(KEHU) demo
 
-test: $(DEV_STAMP) ## Run the whole suite on SQLite, then on PostgreSQL when reachable
+test: $(DEV_STAMP) ## Run the whole suite on SQLite and on PostgreSQL when reachable (side by side)
 	$(BIN)/python scripts/test.py $(ARGS)
 
 # Examples per API operation and persona for `make fuzz` (the suite itself uses 6).
@@ -80,7 +80,7 @@ messages: $(DEV_STAMP) ## Update the zh_Hans translation catalogue and compile a
 		--ignore 'static/*'
 	cd kehu && ../$(KEHU) compilemessages
 
-worker: $(RUN_STAMP) ## Run the background task consumer (Huey)
+worker: $(RUN_STAMP) ## Run the task consumer on its own (make run already runs one)
 	$(KEHU) worker
 
 shell: $(RUN_STAMP) ## Open a Django shell with Kehu loaded
