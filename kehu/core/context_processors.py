@@ -36,6 +36,9 @@ NAV_GROUPS: dict[str, NavGroup] = {}
 
 def register_nav(url_name: str, label: Promise | str, permission: str | None,
                  order: int = 100, group: str | None = None) -> None:
+    # Keyed by URL name: registrations run again when the app registry is rebuilt
+    # (tests that change INSTALLED_APPS), and must not add a second entry.
+    NAV[:] = [item for item in NAV if item.url_name != url_name]
     NAV.append(NavItem(url_name, label, permission, order, group))
     NAV.sort(key=lambda item: item.order)
 

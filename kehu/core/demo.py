@@ -20,4 +20,6 @@ BUILDERS: list[DemoBuilder] = []
 
 
 def register_demo_builder(builder: DemoBuilder) -> None:
-    BUILDERS.append(builder)
+    # Once each, however often the registrations run (the app registry can be rebuilt).
+    if builder not in BUILDERS:
+        BUILDERS.append(builder)

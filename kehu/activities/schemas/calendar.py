@@ -19,7 +19,9 @@ class CalendarQuery(Schema):
                                  "at most 62 days after start.")
 
 
-class CustomerRef(Schema):
+class CalendarCustomer(Schema):
+    """The customer of a calendar entry (entries are read through visible_to)."""
+
     id: int
     name: str
 
@@ -31,7 +33,7 @@ class CalendarEventOut(Schema):
     start: datetime
     end: datetime
     all_day: bool
-    customer: CustomerRef | None
+    customer: CalendarCustomer | None
     status: str
     overdue: bool
     kind: str = Field(..., description="For interactions: visit or meeting.")

@@ -137,3 +137,22 @@ def test_other_apps_read_customers_through_its_selectors(model: str) -> None:
              and p.name != "models.py"
              and pattern.search(p.read_text(encoding="utf-8"))]
     assert wrong == []
+
+
+def test_running_the_registrations_again_changes_nothing() -> None:
+    # The app registry runs every ready() again when a test changes INSTALLED_APPS; a
+    # registry that appends would then show every nav entry twice.
+    from django.apps import apps
+
+    from kehu.core import context_processors, demo, permissions
+    from kehu.customers import actions, panels
+
+    def state() -> list[int]:
+        return [len(context_processors.NAV), len(demo.BUILDERS), len(permissions.MODULES),
+                len(panels.PANELS), sum(len(a) for a in actions.ACTIONS.values())]
+
+    before = state()
+    for config in apps.get_app_configs():
+        if config.name.startswith("kehu."):
+            config.ready()
+    assert state() == before

@@ -19,6 +19,7 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from kehu.core.exceptions import DatabaseBusy
 from kehu.core.models import ApiToken
@@ -108,12 +109,14 @@ def test_reads_answer_and_writes_get_503_while_the_write_lock_is_held(
         created = api.post("/customers", {"name": "锁定期间有限公司", "kind": "enterprise"})
         _assert_busy(created.raw)
         assert created.data["error"]["code"] == "database_busy"
-        assert created.data["error"]["message"] == str(DatabaseBusy.default_message)
+        with translation.override(world.hq_admin.language):  # the caller's language
+            assert created.data["error"]["message"] == str(DatabaseBusy.default_message)
         response = page.post(reverse("customer_create"), {
             "kind": "enterprise", "name": "锁定期间页面有限公司", "tier": "ordinary",
             "status": "potential", "owner": world.hq_admin.pk})
         _assert_busy(response)
-        assert str(DatabaseBusy.default_message) in response.content.decode()
+        with translation.override(world.hq_admin.language):
+            assert str(DatabaseBusy.default_message) in response.content.decode()
     finally:
         holder.rollback()
         holder.close()
