@@ -66,6 +66,13 @@ NOT_REACHED = {401, 403, 404, 422}
 
 # Operations that no persona may reach, with the reason (checked: listed ones must be unreached,
 # so the list cannot go stale silently).
+# Reached by few generated cases (1 in 6 at the suite's budget), so whether a run reaches
+# them depends on the database's ids: neither "unreached" nor "listed but reached" fails.
+SELDOM_REACHED: dict[str, str] = {
+    "POST /api/v1/users": "a generated user passes only with a free email, a 10-character "
+                          "password, a valid phone and roles of the company",
+}
+
 UNREACHED: dict[str, str] = {
     "POST /api/v1/auth/token": "needs a real email and password: random ones are refused (401)",
     "GET /api/v1/customers/lookup": "answers 404 unless system and id name an existing "
@@ -252,7 +259,8 @@ def test_fuzz_every_operation(
 
     assert operations, f"no operation matches FUZZ_OPERATIONS={ONLY.pattern!r}"
     unreached = [op for op in operations
-                 if all(stats[(op, p)].reached == 0 for p in personas) and op not in UNREACHED]
+                 if all(stats[(op, p)].reached == 0 for p in personas)
+                 and op not in UNREACHED and op not in SELDOM_REACHED]
     stale = [op for op in UNREACHED
              if op in operations and any(stats[(op, p)].reached for p in personas)]
     fuzz_report[:] = _report(operations, personas, stats, findings, elapsed)

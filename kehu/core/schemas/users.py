@@ -67,15 +67,21 @@ class PasswordResetOut(Schema):
     password: str = Field(..., description="The new password, shown this once.")
 
 
+# The shapes kehu.core.phones accepts for a user (no extension), stated for clients.
+PHONE_PATTERN = r"^$|^1[3-9][0-9]{9}$|^0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}$"
+
+
 class UserIn(InputSchema):
     email: str = Field(..., max_length=254, json_schema_extra=stated(format="email"))
     full_name: str = Field(..., max_length=100)
     org_unit_id: DbId
     role_ids: list[DbId] = Field(..., max_length=100)
     password: str | None = Field(
-        None, max_length=200, description="Leave out to have one generated and shown once."
+        None, max_length=200, description="Leave out to have one generated and shown once.",
+        json_schema_extra=stated(minLength=10),
     )
-    phone: str = Field("", max_length=30)
+    phone: str = Field("", max_length=30, description="A mainland mobile or landline number.",
+                       json_schema_extra=stated(pattern=PHONE_PATTERN))
     language: Language = "zh-hans"
 
 
