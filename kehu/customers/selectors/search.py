@@ -26,10 +26,14 @@ from django.db.models.functions import Length
 
 from kehu.core import crypto, identifiers
 from kehu.core.models import User
-from kehu.customers import normalize
+from kehu.customers import matches, normalize
 from kehu.customers.models import Alias, Contact, Customer
 
 MAX_QUERY = 100
+# A query of this many digits or more may be a phone's last digits (the docs promise four).
+PHONE_QUERY_DIGITS = 4
+# Search stops counting its hits here ("1,000+").
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,7 @@ def index_match(model: type[Customer] | type[Contact], text: str) -> Q:
 def condition(model: type[Customer] | type[Contact], q: str | Query) -> Q | None:
     """The match condition of a search for ``q`` on ``model`` (None: not a search)."""
     query = parse(q) if isinstance(q, str) else q
-    text = query.digits if query.digits and len(query.digits) >= 3 else query.text
-    if " " in text:
-        text = text.replace(" ", "")
+    text = match_text(query)
     if not text:
         return None
     if len(text) == 1 and text.isascii():
@@ -98,42 +100,128 @@ def condition(model: type[Customer] | type[Contact], q: str | Query) -> Q | None
     return match
 
 
+# ---------------------------------------------------------------------------- ranking
+
+
+def phone_query(query: Query) -> str | None:
+    """The digits of a query that asks for a phone (four digits or more, in any format),
+    else None: such a query ranks phones ending with them, then phones holding them."""
+    return query.digits if query.digits and len(query.digits) >= PHONE_QUERY_DIGITS else None
+
+
+def match_text(query: Query) -> str:
+    """What the index and the ranking look for: a phone query's digits, else the text
+    without spaces (``中国 电信`` is 中国电信)."""
+    text = query.digits if query.digits and len(query.digits) >= 3 else query.text
+    return text.replace(" ", "")
+
+
+def _phone_ends(digits: str) -> Q:
+    # ``phone_digits`` is the numbers separated by spaces: a number ends with the digits
+    # at the end of the column or before a space (digits need no LIKE escaping).
+    return Q(phone_digits__endswith=digits) | Q(phone_digits__contains=digits + " ")
+
+
+def _part_starts(text: str) -> Q:
+    # ``search_text`` is its parts (names, pinyin, initials, codes, phones) joined by |.
+    return Q(search_text__startswith=text) | Q(search_text__contains="|" + text)
+
+
+def customer_rank(query: Query) -> Case:
+    """Best first: the exact code or credit code; for a phone query phones ending with the
+    digits, then phones holding them; the exact name; names starting with the query;
+    codes starting with it; names holding it; pinyin or initials starting with it; the
+    rest. bench/workloads.py's floor writes the same order in SQL."""
+    text = match_text(query)
+    whens = [When(Q(code__iexact=text) | Q(uscc__iexact=text), then=Value(0))]
+    digits = phone_query(query)
+    if digits:
+        whens += [When(_phone_ends(digits), then=Value(1)),
+                  When(phone_digits__contains=digits, then=Value(2))]
+    whens += [
+        When(name__iexact=text, then=Value(3)),
+        When(Q(name__istartswith=text) | Q(short_name__istartswith=text), then=Value(4)),
+        When(Q(code__istartswith=text) | Q(uscc__istartswith=text), then=Value(5)),
+        When(Q(name__icontains=text) | Q(short_name__icontains=text), then=Value(6)),
+        When(_part_starts(text), then=Value(7)),
+    ]
+    return Case(*whens, default=Value(8), output_field=IntegerField())
+
+
+def contact_rank(query: Query) -> Case:
+    """Phones ending with a phone query's digits, phones holding them, then as customers."""
+    text = match_text(query)
+    whens = []
+    digits = phone_query(query)
+    if digits:
+        whens += [When(_phone_ends(digits), then=Value(0)),
+                  When(phone_digits__contains=digits, then=Value(1))]
+    whens += [When(name__iexact=text, then=Value(2)),
+              When(name__istartswith=text, then=Value(3)),
+              When(name__icontains=text, then=Value(4)),
+              When(_part_starts(text), then=Value(5))]
+    return Case(*whens, default=Value(6), output_field=IntegerField())
+
+
+def _matching(model: type[Customer] | type[Contact], actor: User, query: Query
+              ) -> QuerySet[Any] | None:
+    match = condition(model, query)
+    if match is None:
+        return None
+    if model is Customer:
+        return Customer.objects.visible_to(actor).live().filter(match)
+    return Contact.objects.visible_to(actor).filter(match)
+
+
 def customers(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
     """Customers the actor may see that match ``q``, best first."""
     query = parse(q)
-    match = condition(Customer, query)
-    if match is None:
+    qs = _matching(Customer, actor, query)
+    if qs is None:
         return Customer.objects.none()
-    text = query.text
-    rank = Case(
-        When(Q(code__iexact=text) | Q(uscc__iexact=text), then=Value(0)),
-        When(name__iexact=text, then=Value(1)),
-        When(Q(name__istartswith=text) | Q(short_name__istartswith=text), then=Value(2)),
-        When(Q(name__icontains=text) | Q(short_name__icontains=text), then=Value(3)),
-        default=Value(4), output_field=IntegerField(),
-    )
-    return (Customer.objects.visible_to(actor).live().filter(match)
-            .annotate(rank=rank, name_length=Length("name"))
+    return (qs.annotate(rank=customer_rank(query), name_length=Length("name"))
             .select_related("owner", "org_unit")
             .order_by("rank", "name_length", "-id")[:limit])
 
 
 def contacts(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
     query = parse(q)
-    match = condition(Contact, query)
-    if match is None:
+    qs = _matching(Contact, actor, query)
+    if qs is None:
         return Contact.objects.none()
-    rank = Case(
-        When(name__iexact=query.text, then=Value(0)),
-        When(name__istartswith=query.text, then=Value(1)),
-        default=Value(2), output_field=IntegerField(),
-    )
-    return (Contact.objects.visible_to(actor).filter(match)
-            .annotate(rank=rank, name_length=Length("name"))
+    return (qs.annotate(rank=contact_rank(query), name_length=Length("name"))
             .order_by("rank", "name_length", "-id")[:limit])
 
 
-def search(actor: User, q: str, limit: int = 20) -> dict[str, Any]:
-    """Both kinds of record for one search box."""
-    return {"customers": list(customers(actor, q, limit)),
-            "contacts": list(contacts(actor, q, limit))}
+def count(model: type[Customer] | type[Contact], actor: User, q: str,
+          cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many records the actor may see match ``q``, counted up to ``cap``: ``(cap,
+    True)`` means "more than that" (counting every hit of a common character costs more
+    than the answer)."""
+    qs = _matching(model, actor, parse(q))
+    if qs is None:
+        return 0, False
+    found = qs.order_by()[:cap + 1].count()
+    return min(found, cap), found > cap
+
+
+def search(actor: User, q: str, limit: int = 20, *, counted: bool = True) -> dict[str, Any]:
+    """Both kinds of record for one search box, each hit with ``match`` (why it was
+    found), and with ``counted`` how many of each matched (capped, see ``count``)."""
+    query = parse(q)
+    found: dict[str, Any] = {"customers": list(customers(actor, q, limit)),
+                             "contacts": list(contacts(actor, q, limit))}
+    why = (match_text(query), query.digits if query.digits and len(query.digits) >= 3 else None,
+           phone_query(query), query.id_hash)
+    for hit in found["customers"]:
+        hit.match = matches.customer_match(hit, *why)
+    for hit in found["contacts"]:
+        hit.match = matches.contact_match(hit, *why)
+    if counted:
+        for key, model in (("customers", Customer), ("contacts", Contact)):
+            if len(found[key]) < limit:  # all of them are here: nothing more to count
+                total, capped = len(found[key]), False
+            else:
+                total, capped = count(model, actor, q)
+            found[f"{key}_count"], found[f"{key}_count_capped"] = total, capped
+    return found
