@@ -150,6 +150,13 @@ def _ms(value: Any) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _share(case: dict[str, Any]) -> str:
+    share = case.get("relevance")
+    if share is None:
+        return "—"
+    return f"{share:.0%} ({case['expected_in_top']}/{case['expected_possible']})"
+
+
 def markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     lines = [
@@ -168,15 +175,23 @@ def markdown(doc: dict[str, Any]) -> str:
             lines += [f"## Search ({result['persona']}, {result['visible_customers']:,} "
                       "visible customers, first 20 results)", "",
                       "| query kind | examples | median ms | p95 ms | raw SQL median | raw SQL "
-                      "p95 | ratio (median / p95) | full scan ms | results | same rows |",
-                      "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+                      "p95 | ratio (median / p95) | full scan ms | results | same rows | "
+                      "relevance (expected in top 20) |",
+                      "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
             for c in result["cases"]:
                 lines.append(
                     f"| {c['case']} | {', '.join(c['examples'])} | {_ms(c['median_ms'])} | "
                     f"{_ms(c['p95_ms'])} | {_ms(c['floor_median_ms'])} | "
                     f"{_ms(c['floor_p95_ms'])} | {c['ratio']}× / {c['ratio_p95']}× | "
                     f"{_ms(c['ceiling_full_scan_median_ms'])} | {c['avg_results']} | "
-                    f"{'yes' if c['same_result_as_floor'] else 'no'} |")
+                    f"{'yes' if c['same_result_as_floor'] else 'no'} | {_share(c)} |")
+            lines += ["", "Relevance: of the records each query should put first (below), "
+                      "the share found in the first 20 (all of them when fewer than 20).", ""]
+            lines += [f"- {c['case']}: {c.get('expected', '—')}" for c in result["cases"]]
+            lines += ["", "### Floor queries (the first example of each kind)", ""]
+            for c in result["cases"]:
+                if c.get("floor_sql"):
+                    lines += [f"{c['case']}:", "", "```sql", c["floor_sql"], "```", ""]
         elif name == "unified_view":
             lines += ["## Unified customer view (`GET /api/v1/customers/{id}/view`, "
                       "in-process client)", "",

@@ -132,7 +132,7 @@ def search_queries(actor: User, per_kind: int, rng: random.Random) -> dict[str, 
     """Queries of each kind drawn from customers the actor sees (so they find something)."""
     sample = list(Customer.objects.visible_to(actor).exclude(kind="individual")
                   .exclude(short_name="").order_by("id")
-                  .values("name", "short_name", "uscc", "phone_digits")[:5000])
+                  .values("name", "short_name", "code", "uscc", "phone_digits")[:5000])
     if not sample:
         return {}
     picks = [rng.choice(sample) for _ in range(per_kind)]
@@ -146,7 +146,67 @@ def search_queries(actor: User, per_kind: int, rng: random.Random) -> dict[str, 
         "phone_4": [phones[i % len(phones)][-4:] for i in range(per_kind)],
         "phone_7": [phones[i % len(phones)][-7:] for i in range(per_kind)],
         "credit_code": [codes[i % len(codes)] for i in range(per_kind)],
+        # A customer code without its last two digits (C000123): up to 100 codes.
+        "code_prefix": [p["code"][:-2] for p in picks],
+        # The first six characters of a credit code (9144xx: a region's companies).
+        "number_prefix": [codes[i % len(codes)][:6] for i in range(per_kind)],
     }
+
+
+# What each kind of query is for: the records that should come first. The relevance check
+# counts how many of them (up to 20) are in the first 20 results.
+EXPECTED = {
+    "chinese_1": "name or short name holds the characters",
+    "chinese_2": "name or short name holds the characters",
+    "chinese_3plus": "name or short name holds the characters",
+    "pinyin_initials": "initials of the name or short name start with the letters",
+    "phone_4": "a phone ends with the digits",
+    "phone_7": "a phone ends with the digits",
+    "credit_code": "the credit code is the query",
+    "code_prefix": "the customer code starts with the query",
+    "number_prefix": "the customer code or credit code starts with the query",
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the relevance check reads of a customer the persona sees."""
+
+    pk: int
+    name: str
+    short_name: str
+    code: str
+    uscc: str
+    phones: tuple[str, ...]
+    search_text: str
+
+
+def candidates(actor: User) -> list[Candidate]:
+    """Every customer the persona sees, read once (not timed): the ground truth."""
+    rows = Customer.objects.visible_to(actor).live().order_by().values_list(
+        "pk", "name", "short_name", "code", "uscc", "phones", "search_text").iterator(2000)
+    return [Candidate(pk, name, short, code, uscc,
+                      tuple(str(p.get("number", "")).lstrip("+") for p in phones or []),
+                      text) for pk, name, short, code, uscc, phones, text in rows]
+
+
+def expected(kind: str, q: str, everyone: list[Candidate]) -> set[int]:
+    """The records a query of ``kind`` should put first, decided from the data itself
+    (plain Python over the persona's customers, no search index)."""
+    text = normalize.fold(q).lower()
+    if kind.startswith("chinese"):
+        return {c.pk for c in everyone if text in c.name.lower() or text in c.short_name.lower()}
+    if kind == "pinyin_initials":
+        return {c.pk for c in everyone if text in c.search_text and any(
+            normalize.pinyin_forms(n)[1].startswith(text) for n in (c.name, c.short_name) if n)}
+    if kind.startswith("phone"):
+        return {c.pk for c in everyone if any(p.endswith(text) for p in c.phones)}
+    if kind == "credit_code":
+        return {c.pk for c in everyone if c.uscc.lower() == text}
+    if kind in ("code_prefix", "number_prefix"):
+        return {c.pk for c in everyone
+                if c.code.lower().startswith(text) or c.uscc.lower().startswith(text)}
+    raise ValueError(kind)
 
 
 def _like_escape(text: str) -> str:
@@ -155,11 +215,10 @@ def _like_escape(text: str) -> str:
 
 def floor_search_sql(actor: User, q: str, *, scan: bool = False) -> tuple[str, list[Any]]:
     """The simplest raw SQL giving ``search.customers``'s answer: the same index, the same
-    scope (the actor's unit subtree) and order. ``scan`` swaps the index for a full scan
-    (the ceiling)."""
+    scope (the actor's unit subtree) and order (``search.customer_rank``, written out).
+    ``scan`` swaps the index for a full scan (the ceiling)."""
     query = search.parse(q)
-    text = query.digits if query.digits and len(query.digits) >= 3 else query.text
-    text = text.replace(" ", "")
+    text = search.match_text(query)
     pg = connection.vendor == "postgresql"
     params: list[Any] = []
     if scan:
@@ -178,20 +237,37 @@ def floor_search_sql(actor: User, q: str, *, scan: bool = False) -> tuple[str, l
         match = f"c.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)"  # noqa: S608
         params.append(f'{column} : "{text.replace(chr(34), chr(34) * 2)}"')
     like = "LIKE %s ESCAPE '\\'"
+    t, esc = text.lower(), _like_escape(text.lower())
+    digits = search.phone_query(query)
+    phone = ""
+    rank_params: list[Any] = [t, t]
+    if digits:
+        phone = ("WHEN c.phone_digits LIKE %s OR c.phone_digits LIKE %s THEN 1 "
+                 "WHEN c.phone_digits LIKE %s THEN 2 ")
+        rank_params += [f"%{digits}", f"%{digits} %", f"%{digits}%"]
+    rank_params += [t, esc + "%", esc + "%", esc + "%", esc + "%", "%" + esc + "%",
+                    "%" + esc + "%", esc + "%", "%|" + esc + "%"]
     # Fixed SQL fragments only; every value is a parameter.
     sql = (
         "SELECT c.id FROM customers_customer c JOIN core_orgunit u ON u.id = c.org_unit_id "  # noqa: S608
         f"WHERE c.tenant_id = %s AND u.path LIKE %s AND c.merged_into_id IS NULL AND {match} "
-        "ORDER BY CASE WHEN lower(c.code) = %s OR lower(c.uscc) = %s THEN 0 "
-        "WHEN lower(c.name) = %s THEN 1 "
-        f"WHEN lower(c.name) {like} OR lower(c.short_name) {like} THEN 2 "
-        f"WHEN lower(c.name) {like} OR lower(c.short_name) {like} THEN 3 ELSE 4 END, "
+        f"ORDER BY CASE WHEN lower(c.code) = %s OR lower(c.uscc) = %s THEN 0 {phone}"
+        "WHEN lower(c.name) = %s THEN 3 "
+        f"WHEN lower(c.name) {like} OR lower(c.short_name) {like} THEN 4 "
+        f"WHEN lower(c.code) {like} OR lower(c.uscc) {like} THEN 5 "
+        f"WHEN lower(c.name) {like} OR lower(c.short_name) {like} THEN 6 "
+        f"WHEN c.search_text {like} OR c.search_text {like} THEN 7 ELSE 8 END, "
         "length(c.name), c.id DESC LIMIT %s"
     )
-    t, esc = query.text, _like_escape(query.text)
-    params = [actor.tenant_id, actor.org_unit.path + "%", *params, t, t, t,
-              esc + "%", esc + "%", "%" + esc + "%", "%" + esc + "%", SEARCH_LIMIT]
+    params = [actor.tenant_id, actor.org_unit.path + "%", *params, *rank_params, SEARCH_LIMIT]
     return sql, params
+
+
+def written(sql: str, params: list[Any]) -> str:
+    """``sql`` with its parameters written in, for the result file (values quoted)."""
+    def literal(value: Any) -> str:
+        return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+    return sql.replace("%s", "{}").format(*(literal(p) for p in params))
 
 
 def _search(actor: User, q: str) -> list[Customer]:
@@ -204,8 +280,15 @@ def _raw(sql: str, params: list[Any]) -> list[Any]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def relevance(found: list[int], wanted: set[int]) -> tuple[int, int]:
+    """(expected records among ``found``, how many could have been): the share of the
+    expected in the first results."""
+    return len(wanted.intersection(found)), min(len(wanted), SEARCH_LIMIT)
+
+
 def workload_search(world: BenchWorld, budget: Budget, rng: random.Random) -> dict[str, Any]:
     unit, actor = busiest_province(world)
+    everyone = candidates(actor)
     cases = []
     for kind, queries in search_queries(actor, budget.queries_per_kind, rng).items():
         product: list[float] = []
@@ -213,6 +296,7 @@ def workload_search(world: BenchWorld, budget: Budget, rng: random.Random) -> di
         ceiling: list[float] = []
         same = True
         found = 0
+        hits = possible = 0
         for index, q in enumerate(queries):
             sql, params = floor_search_sql(actor, q)
             scan_sql, scan_params = floor_search_sql(actor, q, scan=True)
@@ -227,14 +311,21 @@ def workload_search(world: BenchWorld, budget: Budget, rng: random.Random) -> di
                 ceiling.append(timed(partial(_raw, scan_sql, scan_params))[0])
             found += len(rows)
             same = same and [r.pk for r in rows] == ids
+            got, could = relevance([r.pk for r in rows], expected(kind, q, everyone))
+            hits, possible = hits + got, possible + could
         p, f = summary(product), summary(floor)
+        first_sql, first_params = floor_search_sql(actor, queries[0])
         cases.append({"case": kind, "examples": queries[:3], **p,
                       "floor_median_ms": f["median_ms"], "floor_p95_ms": f["p95_ms"],
                       "ceiling_full_scan_median_ms": summary(ceiling)["median_ms"],
                       "ratio": ratio(p["median_ms"], f["median_ms"]),
                       "ratio_p95": ratio(p["p95_ms"], f["p95_ms"]),
                       "avg_results": round(found / max(1, len(queries)), 1),
-                      "same_result_as_floor": same})
+                      "same_result_as_floor": same,
+                      "expected": EXPECTED[kind],
+                      "relevance": round(hits / possible, 3) if possible else None,
+                      "expected_in_top": hits, "expected_possible": possible,
+                      "floor_sql": written(first_sql, first_params)})
     visible = Customer.objects.visible_to(actor).count()
     return {"workload": "search", "persona": f"province manager of {unit.name}",
             "visible_customers": visible, "limit": SEARCH_LIMIT, "cases": cases}

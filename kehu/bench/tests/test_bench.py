@@ -134,6 +134,23 @@ def test_province_persona_sees_its_province_only(bench_world: BenchWorld) -> Non
         assert found and found <= inside
 
 
+def test_search_puts_the_expected_records_first(bench_world: BenchWorld) -> None:
+    """The relevance check's ground truth, query by query: phone digits bring the phones
+    ending with them, code and number prefixes the codes starting with them, Chinese the
+    names holding it — all of them in the first 20 (or the first 20 of them)."""
+    _unit, manager = workloads.busiest_province(bench_world)
+    everyone = workloads.candidates(manager)
+    for kind, queries in workloads.search_queries(manager, 6, random.Random(2)).items():
+        for q in queries:
+            wanted = workloads.expected(kind, q, everyone)
+            assert wanted, (kind, q)
+            found = [c.pk for c in workloads.search.customers(manager, q)]
+            got, could = workloads.relevance(found, wanted)
+            assert got == could, (kind, q, found, sorted(wanted))
+            sql, params = workloads.floor_search_sql(manager, q)
+            assert workloads._raw(sql, params) == found, (kind, q)
+
+
 def test_interactions_spread_with_one_heavy_customer(bench_world: BenchWorld) -> None:
     tenant = bench_world.tenant_id
     per_customer = Interaction.objects.filter(tenant_id=tenant).values("customer_id") \
@@ -181,12 +198,14 @@ def test_every_workload_runs_and_reports(live_server: Any, bench_urls: None,
     search = by_name["search"]
     assert {c["case"] for c in search["cases"]} == {
         "chinese_1", "chinese_2", "chinese_3plus", "pinyin_initials", "phone_4", "phone_7",
-        "credit_code"}
+        "credit_code", "code_prefix", "number_prefix"}
     for case in search["cases"]:
         assert case["median_ms"] > 0 and case["floor_median_ms"] > 0
         assert case["ratio"] is not None
         assert case["same_result_as_floor"], case
         assert case["avg_results"] > 0, case
+        assert case["relevance"] == 1.0, case
+        assert case["floor_sql"].startswith("SELECT c.id FROM customers_customer c"), case
 
     view = by_name["unified_view"]
     assert all(c["queries"] > 0 for c in view["cases"])
@@ -222,6 +241,7 @@ def test_every_workload_runs_and_reports(live_server: Any, bench_urls: None,
         connection.vendor
     text = md_path.read_text(encoding="utf-8")
     assert "## Targets" in text and "| search chinese_1: p95 < 50 ms |" in text
+    assert "| relevance (expected in top 20) |" in text and "### Floor queries" in text
     assert {t["met"] for t in doc["targets"]} <= {True, False}
 
 
