@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import pii
@@ -61,8 +62,8 @@ class Match:
     def sentence(self) -> SafeString:
         """One line for a results page: 电话结尾与所搜数字相同：138****<mark>4591</mark>."""
         if not self.html:
-            return format_html(_("{field} {how}"), field=self.label, how=self.how_label)
-        return format_html(_("{field} {how}: {value}"), field=self.label, how=self.how_label,
+            return format_html(gettext("{field} {how}"), field=self.label, how=self.how_label)
+        return format_html(gettext("{field} {how}: {value}"), field=self.label, how=self.how_label,
                            value=self.html)
 
 
@@ -143,7 +144,7 @@ def _pinyin(search_text: str, text: str) -> Match | None:
 
 def _other() -> Match:
     # Found through a value the result does not show (a former name…): say so, no value.
-    return Match("other", "contains", mark_safe(""))  # noqa: S308 -- empty
+    return Match("other", "contains", mark_safe(""))
 
 
 def customer_match(customer: Any, text: str, digits: str | None, phone_digits: str | None,

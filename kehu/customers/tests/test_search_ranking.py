@@ -5,6 +5,7 @@ matched (masked values stay masked) and how many matched, capped."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -20,7 +21,7 @@ from kehu.customers.testing import ID_NUMBER, USCC, Book
 pytestmark = pytest.mark.django_db
 
 
-def _create(world: World, name: str, **fields: object) -> Customer:
+def _create(world: World, name: str, **fields: Any) -> Customer:
     return customer_services.customer_create(actor=world.hq_admin, name=name, **fields)
 
 
@@ -126,7 +127,8 @@ def test_match_of_names_codes_pinyin_and_id_numbers(world, book):
     assert why(world.hq_admin, "中国 电信", book.hq.pk).html == \
         "<mark>中国电信</mark>股份有限公司"
     pinyin = why(world.hq_admin, "zgdx", book.hq.pk)
-    assert (pinyin.field, pinyin.how, pinyin.html) == ("pinyin", "starts", "<mark>zgdx</mark>gfyxgs")
+    assert (pinyin.field, pinyin.how, pinyin.html) == (
+        "pinyin", "starts", "<mark>zgdx</mark>gfyxgs")
     uscc = why(world.hq_admin, USCC.lower(), book.hq.pk)
     assert (uscc.field, uscc.how, uscc.html) == ("uscc", "exact", f"<mark>{USCC}</mark>")
     by_id = why(world.city_a1_rep, ID_NUMBER, book.person.pk)
