@@ -34,6 +34,12 @@ MAX_QUERY = 100
 PHONE_QUERY_DIGITS = 4
 # Search stops counting its hits here ("1,000+").
 COUNT_CAP = 1000
+# The columns a hit shows (API, search page) or explains its match with (matches.py):
+# not the search grams, addresses, notes, encrypted ID number…
+CUSTOMER_COLUMNS = ("id", "name", "short_name", "code", "uscc", "kind", "status", "phones",
+                    "search_text", "id_number_masked", "id_number_hash",
+                    "owner__full_name", "org_unit__name")
+CONTACT_COLUMNS = ("id", "name", "phones", "email", "wechat", "search_text")
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,7 @@ def customers(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
     if qs is None:
         return Customer.objects.none()
     return (qs.annotate(rank=customer_rank(query), name_length=Length("name"))
-            .select_related("owner", "org_unit")
+            .select_related("owner", "org_unit").only(*CUSTOMER_COLUMNS)
             .order_by("rank", "name_length", "-id")[:limit])
 
 
@@ -190,7 +196,7 @@ def contacts(actor: User, q: str, limit: int = 20) -> QuerySet[Any]:
     if qs is None:
         return Contact.objects.none()
     return (qs.annotate(rank=contact_rank(query), name_length=Length("name"))
-            .order_by("rank", "name_length", "-id")[:limit])
+            .only(*CONTACT_COLUMNS).order_by("rank", "name_length", "-id")[:limit])
 
 
 def count(model: type[Customer] | type[Contact], actor: User, q: str,

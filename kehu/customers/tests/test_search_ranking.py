@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kehu.core.testing import World
@@ -29,7 +31,7 @@ def _create(world: World, name: str, **fields: Any) -> Customer:
 def digits(world: World, book: Book) -> dict[str, Customer]:
     """Codes holding 4591 (even ending with it), two phones ending with it, one phone
     holding it in the middle, a code starting with 6005 and one holding it."""
-    made = {f"code{n}": _create(world, f"编码客户{n}号", code=f"K{n}0094591") for n in range(6)}
+    made = {f"code{n}": _create(world, f"码{n}", code=f"K{n}0094591") for n in range(6)}
     made["ends_short"] = _create(world, "尾号甲", phones=["13912344591"])
     made["ends_long"] = _create(world, "尾号乙有限公司", phones=["0571-85024591", "13800001111"])
     made["middle"] = _create(world, "中间丙", phones=["13945910000"])
@@ -184,3 +186,21 @@ def test_search_page_shows_why_and_how_many(world, book, digits, client):
     assert "13912344591" not in body and "85024591" not in body
     live = client.get(reverse("search_live"), {"q": "4591"}).content.decode()
     assert "139****<mark>4591</mark>" in live and "search-customers-count" not in live
+
+
+def test_query_count_does_not_grow_with_the_hits(world, digits, client):
+    """Hits load the columns they show in one query: no lazy load per hit (API, page)."""
+    api = ApiClient(token_for(world.hq_admin))
+    client.force_login(world.hq_admin)
+
+    def queries(fetch) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            fetch()
+        return len(captured)
+
+    api.get("/search?q=warm")  # the first request reads the token and roles once
+    many = queries(lambda: api.get("/search?q=4591"))  # nine customers
+    one = queries(lambda: api.get("/search?q=尾号甲"))
+    assert many == one
+    many = queries(lambda: client.get(reverse("search"), {"q": "4591"}))
+    assert many == queries(lambda: client.get(reverse("search"), {"q": "尾号甲"}))
