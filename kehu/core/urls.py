@@ -29,6 +29,8 @@ urlpatterns = [
     path("users/<int:pk>/unlock/", users.user_unlock, name="user_unlock"),
     path("users/<int:pk>/reset-password/", users.user_reset_password,
          name="user_reset_password"),
+    path("users/<int:pk>/reset-two-factor/", users.user_reset_two_factor,
+         name="user_reset_two_factor"),
     path("roles/", roles.role_list, name="role_list"),
     path("roles/new/", roles.role_create, name="role_create"),
     path("roles/<int:pk>/", roles.role_detail, name="role_detail"),
@@ -40,6 +42,8 @@ urlpatterns = [
     path("profile/two-factor/setup/", profile.totp_setup, name="totp_setup"),
     path("profile/two-factor/enable/", profile.totp_enable, name="totp_enable"),
     path("profile/two-factor/disable/", profile.totp_disable, name="totp_disable"),
+    path("profile/two-factor/recovery-codes/", profile.totp_recovery_codes,
+         name="totp_recovery_codes"),
     path("profile/tokens/", profile.api_token_create, name="api_token_create"),
     path("profile/tokens/<int:pk>/revoke/", profile.api_token_revoke, name="api_token_revoke"),
 ]
