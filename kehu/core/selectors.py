@@ -31,8 +31,9 @@ ORG_CHILDREN_LIMIT = 200
 
 def _org_tree_units(actor: User) -> QuerySet[OrgUnit]:
     visible = OrgUnit.objects.visible_to(actor)
+    # Siblings in the order they were created (a path orders "10" before "8").
     return visible.annotate(
-        has_children=Exists(visible.filter(parent_id=OuterRef("pk")))).order_by("path")
+        has_children=Exists(visible.filter(parent_id=OuterRef("pk")))).order_by("pk")
 
 
 def org_roots(*, actor: User) -> list[OrgUnit]:
@@ -46,7 +47,7 @@ def org_roots(*, actor: User) -> list[OrgUnit]:
 
 
 def org_children(*, actor: User, parent_id: int) -> list[OrgUnit]:
-    """The visible children of one unit, in tree order, each knowing whether it has
+    """The visible children of one unit, oldest first, each knowing whether it has
     children itself; at most ``ORG_CHILDREN_LIMIT`` + 1 (one more than shown)."""
     return list(_org_tree_units(actor).filter(parent_id=parent_id)[:ORG_CHILDREN_LIMIT + 1])
 
