@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
+from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User, shared_ids
 
 
 def org_unit_list(*, actor: User, under_id: int | None = None, search: str = "",
@@ -41,8 +41,14 @@ def org_roots(*, actor: User) -> list[OrgUnit]:
     (HQ for a company-wide role, their own unit for a subtree scope). At most
     ``ORG_CHILDREN_LIMIT`` + 1, so that a caller can tell there are more."""
     visible = OrgUnit.objects.visible_to(actor)
-    tops = _org_tree_units(actor).filter(
-        Q(parent__isnull=True) | ~Q(parent_id__in=visible.values("pk")))
+    # A top is the company's root, the actor's own unit (every scope reaches down from
+    # it) or a unit shared with them: a few index lookups, not a scan of the tree.
+    candidates = Q(parent__isnull=True) | Q(pk=actor.org_unit_id)
+    shared = shared_ids(actor, OrgUnit, "view")
+    if shared:
+        candidates |= Q(pk__in=shared)
+    tops = _org_tree_units(actor).filter(candidates).exclude(
+        Exists(visible.filter(pk=OuterRef("parent_id"))))
     return list(tops[:ORG_CHILDREN_LIMIT + 1])
 
 
