@@ -31,9 +31,10 @@ def row_levels(body: str) -> dict[str, tuple[str, str | None]]:
     for row in re.findall(r"<tr role=\"row\"(.*?)</tr>", body, re.S):
         name = re.search(r'hx-push-url="true"[^>]*>([^<]+)</a>', row)
         if name:
-            level = re.search(r'aria-level="(\d+)"', row).group(1)
+            level = re.search(r'aria-level="(\d+)"', row)
             expanded = re.search(r'aria-expanded="(\w+)"', row)
-            found[name.group(1)] = (level, expanded.group(1) if expanded else None)
+            assert level
+            found[name.group(1)] = (level.group(1), expanded.group(1) if expanded else None)
     return found
 
 

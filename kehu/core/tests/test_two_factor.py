@@ -56,7 +56,9 @@ def test_enrolment_shows_a_qr_code_drawn_here_beside_the_secret(world: World) ->
     assert svg.startswith("<svg") and "<path" in svg and "style=" not in svg
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
     # It encodes the otpauth URI shown under it.
-    otpauth = re.search(r'data-testid="totp-uri">([^<]+)<', page).group(1).replace("&amp;", "&")
+    shown = re.search(r'data-testid="totp-uri">([^<]+)<', page)
+    assert shown
+    otpauth = shown.group(1).replace("&amp;", "&")
     assert otpauth.startswith("otpauth://totp/") and f"secret={secret}" in otpauth
     assert uri == segno.make(otpauth, error="m").svg_data_uri(scale=5, border=2, dark="#000",
                                                               light="#fff")
@@ -142,7 +144,7 @@ def test_turning_off_deletes_the_recovery_codes(world: World) -> None:
 
 def test_an_administrator_resets_the_second_factor(world: World) -> None:
     subject = world.city_a1_rep
-    _secret, codes = enrol(subject)
+    enrol(subject)
     url = reverse("user_reset_two_factor", args=[subject.pk])
     detail = reverse("user_detail", args=[subject.pk])
     assert url in client_for(world.hq_admin).get(detail).content.decode()
