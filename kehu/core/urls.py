@@ -14,6 +14,7 @@ urlpatterns = [
     path("org/", org.org_tree, name="org_tree"),
     path("org/create/", org.org_unit_create, name="org_unit_create"),
     path("org/<int:pk>/children/", org.org_unit_children, name="org_unit_children"),
+    path("org/<int:pk>/parents/", org.org_unit_parents, name="org_unit_parents"),
     path("org/<int:pk>/edit/", org.org_unit_edit, name="org_unit_edit"),
     path("org/<int:pk>/move/", org.org_unit_move, name="org_unit_move"),
     path("org/<int:pk>/deactivate/", org.org_unit_status, {"active": False},

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kehu.core.models import User
+from kehu.core.models import OrgUnit, User
 from kehu.core.services import org as org_services
 from tests.e2e.test_ui_flows import go, sign_up
 
@@ -80,3 +80,13 @@ def test_open_subtrees_by_mouse_and_keyboard_and_search(page: Any) -> None:
     page.locator("#unit-title", has_text="省0公司").wait_for()
     page.wait_for_function("() => document.activeElement && document.activeElement"
                            ".classList.contains('selected')")
+
+    # The move form finds a new parent anywhere in the tree, not only among shown units.
+    target = OrgUnit.objects.get(name="省1市0分公司")
+    page.fill("#move-find", "p1c0")
+    page.wait_for_function(
+        f"() => !!document.querySelector('#id_move-parent option[value=\"{target.pk}\"]')")
+    page.select_option("#id_move-parent", str(target.pk))
+    page.get_by_role("button", name="移到这里").click()
+    page.locator(".message-success").wait_for()
+    assert OrgUnit.objects.get(name="省0公司").parent_id == target.pk

@@ -150,3 +150,23 @@ def test_a_parent_not_on_the_page_can_still_be_chosen(world: World) -> None:
         reverse("org_unit_move", args=[unit.pk]),
         {"move-parent": "abc", "move-version": unit.version})
     assert response.status_code == 422
+
+
+def test_the_move_form_finds_parents_anywhere(world: World) -> None:
+    client = client_for(world.hq_admin)
+    url = reverse("org_unit_parents", args=[world.city_a1.pk])
+    page = client.get(reverse("org_tree"), {"unit": world.city_a1.pk}).content.decode()
+    assert f'hx-get="{url}"' in page
+    body = client.get(url, {"find": "公司"}).content.decode()
+    values = re.findall(r'<option value="(\d+)"', body)
+    # The current parent first; the unit itself and its subtree are never offered.
+    assert values[0] == str(world.prov_a.pk)
+    assert str(world.prov_b.pk) in values and str(world.city_b1.pk) in values
+    assert str(world.city_a1.pk) not in values and str(world.team_a1.pk) not in values
+    assert f"杭州分公司 — {world.hq.name} / {world.prov_b.name}" in body
+    # Only someone who may change the unit asks; nothing of other areas leaks.
+    rep = client_for(world.city_a1_rep)
+    assert rep.get(url, {"find": "公司"}).status_code == 403
+    manager = client_for(world.prov_a_manager)
+    found = manager.get(url, {"find": "公司"}).content.decode()
+    assert world.prov_b.name not in found and world.city_b1.name not in found

@@ -159,6 +159,20 @@ def org_unit_children(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "core/org/_rows.html", {"rows": rows, "parent": unit})
 
 
+@page("org.change")
+def org_unit_parents(request: HttpRequest, pk: int) -> HttpResponse:
+    """Options for the move form's parent, found by name or code anywhere in the tree (the
+    form first lists only the units on the page)."""
+    me = user(request)
+    unit = access.get_for(OrgUnit, me, pk, "change")
+    query = request.GET.get("find", "").strip()[:100]
+    found = selectors.org_unit_search(actor=me, search=query) if query else []
+    options = [(u, path) for u, path in found
+               if u.is_active and not u.path.startswith(unit.path)]
+    return render(request, "core/org/_parent_options.html",
+                  {"options": options, "current": unit.parent, "query": query})
+
+
 @require_POST
 @page("org.create")
 def org_unit_create(request: HttpRequest) -> HttpResponse:
