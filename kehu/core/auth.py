@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -57,7 +58,8 @@ class EmailBackend(ModelBackend):
 
 class SecondFactorRequired(AuthenticationFailed):
     code = "totp_required"
-    default_message = gettext_lazy("Enter the code from your authenticator app.")
+    default_message = gettext_lazy(
+        "Enter the code from your authenticator app or one of your recovery codes.")
 
     def __init__(self, message: Any = None, *, user_id: int | None = None,
                  fields: dict[str, list[str]] | None = None) -> None:
@@ -81,6 +83,42 @@ def verify_totp(user: User, code: str | None) -> bool:
             totp.generate_otp(step), code
         ):
             user.totp_last_step = step
+            return True
+    return False
+
+
+RECOVERY_CODE_COUNT = 10
+# No 0/o, 1/l/i: a code copied from paper is read back without guessing.
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def _normalise_recovery(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+def _hash_recovery(code: str, salt: str) -> str:
+    return salt + "$" + hashlib.sha256((salt + _normalise_recovery(code)).encode()).hexdigest()
+
+
+def new_recovery_codes() -> tuple[list[str], list[str]]:
+    """Ten codes to show once (``abcde-fghjk``, about 49 bits each) and their salted hashes
+    to store: random codes of that strength need no slow hash."""
+    codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+             for _ in range(RECOVERY_CODE_COUNT)]
+    shown = [f"{code[:5]}-{code[5:]}" for code in codes]
+    return shown, [_hash_recovery(code, secrets.token_hex(8)) for code in codes]
+
+
+def use_recovery_code(user: User, code: str | None) -> bool:
+    """Whether ``code`` is one of the user's unused recovery codes; if so it is removed from
+    ``user`` (unsaved: the caller saves under its row lock, so a code works once)."""
+    code = _normalise_recovery(code or "")
+    if len(code) != 10:
+        return False
+    for stored in list(user.totp_recovery_codes or []):
+        salt = stored.split("$", 1)[0]
+        if hmac.compare_digest(_hash_recovery(code, salt), stored):
+            user.totp_recovery_codes = [s for s in user.totp_recovery_codes if s != stored]
             return True
     return False
 
@@ -120,14 +158,19 @@ def _succeed(user: User) -> User:
     user.locked_until = None
     user.last_login = timezone.now()
     user.save(update_fields=["failed_login_count", "locked_until", "last_login",
-                             "totp_last_step"])
+                             "totp_last_step", "totp_recovery_codes"])
     audit.record(actor=user, action="auth.login", obj=user)
     return user
 
 
 def _check_code(user: User, totp_code: str | None) -> User | AuthenticationFailed:
-    """Second factor: success, or the failure to raise (wrong codes count to lockout)."""
+    """Second factor: success, or the failure to raise (wrong codes count to lockout).
+    A recovery code stands in for the app's code, once."""
     if not user.totp_enabled or verify_totp(user, totp_code):
+        return _succeed(user)
+    if use_recovery_code(user, totp_code):
+        audit.record(actor=user, action="auth.recovery_code_used", obj=user,
+                     changes={"recovery_codes_left": len(user.totp_recovery_codes)})
         return _succeed(user)
     if not totp_code:
         return SecondFactorRequired(user_id=user.pk)

@@ -286,7 +286,7 @@ class User(AccessControlled, AbstractBaseUser):
     access_owner_field = "pk"  # "own" is oneself
     audit_exclude = frozenset(
         {"updated_at", "created_at", "version", "password", "last_login", "totp_secret",
-         "failed_login_count", "totp_last_step"}
+         "failed_login_count", "totp_last_step", "totp_recovery_codes"}
     )
     audit_masked = {"phone": "phone"}
 
@@ -309,6 +309,8 @@ class User(AccessControlled, AbstractBaseUser):
     totp_enabled = models.BooleanField(_("two-factor authentication"), default=False)
     # The last 30-second step whose code was accepted: codes are single-use.
     totp_last_step = models.BigIntegerField(default=0, editable=False)
+    # One-time recovery codes, salted hashes ("salt$sha256"); a used one is removed.
+    totp_recovery_codes = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User
+from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User, shared_ids
 
 
 def org_unit_list(*, actor: User, under_id: int | None = None, search: str = "",
@@ -23,6 +23,51 @@ def org_unit_list(*, actor: User, under_id: int | None = None, search: str = "",
     if is_active is not None:
         qs = qs.filter(is_active=is_active)
     return qs.order_by("path")
+
+
+# At most this many children of one unit are listed in the org tree; search finds the rest.
+ORG_CHILDREN_LIMIT = 200
+
+
+def _org_tree_units(actor: User) -> QuerySet[OrgUnit]:
+    visible = OrgUnit.objects.visible_to(actor)
+    # Siblings in the order they were created (a path orders "10" before "8").
+    return visible.annotate(
+        has_children=Exists(visible.filter(parent_id=OuterRef("pk")))).order_by("pk")
+
+
+def org_roots(*, actor: User) -> list[OrgUnit]:
+    """The tops of the tree the actor sees: visible units whose parent they do not see
+    (HQ for a company-wide role, their own unit for a subtree scope). At most
+    ``ORG_CHILDREN_LIMIT`` + 1, so that a caller can tell there are more."""
+    visible = OrgUnit.objects.visible_to(actor)
+    # A top is the company's root, the actor's own unit (every scope reaches down from
+    # it) or a unit shared with them: a few index lookups, not a scan of the tree.
+    candidates = Q(parent__isnull=True) | Q(pk=actor.org_unit_id)
+    shared = shared_ids(actor, OrgUnit, "view")
+    if shared:
+        candidates |= Q(pk__in=shared)
+    tops = _org_tree_units(actor).filter(candidates).exclude(
+        Exists(visible.filter(pk=OuterRef("parent_id"))))
+    return list(tops[:ORG_CHILDREN_LIMIT + 1])
+
+
+def org_children(*, actor: User, parent_id: int) -> list[OrgUnit]:
+    """The visible children of one unit, oldest first, each knowing whether it has
+    children itself; at most ``ORG_CHILDREN_LIMIT`` + 1 (one more than shown)."""
+    return list(_org_tree_units(actor).filter(parent_id=parent_id)[:ORG_CHILDREN_LIMIT + 1])
+
+
+def org_unit_search(*, actor: User, search: str, limit: int = 50
+                    ) -> list[tuple[OrgUnit, list[str]]]:
+    """Units whose name or code contains ``search``, each with the names of its visible
+    ancestors (its place in the tree). Two queries whatever the tree's size."""
+    units = list(org_unit_list(actor=actor, search=search)[:limit])
+    ancestor_ids = {int(part) for unit in units for part in unit.path.strip("/").split("/")[:-1]}
+    names = dict(OrgUnit.objects.visible_to(actor).filter(pk__in=ancestor_ids)
+                 .values_list("pk", "name")) if ancestor_ids else {}
+    return [(unit, [names[int(part)] for part in unit.path.strip("/").split("/")[:-1]
+                    if int(part) in names]) for unit in units]
 
 
 def user_list(*, actor: User, org_unit_id: int | None = None, subtree: bool = True,

@@ -118,6 +118,8 @@ def test_org_tree_create_rename_move(page: Any) -> None:
     tree_row(page, "广西省公司").wait_for()
     guangxi = OrgUnit.objects.get(name="广西省公司")
 
+    # Guangxi is selected: Guangdong is closed; opening it loads its city.
+    tree_row(page, "广东省公司").locator("[data-tree-toggle]").click()
     tree_row(page, "深圳市分公司").get_by_role("link").click()
     page.locator("#id_move-parent").wait_for()
     page.select_option("#id_move-parent", str(guangxi.pk))

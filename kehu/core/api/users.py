@@ -94,6 +94,16 @@ def user_unlock(request: HttpRequest, user_id: DbId, response: HttpResponse) -> 
     return user
 
 
+@users_router.post("/{user_id}/reset-two-factor", response=responses({200: UserOut}, 403, 404))
+@idempotent()
+def user_reset_two_factor(request: HttpRequest, user_id: DbId, response: HttpResponse) -> object:
+    """Turn off the user's second factor (secret and recovery codes deleted), for a user who
+    lost both their phone and their recovery codes. Audited as ``user.totp_reset``."""
+    user = services.user_reset_two_factor(actor=current_user(request), user_id=user_id)
+    set_etag(response, user)
+    return user
+
+
 @users_router.post("/{user_id}/reset-password",
                    response=responses({200: PasswordResetOut}, 403, 404))
 @idempotent(secret_fields=("password",))

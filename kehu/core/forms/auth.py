@@ -25,9 +25,10 @@ class TotpLoginForm(KehuForm):
     """Second step: the code. The verified first step is remembered in the session."""
 
     totp_code = forms.CharField(
-        label=_("Authentication code"), max_length=10,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "pattern": "[0-9 ]*"}),
+        label=_("Authentication code"), max_length=20,
+        help_text=_("No phone at hand? Enter one of your recovery codes instead."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "off",
+                                      "spellcheck": "false"}),
     )
 
 

@@ -62,6 +62,17 @@ class TotpDisableForm(KehuForm):
     )
 
 
+class RecoveryCodesForm(KehuForm):
+    """New recovery codes need the password: they are a way in."""
+
+    autofocus = False
+
+    password = forms.CharField(
+        label=_("Password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class ApiTokenForm(KehuForm):
     autofocus = False
     field_aliases = {"expires_at": "expires"}

@@ -44,6 +44,6 @@ class SignupIn(InputSchema):
 class TokenIn(InputSchema):
     email: str = Field(..., max_length=254)
     password: str = Password
-    totp_code: str | None = omitted(max_length=10)
+    totp_code: str | None = omitted(max_length=20)
     name: str | None = omitted(max_length=100)
     expires_at: Moment | None = None

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.core import audit
-from kehu.core.auth import TOKEN_PREFIX, hash_token, verify_totp
+from kehu.core.auth import TOKEN_PREFIX, hash_token, new_recovery_codes, verify_totp
 from kehu.core.exceptions import Conflict, NotFound, ValidationFailed
 from kehu.core.models import ApiToken, User
 from kehu.core.services.base import save_changes
@@ -71,23 +71,46 @@ def totp_setup(*, actor: User) -> str:
 
 
 @transaction.atomic
-def totp_enable(*, actor: User, code: str) -> User:
+def totp_enable(*, actor: User, code: str) -> tuple[User, list[str]]:
+    """Confirm enrolment with a code from the app. Returns the ten recovery codes, to be
+    shown this once: only their hashes are kept."""
     user = User.objects.select_for_update().get(pk=actor.pk)
+    if user.totp_enabled:
+        raise Conflict(_("Two-factor authentication is already on."))
     if not user.totp_secret or not verify_totp(user, code):
         raise ValidationFailed(fields={"code": [_("The code is wrong or has expired.")]})
     user.totp_enabled = True
+    shown, user.totp_recovery_codes = new_recovery_codes()
     bump_version(user)
     audit.record(actor=user, action="user.totp_enable", obj=user)
+    return user, shown
+
+
+def _locked_with_password(actor: User, password: str) -> User:
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if not user.check_password(password or ""):
+        raise ValidationFailed(fields={"password": [_("The password is wrong.")]})
     return user
 
 
 @transaction.atomic
+def totp_recovery_codes_renew(*, actor: User, password: str) -> list[str]:
+    """Ten new recovery codes (shown once); the old ones stop working."""
+    user = _locked_with_password(actor, password)
+    if not user.totp_enabled:
+        raise Conflict(_("Two-factor authentication is off."))
+    shown, user.totp_recovery_codes = new_recovery_codes()
+    bump_version(user)
+    audit.record(actor=user, action="user.totp_recovery_codes", obj=user)
+    return shown
+
+
+@transaction.atomic
 def totp_disable(*, actor: User, password: str) -> User:
-    user = User.objects.select_for_update().get(pk=actor.pk)
-    if not user.check_password(password or ""):
-        raise ValidationFailed(fields={"password": [_("The password is wrong.")]})
+    user = _locked_with_password(actor, password)
     user.totp_enabled = False
     user.totp_secret = ""
+    user.totp_recovery_codes = []
     bump_version(user)
     audit.record(actor=user, action="user.totp_disable", obj=user)
     return user

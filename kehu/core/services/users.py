@@ -178,6 +178,23 @@ def user_unlock(*, actor: User, user_id: int) -> User:
 
 
 @transaction.atomic
+def user_reset_two_factor(*, actor: User, user_id: int) -> User:
+    """An administrator turns off a user's second factor (a lost phone and lost recovery
+    codes): the user signs in with the password alone and may enrol again."""
+    access.require(actor, "users.admin")
+    user = access.get_for(User, actor, user_id, "admin", for_update=True)
+    _ensure_may_manage(actor, user)
+    was_on = user.totp_enabled
+    user.totp_enabled = False
+    user.totp_secret = ""
+    user.totp_recovery_codes = []
+    bump_version(user)
+    audit.record(actor=actor, action="user.totp_reset", obj=user,
+                 changes={"totp_enabled": [was_on, False]})
+    return user
+
+
+@transaction.atomic
 def user_reset_password(*, actor: User, user_id: int) -> tuple[User, str]:
     """An administrator sets a new generated password, shown once. Sessions end (Django
     checks the password hash per request) and API tokens are revoked: a reset follows a

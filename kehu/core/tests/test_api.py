@@ -592,6 +592,8 @@ def test_every_write_endpoint_records_an_audit_event(world: World) -> None:
     created = write("PATCH", "/users/{user_id}", p, "user.update", {"phone": "13800000000"},
                     if_match=f'"{created["version"]}"').data
     created = write("POST", "/users/{user_id}/unlock", p + "/unlock", "user.unlock").data
+    write("POST", "/users/{user_id}/reset-two-factor", p + "/reset-two-factor",
+          "user.totp_reset")
     reset = write("POST", "/users/{user_id}/reset-password", p + "/reset-password",
                   "user.reset_password").data
     assert reset["password"]

@@ -14,7 +14,9 @@ from kehu.core.middleware import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATES = sorted(Path(__file__).resolve().parents[2].rglob("templates/**/*.html"))
+KEHU = Path(__file__).resolve().parents[2]
+TEMPLATES = sorted(KEHU.rglob("templates/**/*.html"))
+OWN_STATIC = [p for p in KEHU.rglob("static/**/*") if "vendor" not in p.parts and p.is_file()]
 
 
 def directives(policy: str) -> dict[str, str]:
@@ -66,7 +68,32 @@ def test_templates_have_no_inline_script_handler_or_style():
         text = path.read_text(encoding="utf-8")
         if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) \
                 or re.search(r"\son[a-z]+\s*=", text) or re.search(r"\sstyle\s*=", text) \
+                or re.search(r"<style\b", text) \
                 or "hx-on" in text or "javascript:" in text:
             offenders.append(str(path))
     assert offenders == []
 
+
+
+def test_scripts_set_no_inline_style():
+    """style-src 'self' blocks style attributes that scripts set too: states are classes."""
+    scripts = [p for p in OWN_STATIC if p.suffix == ".js"]
+    assert scripts
+    offenders = [str(p) for p in scripts
+                 if re.search(r"\.style\b|cssText|setAttribute\(\s*[\"']style", p.read_text())]
+    assert offenders == []
+
+
+def test_row_states_are_styled():
+    """A class a template gives a table row (overdue, inactive, selected…) is styled by a
+    stylesheet: the state shows without an inline style."""
+    css = "".join(p.read_text(encoding="utf-8") for p in OWN_STATIC if p.suffix == ".css")
+    unstyled = set()
+    for path in TEMPLATES:
+        text = path.read_text(encoding="utf-8")
+        for attrs in re.findall(r"<tr\b([^>]*)>", text):
+            for value in re.findall(r'class="([^"]*)"', attrs):
+                literal = re.sub(r"\{%.*?%\}|\{\{.*?\}\}", " ", value)
+                unstyled |= {f"{path.name}: tr.{name}" for name in literal.split()
+                             if f"tr.{name}" not in css}
+    assert unstyled == set()

@@ -309,7 +309,10 @@ def test_signup_shows_field_errors(world: World) -> None:
 
 
 def test_org_tree_shows_prov_a_manager_only_their_subtree(world: World) -> None:
-    body = table(client_for(world.prov_a_manager).get(reverse("org_tree")), "org-tree")
+    client = client_for(world.prov_a_manager)
+    body = table(client.get(reverse("org_tree")), "org-tree")
+    # Their own unit is the top, opened; deeper units load when opened.
+    body += text(client.get(reverse("org_unit_children", args=[world.city_a1.pk])))
     for unit in (world.prov_a, world.city_a1, world.team_a1):
         assert unit.name in body
     for unit in (world.hq, world.prov_b, world.city_b1, world.other_unit):
@@ -956,7 +959,8 @@ def test_totp_enrol_and_disable(world: World) -> None:
     response = client.post(reverse("totp_enable"), {"code": "000000"})
     assert response.status_code == 422
     response = client.post(reverse("totp_enable"), {"code": pyotp.TOTP(secret).now()})
-    assert response.status_code == 302
+    assert response.status_code == 200  # the page with the recovery codes, shown once
+    assert 'data-testid="recovery-codes"' in text(response)
     assert User.objects.get(pk=world.city_a1_rep.pk).totp_enabled
     assert client.post(reverse("totp_disable"), {"password": "nope"}).status_code == 422
     assert client.post(reverse("totp_disable"), {"password": PASSWORD}).status_code == 302

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,21 +22,74 @@ from kehu.core.services import org as services
 from kehu.core.web import is_htmx, page, service_error, user
 
 
+@dataclass
+class TreeRow:
+    """One row of the org tree: a unit, or (``more``) a note that siblings are not listed."""
+
+    unit: OrgUnit | None
+    level: int  # aria-level: 1 for the tops
+    expanded: bool = False
+    more: bool = False
+    path: str = ""  # a "more" row's parent's path: closing the parent removes it too
+
+
+def _path_ids(unit: OrgUnit) -> list[int]:
+    return [int(part) for part in unit.path.strip("/").split("/")]
+
+
+def _child_rows(children: list[OrgUnit], level: int, expand: set[int],
+                load: Any) -> list[TreeRow]:
+    rows: list[TreeRow] = []
+    for child in children[:selectors.ORG_CHILDREN_LIMIT]:
+        open_ = child.pk in expand and child.has_children  # type: ignore[attr-defined]
+        rows.append(TreeRow(child, level, expanded=open_))
+        if open_:
+            rows += _child_rows(load(child.pk), level + 1, expand, load)
+    if len(children) > selectors.ORG_CHILDREN_LIMIT:
+        rows.append(TreeRow(None, level, more=True,
+                            path=children[0].path.rsplit("/", 2)[0] + "/"))
+    return rows
+
+
+def _tree_rows(me: Any, selected: OrgUnit | None) -> list[TreeRow]:
+    """The tree as first shown: its tops, opened along the way to the selected unit (or
+    the single top opened). Other subtrees load when opened (``org_unit_children``), so
+    the page's cost follows what is shown, not the size of the company."""
+    roots = selectors.org_roots(actor=me)
+    if selected is not None:
+        expand = set(_path_ids(selected))
+    else:
+        expand = {roots[0].pk} if len(roots) == 1 else set()
+    return _child_rows(roots, 1, expand,
+                       lambda pk: selectors.org_children(actor=me, parent_id=pk))
+
+
+def _posted_unit(me: Any, request: HttpRequest, field: str) -> list[OrgUnit]:
+    """The unit a form posted (as the only choice), for validating a parent that need not
+    be on the page; the service checks the right to use it."""
+    try:
+        pk = int(request.POST.get(field, ""))
+    except ValueError:
+        return []
+    return list(selectors.org_unit_list(actor=me).filter(pk=pk))
+
+
 def _org_context(request: HttpRequest, selected_id: Any = None,
                  **forms: Any) -> dict[str, Any]:
     me = user(request)
-    units = list(selectors.org_unit_list(actor=me))
-    base = min((u.depth for u in units), default=0)
     selected: OrgUnit | None = None
     selected_id = selected_id or request.GET.get("unit")
     if selected_id:
         selected = access.get_for(OrgUnit, me, selected_id)
+    rows = _tree_rows(me, selected)
+    # The parent choices are the units on the page; search opens any other part.
+    units = [row.unit for row in rows if row.unit is not None]
     can_create = access.has_perm(me, "org.create")
     can_change = access.has_perm(me, "org.change")
     ctx: dict[str, Any] = {
-        "units": [(u, u.depth - base) for u in units],
-        "selected": selected, "can_create": can_create, "can_change": can_change,
+        "rows": rows, "selected": selected, "can_create": can_create, "can_change": can_change,
     }
+    ctx.update(_search_context(request))
     if can_create:
         initial = {"parent": selected.pk if selected else (units[0].pk if units else None),
                    "kind": OrgUnit.Kind.OTHER}
@@ -59,10 +113,20 @@ def _org_context(request: HttpRequest, selected_id: Any = None,
     return ctx
 
 
+def _search_context(request: HttpRequest) -> dict[str, Any]:
+    query = request.GET.get("q", "").strip()[:100]
+    if not query:
+        return {"q": ""}
+    return {"q": query, "found": selectors.org_unit_search(actor=user(request), search=query)}
+
+
 def _org_render(request: HttpRequest, status: int = 200, selected_id: Any = None,
                 **forms: Any) -> HttpResponse:
     template = "core/org/org_tree.html"
     target = request.headers.get("HX-Target", "") if is_htmx(request) else ""
+    if target == "org-search-results":
+        # Live search: only the results, without building the tree.
+        return render(request, template + "#search", _search_context(request))
     if target in ("org-main", "org-panel"):
         template += "#" + target.removeprefix("org-")
     return render(request, template, _org_context(request, selected_id, **forms),
@@ -81,10 +145,38 @@ def org_tree(request: HttpRequest) -> HttpResponse:
     return _org_render(request)
 
 
+@page("org.view")
+def org_unit_children(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rows under one unit, for opening it in the tree (htmx inserts them after it)."""
+    me = user(request)
+    unit = access.get_for(OrgUnit, me, pk)
+    try:
+        level = min(max(int(request.GET.get("level", "1")), 1), 50)
+    except ValueError:
+        level = 1
+    rows = _child_rows(selectors.org_children(actor=me, parent_id=unit.pk), level + 1,
+                       set(), lambda _pk: [])
+    return render(request, "core/org/_rows.html", {"rows": rows, "parent": unit})
+
+
+@page("org.change")
+def org_unit_parents(request: HttpRequest, pk: int) -> HttpResponse:
+    """Options for the move form's parent, found by name or code anywhere in the tree (the
+    form first lists only the units on the page)."""
+    me = user(request)
+    unit = access.get_for(OrgUnit, me, pk, "change")
+    query = request.GET.get("find", "").strip()[:100]
+    found = selectors.org_unit_search(actor=me, search=query) if query else []
+    options = [(u, path) for u, path in found
+               if u.is_active and not u.path.startswith(unit.path)]
+    return render(request, "core/org/_parent_options.html",
+                  {"options": options, "current": unit.parent, "query": query})
+
+
 @require_POST
 @page("org.create")
 def org_unit_create(request: HttpRequest) -> HttpResponse:
-    units = list(selectors.org_unit_list(actor=user(request)))
+    units = _posted_unit(user(request), request, "new-parent")
     form = OrgUnitCreateForm(request.POST, units=units)
     if form.is_valid():
         data = form.cleaned_data
@@ -125,8 +217,8 @@ def org_unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @page("org.change")
 def org_unit_move(request: HttpRequest, pk: int) -> HttpResponse:
     me = user(request)
-    units = list(selectors.org_unit_list(actor=me))
     unit = access.get_for(OrgUnit, me, pk, "change")
+    units = _posted_unit(me, request, "move-parent")
     form = OrgUnitMoveForm(request.POST, units=units, unit=unit)
     if form.is_valid():
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -16,11 +17,12 @@ from django.views.decorators.http import require_POST
 
 from kehu.core import selectors
 from kehu.core.exceptions import KehuError
-from kehu.core.forms.base import VersionForm
+from kehu.core.forms.base import KehuForm, VersionForm
 from kehu.core.forms.profile import (
     ApiTokenForm,
     PasswordChangeForm,
     ProfileForm,
+    RecoveryCodesForm,
     TotpDisableForm,
     TotpEnableForm,
 )
@@ -38,6 +40,7 @@ def _profile_render(request: HttpRequest, status: int = 200, **extra: Any) -> Ht
         "password_form": PasswordChangeForm(),
         "totp_enable_form": TotpEnableForm(),
         "totp_disable_form": TotpDisableForm(),
+        "recovery_form": RecoveryCodesForm(prefix="recovery"),
         "token_form": ApiTokenForm(),
         "tokens": list(selectors.api_token_list(actor=me)),
         "me": me,
@@ -48,8 +51,19 @@ def _profile_render(request: HttpRequest, status: int = 200, **extra: Any) -> Ht
         ctx["totp_secret"] = me.totp_secret
         ctx["totp_uri"] = pyotp.TOTP(me.totp_secret).provisioning_uri(
             name=me.email, issuer_name="Kehu")
+        ctx["totp_qr"] = _qr_data_uri(ctx["totp_uri"])
+    ctx["recovery_codes_left"] = len(me.totp_recovery_codes or [])
     ctx.update(extra)
     return render(request, "core/profile/profile.html", ctx, status=status)
+
+
+def _qr_data_uri(text: str) -> str:
+    """The QR code of ``text`` as an SVG data URI for an <img>: drawn here (segno), no
+    outside service sees the secret, and the strict CSP allows ``img-src data:``."""
+    import segno
+
+    return str(segno.make(text, error="m").svg_data_uri(scale=5, border=2, dark="#000",
+                                                        light="#fff"))
 
 
 @never_cache
@@ -104,34 +118,63 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("profile") + "#two-factor")
 
 
+def _two_factor_step(request: HttpRequest, form: KehuForm, form_key: str,
+                     act: Callable[[dict[str, Any]], HttpResponse]) -> HttpResponse:
+    """The shape every two-factor action shares: a valid form runs ``act`` (a service
+    call and its answer); a refusal shows the profile again with the form's errors."""
+    if form.is_valid():
+        try:
+            return act(form.cleaned_data)
+        except KehuError as exc:
+            service_error(request, form, exc)
+    return _profile_render(request, status=422, **{form_key: form})
+
+
+def _codes_shown(request: HttpRequest, codes: list[str], message: str) -> HttpResponse:
+    # Rendered, not redirected to: the codes exist in this response only.
+    messages.success(request, message)
+    return _profile_render(request, recovery_codes=codes)
+
+
+def _done(request: HttpRequest, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect(reverse("profile") + "#two-factor")
+
+
+@never_cache
 @require_POST
 @page()
 def totp_enable(request: HttpRequest) -> HttpResponse:
-    form = TotpEnableForm(request.POST)
-    if form.is_valid():
-        try:
-            services.totp_enable(actor=user(request), code=form.cleaned_data["code"])
-        except KehuError as exc:
-            service_error(request, form, exc)
-        else:
-            messages.success(request, _("Two-factor authentication is on."))
-            return redirect("profile")
-    return _profile_render(request, status=422, totp_enable_form=form)
+    me = user(request)
+    return _two_factor_step(
+        request, TotpEnableForm(request.POST), "totp_enable_form",
+        lambda data: _codes_shown(
+            request, services.totp_enable(actor=me, code=data["code"])[1],
+            _("Two-factor authentication is on.")))
+
+
+@never_cache
+@require_POST
+@page()
+def totp_recovery_codes(request: HttpRequest) -> HttpResponse:
+    me = user(request)
+    return _two_factor_step(
+        request, RecoveryCodesForm(request.POST, prefix="recovery"), "recovery_form",
+        lambda data: _codes_shown(
+            request, services.totp_recovery_codes_renew(actor=me, password=data["password"]),
+            _("New recovery codes are ready; the old ones no longer work.")))
 
 
 @require_POST
 @page()
 def totp_disable(request: HttpRequest) -> HttpResponse:
-    form = TotpDisableForm(request.POST)
-    if form.is_valid():
-        try:
-            services.totp_disable(actor=user(request), password=form.cleaned_data["password"])
-        except KehuError as exc:
-            service_error(request, form, exc)
-        else:
-            messages.success(request, _("Two-factor authentication is off."))
-            return redirect("profile")
-    return _profile_render(request, status=422, totp_disable_form=form)
+    me = user(request)
+
+    def act(data: dict[str, Any]) -> HttpResponse:
+        services.totp_disable(actor=me, password=data["password"])
+        return _done(request, _("Two-factor authentication is off."))
+
+    return _two_factor_step(request, TotpDisableForm(request.POST), "totp_disable_form", act)
 
 
 @never_cache

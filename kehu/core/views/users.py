@@ -170,6 +170,20 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("user_detail", pk=pk)
 
 
+@require_POST
+@page("users.admin")
+def user_reset_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        subject = services.user_reset_two_factor(actor=user(request), user_id=pk)
+    except KehuError as exc:
+        service_error(request, None, exc)
+    else:
+        messages.success(request, _("Two-factor authentication of %(name)s is reset: they sign "
+                                    "in with their password and can set it up again.")
+                         % {"name": subject.full_name})
+    return redirect("user_detail", pk=pk)
+
+
 @never_cache
 @require_POST
 @page("users.admin")

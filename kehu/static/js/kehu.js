@@ -146,3 +146,119 @@
   document.addEventListener("DOMContentLoaded", function () { setUp(document); });
   document.addEventListener("htmx:afterSettle", function (event) { setUp(event.target); });
 })();
+
+/* org tree: a treegrid. Opening a unit fetches its children (htmx); arrow keys move between
+   rows, Right opens, Left closes or goes to the parent, Enter selects. Without this file
+   the toggles and names are links that select (and so open) a unit. */
+(function () {
+  "use strict";
+  var refocus = false;
+
+  function treeOf(node) { return node.closest ? node.closest("[role=treegrid]") : null; }
+
+  function rows(tree) {
+    return Array.prototype.slice.call(tree.querySelectorAll("tbody tr[aria-level]"));
+  }
+
+  function level(row) { return parseInt(row.getAttribute("aria-level"), 10); }
+
+  function prepare(tree) {
+    var all = rows(tree);
+    var current = all.filter(function (row) { return row.tabIndex === 0; })[0] ||
+      tree.querySelector("tbody tr.selected[aria-level]") || all[0];
+    all.forEach(function (row) {
+      row.tabIndex = row === current ? 0 : -1;
+      row.querySelectorAll("a, button").forEach(function (link) { link.tabIndex = -1; });
+    });
+    if (refocus && current) { refocus = false; current.focus(); }
+  }
+
+  function moveTo(row) {
+    if (!row) return;
+    rows(treeOf(row)).forEach(function (other) { other.tabIndex = -1; });
+    row.tabIndex = 0;
+    row.focus();
+  }
+
+  function collapse(row) {
+    var path = row.getAttribute("data-path");
+    rows(treeOf(row)).forEach(function (other) {
+      var otherPath = other.getAttribute("data-path") || "";
+      if (other !== row && otherPath.indexOf(path) === 0) other.remove();
+    });
+    row.setAttribute("aria-expanded", "false");
+  }
+
+  function expand(row) {
+    var url = row.getAttribute("data-children");
+    if (!url || row.getAttribute("aria-busy") === "true") return;
+    if (!window.htmx) { window.location.href = "?unit=" + row.getAttribute("data-unit-id"); return; }
+    row.setAttribute("aria-busy", "true");
+    window.htmx.ajax("GET", url + "?level=" + level(row), { target: row, swap: "afterend" })
+      .then(function () {
+        row.setAttribute("aria-expanded", "true");
+        row.removeAttribute("aria-busy");
+        prepare(treeOf(row));
+      });
+  }
+
+  function toggle(row) {
+    if (row.getAttribute("aria-expanded") === "true") collapse(row); else expand(row);
+  }
+
+  function onClick(event) {
+    var toggler = event.target.closest ? event.target.closest("[data-tree-toggle]") : null;
+    if (!toggler || !treeOf(toggler)) return;
+    event.preventDefault();
+    var row = toggler.closest("tr");
+    moveTo(row);
+    toggle(row);
+  }
+
+  function onKey(event) {
+    var row = event.target;
+    if (!row.matches || !row.matches("[role=treegrid] tbody tr[aria-level]")) return;
+    var all = rows(treeOf(row));
+    var index = all.indexOf(row);
+    var expanded = row.getAttribute("aria-expanded");
+    switch (event.key) {
+      case "ArrowDown": moveTo(all[index + 1]); break;
+      case "ArrowUp": moveTo(all[index - 1]); break;
+      case "Home": moveTo(all[0]); break;
+      case "End": moveTo(all[all.length - 1]); break;
+      case "ArrowRight":
+        if (expanded === "false") expand(row);
+        else if (expanded === "true") moveTo(all[index + 1]);
+        break;
+      case "ArrowLeft":
+        if (expanded === "true") { collapse(row); break; }
+        for (var i = index - 1; i >= 0; i--) {
+          if (level(all[i]) < level(row)) { moveTo(all[i]); break; }
+        }
+        break;
+      case "Enter": {
+        var link = row.querySelector("a[hx-get]");
+        if (!link) return;
+        refocus = true;
+        link.click();
+        break;
+      }
+      default: return;
+    }
+    event.preventDefault();
+  }
+
+  function setUp(root) {
+    var trees = root.querySelectorAll ? root.querySelectorAll("[role=treegrid]") : [];
+    Array.prototype.forEach.call(trees, prepare);
+    if (root.matches && root.matches("[role=treegrid]")) prepare(root);
+  }
+
+  document.addEventListener("click", onClick);
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("DOMContentLoaded", function () { setUp(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var tree = treeOf(event.target);
+    setUp(tree || event.target);
+  });
+})();
