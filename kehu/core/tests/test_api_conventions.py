@@ -199,9 +199,71 @@ def test_every_input_body_rejects_unknown_fields() -> None:
         )
 
 
-def test_unknown_query_parameters_are_ignored(world: World) -> None:
-    r = api_as(world.hq_admin).get("/org-units", colour="blue")
-    assert r.status == 200 and r.data["count"] == 6
+def test_every_operation_refuses_unknown_query_parameters(world: World) -> None:
+    """Walks the spec: a parameter an operation does not declare is a 422 naming the ones
+    it accepts (an ignored, misspelt filter would silently return everything)."""
+    fix = Fixture(world)
+    spec = load_spec()
+    client = api_as(world.hq_admin)
+    lists = 0
+    for method, path, operation in operations(spec):
+        if method != "GET":
+            continue
+        url = path.format(**{n: PATH_OBJECTS[n](fix).pk for n in path_params(operation)})
+        declared = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        # A declared parameter beside it is fine; only the unknown one is named.
+        query = {"colour": "blue", **({"limit": 1} if "limit" in declared else {})}
+        r = client.request("GET", url, query=query)
+        error = assert_error(r, 422, "validation_error")
+        assert set(error["fields"]) == {"colour"}, f"{method} {path}: {error}"
+        assert all(name in error["message"] for name in declared), f"{path}: {error}"
+        lists += "limit" in declared
+    assert lists >= 15
+
+
+def test_unknown_query_parameter_message_and_order(world: World) -> None:
+    client = api_as(world.hq_admin)
+    error = assert_error(client.get("/customers", qq="白云"), 422, "validation_error")
+    assert error["message"].startswith("Unknown query parameter: qq. This operation accepts:")
+    assert error["fields"] == {"qq": [error["message"]]}
+    chinese = ApiClient(client.token, language="zh-hans").get("/customers/quality", q="x")
+    assert "不接受查询参数" in assert_error(chinese, 422, "validation_error")["message"]
+    # Without credentials the caller learns nothing about the operation: 401 first.
+    assert_error(ApiClient().get("/customers", qq="白云"), 401, "not_authenticated")
+    # Writes too: nothing is created.
+    r = client.request("POST", "/org-units", {"parent_id": world.hq.pk, "name": "查询"},
+                       query={"dry_run": "1"})
+    assert set(assert_error(r, 422, "validation_error")["fields"]) == {"dry_run"}
+    assert not OrgUnit.objects.filter(name="查询").exists()
+
+
+def test_every_searching_list_takes_q_and_search(world: World) -> None:
+    """Walks the spec: a list that searches declares ``q`` and its alias ``search``; both
+    filter the same, and different values in the two are refused."""
+    Fixture(world)
+    spec = load_spec()
+    client = api_as(world.hq_admin)
+    searching = []
+    for method, path, operation in operations(spec):
+        declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        if method != "GET" or not declared & {"q", "search"}:
+            continue
+        assert {"q", "search"} <= declared, f"{path} declares {sorted(declared)}"
+        searching.append(path)
+        for term in ("广州", "白云", "huaxia", "无此记录zzz"):
+            by_q, by_search = client.get(path, q=term), client.get(path, search=term)
+            assert by_q.status == 200, f"{path}: {by_q}"
+            assert by_q.data == by_search.data == client.get(path, q=term, search=term).data
+        if "limit" in declared:
+            assert client.get(path, q="无此记录zzz").data["count"] == 0, path
+        r = client.get(path, q="广州", search="白云")
+        assert set(assert_error(r, 422, "validation_error")["fields"]) == {"search"}, path
+    assert {"/org-units", "/users", "/customers", "/contacts", "/interactions",
+            "/search"} <= set(searching)
+    # The issue's own case: q on the customer list filters (it used to be ignored on
+    # lists that called it search).
+    assert client.get("/users", q="无此记录zzz").data["count"] == 0
+    assert client.get("/users").data["count"] > 0
 
 
 # ---------------------------------------------------------------------------- pagination
