@@ -431,7 +431,8 @@ def test_idempotency_key_is_per_path(world: World) -> None:
 
 def test_idempotency_race_loser_is_rolled_back(world: World,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two requests with one key both pass the lookup: the second's writes are undone."""
+    """Two requests with one key both pass the lookup: the second's claim of the key fails,
+    so it never runs the create and answers with the first's response."""
     from kehu.core.http import idempotency
 
     client = api_as(world.hq_admin)
@@ -448,8 +449,10 @@ def test_idempotency_race_loser_is_rolled_back(world: World,
     monkeypatch.setattr(idempotency, "_stored", racing_lookup)
     same = client.post("/org-units", {"parent_id": world.hq.pk, "name": "先到"},
                        Idempotency_Key="race")
-    # The create itself is refused (the name exists), so nothing is stored or replayed.
-    assert_error(same, 409, "conflict")
+    # The key is claimed before the create runs: the loser replays the winner's answer
+    # (it used to run the create and get 409 for the name the winner had just taken).
+    assert same.status == 201 and same.data == first.data
+    assert same.headers["Idempotent-Replayed"] == "true"
     calls["n"] = 0
     other = client.post("/org-units", {"parent_id": world.hq.pk, "name": "后到"},
                         Idempotency_Key="race")

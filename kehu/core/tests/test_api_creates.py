@@ -80,13 +80,14 @@ def _spec_path(spec: dict[str, Any], location: str) -> tuple[str, dict[str, Any]
 
 
 def _post(client: ApiClient, path: str, body: dict[str, Any], key: str | None = None) -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     if any(isinstance(v, SimpleUploadedFile) for v in body.values()):
         for value in body.values():
             if isinstance(value, SimpleUploadedFile):
                 value.seek(0)
-        extra = {"HTTP_AUTHORIZATION": f"Bearer {client.token}"} if client.token else {}
-        return client.client.post(API + path, data=body, **extra, **headers)
+        extra: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        if client.token:
+            extra["HTTP_AUTHORIZATION"] = f"Bearer {client.token}"
+        return client.client.post(API + path, data=body, **extra)
     return client.request("POST", path, body, headers={"Idempotency-Key": key} if key
                           else None).raw
 
