@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from django.db import models
 from ninja import Field, Schema
+from ninja.schema import DjangoGetter
 from pydantic import ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -39,8 +40,10 @@ class Searchable(CleanText, Schema):
     @model_validator(mode="before")
     @classmethod
     def _search_is_q(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("search") and not data.get("q"):
-            data = {**data, "q": data["search"]}
+        # Ninja hands a Schema its input wrapped in a DjangoGetter.
+        raw = data._obj if isinstance(data, DjangoGetter) else data
+        if isinstance(raw, dict) and raw.get("search") and not raw.get("q"):
+            return {**raw, "q": raw["search"]}
         return data
 
     @field_validator("search")
