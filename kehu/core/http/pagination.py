@@ -42,7 +42,8 @@ class Searchable(CleanText, Schema):
     def _search_is_q(cls, data: Any) -> Any:
         # Ninja hands a Schema its input wrapped in a DjangoGetter.
         raw = data._obj if isinstance(data, DjangoGetter) else data
-        if isinstance(raw, dict) and raw.get("search") and not raw.get("q"):
+        if isinstance(raw, dict) and raw.get("search") and not raw.get("q") \
+                and "\x00" not in str(raw["search"]):  # refused once, on `search` alone
             return {**raw, "q": raw["search"]}
         return data
 
