@@ -29,7 +29,7 @@ class PageQuery(CleanText, Schema):
     offset: Offset = 0
 
 
-class Searchable(CleanText, Schema):
+class Searchable(Schema):
     """A list's search text: ``q``, also accepted as ``search`` (its older name on some
     lists). The two with different values are refused (422 on ``search``)."""
 
