@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from kehu.core.exceptions import KehuError
 from kehu.core.models import IdempotencyKey, OrgUnit
@@ -151,7 +152,9 @@ def test_a_request_waits_for_a_concurrent_key_only_so_long(
     statuses = sorted(r.status for r in responses)
     assert statuses == [201, 409], responses
     late = next(r for r in responses if r.status == 409)
-    assert "still being processed" in assert_error(late, 409, "conflict")["message"]
+    with translation.override("zh-hans"):  # the admin's language
+        assert assert_error(late, 409, "conflict")["message"] == str(
+            idempotency.IdempotencyKeyInFlight.default_message)
     assert OrgUnit.objects.filter(tenant=w.tenant, name="并发创建").count() == 1
     # Once the first is committed, a retry replays it.
     again = ApiClient(token_for(w.hq_admin)).post(
