@@ -170,6 +170,8 @@ def _first_run(run: Callable[..., HttpResponse], request: HttpRequest, args: Any
         response = run(request, *args, **kwargs)
         if 200 <= response.status_code < 300:
             _complete(claim, response, secret_fields)
+        elif response.status_code >= 500 or transaction.get_rollback():
+            transaction.set_rollback(True)  # a broken run: nothing of it is kept
         else:
             # Errors are not kept, so a corrected request may reuse its key; what the
             # run itself wrote stays as it would without a key (a failed sign-in counts).
