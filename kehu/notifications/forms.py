@@ -32,6 +32,8 @@ class ReminderSettingsForm(KehuForm):
         help_text=_("Used for new follow-ups and tasks; each can still set its own."))
     email_enabled = forms.BooleanField(label=_("Also send reminders by email"),
                                        required=False)
+    # The version the page showed: a change saved meanwhile (another tab) is refused.
+    expected_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -58,6 +58,14 @@ class NotificationQuerySet(models.QuerySet):
         return self.filter(tenant_id=user.tenant_id, recipient_id=user.pk)
 
 
+class ReadVia(models.TextChoices):
+    """How a notice was marked read: on its own, with "mark all read", or by opening it."""
+
+    ONE = "one", _("Marked read")
+    ALL = "all", _("Marked all read")
+    OPENED = "opened", _("Opened")
+
+
 class Notification(models.Model):
     """An in-app notice, optionally also sent by email through the outbox columns."""
 
@@ -80,6 +88,9 @@ class Notification(models.Model):
     key = models.CharField(max_length=200)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # How it came to be read: the first marking is kept (see services.notification_mark_read).
+    read_via = models.CharField(_("read via"), max_length=10, choices=ReadVia.choices,
+                                blank=True)
     email_status = models.CharField(_("email"), max_length=10, choices=Email.choices,
                                     default=Email.NONE)
     email_attempts = models.PositiveSmallIntegerField(default=0)
@@ -122,6 +133,8 @@ class ReminderSettings(models.Model):
     default_lead_minutes = models.PositiveIntegerField(_("default reminder lead (minutes)"),
                                                        default=15)
     email_enabled = models.BooleanField(_("also send reminders by email"), default=True)
+    # The ETag of the settings: 0 until first saved (the defaults), then raised per save.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("reminder settings")

@@ -7,12 +7,15 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from kehu.core.http import InputSchema, PageQuery, stated
+from kehu.core.http import InputSchema, Moment, PageQuery, stated
 from kehu.notifications.services import LEAD_CHOICES
 
 
 class NotificationFilters(PageQuery):
     unread: bool | None = Field(None, description="true: unread only; false: read only.")
+    read_via: Literal["one", "all", "opened"] | None = Field(
+        None, description="Only notices first read this way.")
+    read_since: Moment | None = Field(None, description="Only notices read at or after.")
     order: Literal["newest", "unread_first"] = Field(
         "newest", description="newest: newest first; unread_first: unread ones on top.")
 
@@ -24,7 +27,10 @@ class NotificationOut(Schema):
     body: str
     url: str
     created_at: datetime
-    read_at: datetime | None
+    read_at: datetime | None = Field(..., description="When it was first read.")
+    read_via: Literal["one", "all", "opened", ""] = Field(..., description=(
+        "How it was first read: one (marked read), all (mark all read), opened (its link "
+        "followed); empty while unread (or read before this was recorded)."))
     is_read: bool
     email_status: str
 
@@ -46,6 +52,7 @@ class ReminderSettingsOut(Schema):
         ..., description="Default reminder lead for new follow-ups and tasks, in minutes.")
     email_enabled: bool
     lead_choices: list[int]
+    version: int = Field(..., description="0 until first saved; the ETag.")
 
 
 class ReminderSettingsIn(InputSchema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db.models import Case, QuerySet, Value, When
@@ -12,10 +13,16 @@ if TYPE_CHECKING:
     from kehu.core.models import User
 
 
-def notification_list(*, actor: User, unread: bool | None = None,
-                      unread_first: bool = False) -> QuerySet[Notification]:
-    """The actor's notifications, newest first (``unread_first``: unread ones on top)."""
+def notification_list(*, actor: User, unread: bool | None = None, unread_first: bool = False,
+                      read_via: str | None = None,
+                      read_since: dt.datetime | None = None) -> QuerySet[Notification]:
+    """The actor's notifications, newest first (``unread_first``: unread ones on top);
+    ``read_via`` / ``read_since``: only those first read that way / since then."""
     qs = Notification.objects.for_recipient(actor)
+    if read_via:
+        qs = qs.filter(read_via=read_via)
+    if read_since is not None:
+        qs = qs.filter(read_at__gte=read_since)
     if unread is True:
         qs = qs.filter(read_at__isnull=True)
     elif unread is False:

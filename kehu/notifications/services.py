@@ -31,8 +31,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from kehu.core import audit
-from kehu.core.exceptions import NotFound, ValidationFailed
-from kehu.notifications.models import Notification, ReminderSettings
+from kehu.core.exceptions import NotFound, StaleVersion, ValidationFailed
+from kehu.core.versions import check_version
+from kehu.notifications.models import Notification, ReadVia, ReminderSettings
 from kehu.notifications.registry import ReminderSource, reminder_sources
 
 if TYPE_CHECKING:
@@ -55,26 +56,38 @@ EMAIL_STUCK_AFTER = dt.timedelta(minutes=15)
 
 
 def reminder_settings(user: User) -> ReminderSettings:
-    """The user's reminder preferences; defaults when never saved (not written)."""
+    """The user's reminder preferences; defaults (version 0) when never saved (not
+    written)."""
     try:
         return user.reminder_settings
     except ReminderSettings.DoesNotExist:
-        return ReminderSettings(tenant_id=user.tenant_id, user=user)
+        return ReminderSettings(tenant_id=user.tenant_id, user=user, version=0)
 
 
 @transaction.atomic
-def reminder_settings_update(*, actor: User, default_lead_minutes: int,
-                             email_enabled: bool) -> ReminderSettings:
-    """Save the actor's own reminder preferences (nobody changes another's)."""
+def reminder_settings_update(*, actor: User, default_lead_minutes: int, email_enabled: bool,
+                             expected_version: int | None = None) -> ReminderSettings:
+    """Save the actor's own reminder preferences (nobody changes another's).
+
+    ``expected_version`` is the version the change was based on (None: any): an older one
+    is refused (412), so two devices cannot silently undo each other's change.
+    """
     if default_lead_minutes not in LEAD_CHOICES:
         raise ValidationFailed(fields={"default_lead_minutes": [
             _("Choose one of: %(choices)s.") % {
                 "choices": ", ".join(str(c) for c in LEAD_CHOICES)}]})
-    current = reminder_settings(actor)
+    current = (ReminderSettings.objects.select_for_update().filter(user=actor).first()
+               or ReminderSettings(tenant_id=actor.tenant_id, user=actor, version=0))
+    check_version(current, expected_version)
     before = audit.snapshot(current, ["default_lead_minutes", "email_enabled"])
     current.default_lead_minutes = default_lead_minutes
     current.email_enabled = bool(email_enabled)
-    current.save()
+    current.version += 1
+    try:
+        with transaction.atomic():
+            current.save()
+    except IntegrityError:  # a first save of the same user's settings won
+        raise StaleVersion() from None
     after = audit.snapshot(current, ["default_lead_minutes", "email_enabled"])
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     audit.record(actor=actor, action="reminder_settings.update", obj=current,
@@ -107,25 +120,33 @@ def notify(*, recipient: User, kind: str, title: str, key: str, body: str = "",
     return notice, True
 
 
-def notification_mark_read(*, actor: User, notification_id: int) -> Notification:
+def notification_mark_read(*, actor: User, notification_id: int,
+                           via: str = ReadVia.ONE) -> Notification:
     """Mark one of the actor's own notices read; anyone else's is 404 and left alone.
 
+    When and how (``via``: marked, or opened through its link) it was first read are
+    kept on the notice (``read_at``, ``read_via``; a notice is its recipient's alone, so
+    the reader is the recipient) and can be listed; a second marking changes neither.
     Reading one's own inbox is not audited: it changes nothing anyone else sees.
     """
     notice = Notification.objects.for_recipient(actor).filter(pk=notification_id).first()
     if notice is None:
         raise NotFound()
     if notice.read_at is None:
-        notice.read_at = timezone.now()
-        Notification.objects.filter(pk=notice.pk, read_at__isnull=True).update(
-            read_at=notice.read_at)
+        now = timezone.now()
+        if Notification.objects.filter(pk=notice.pk, read_at__isnull=True).update(
+                read_at=now, read_via=via):
+            notice.read_at, notice.read_via = now, via
+        else:  # read meanwhile (another tab): keep that first reading
+            notice.refresh_from_db(fields=["read_at", "read_via"])
     return notice
 
 
 def notification_mark_all_read(*, actor: User) -> int:
-    """Mark all of the actor's unread notices read; returns how many changed."""
+    """Mark all of the actor's unread notices read (``read_via`` "all"); returns how many
+    changed."""
     return int(Notification.objects.for_recipient(actor).filter(read_at__isnull=True)
-               .update(read_at=timezone.now()))
+               .update(read_at=timezone.now(), read_via=ReadVia.ALL))
 
 
 # ---------------------------------------------------------------------------- reminders

@@ -15,13 +15,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kehu.core.exceptions import ValidationFailed
+from kehu.core.exceptions import StaleVersion, ValidationFailed
 from kehu.core.http import MAX_ID
 from kehu.core.models import User
 from kehu.core.redirects import next_url, safe_next
 from kehu.core.web import page, service_error
 from kehu.notifications import selectors, services
 from kehu.notifications.forms import ReminderSettingsForm
+from kehu.notifications.models import ReadVia
 from kehu.notifications.registry import settings_sections
 
 NOTIFICATIONS_PER_PAGE = 25
@@ -66,7 +67,8 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
 def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
     """Follow a notice's link, marking it read on the way."""
     notice = services.notification_mark_read(actor=_me(request),
-                                             notification_id=_id(notification_id))
+                                             notification_id=_id(notification_id),
+                                             via=ReadVia.OPENED)
     return redirect(safe_next(request, notice.url, reverse("notification_list")))
 
 
@@ -86,11 +88,11 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     current = services.reminder_settings(me)
     form = ReminderSettingsForm(request.POST or None, initial={
         "default_lead_minutes": current.default_lead_minutes,
-        "email_enabled": current.email_enabled})
+        "email_enabled": current.email_enabled, "expected_version": current.version})
     if request.method == "POST" and form.is_valid():
         try:
             services.reminder_settings_update(actor=me, **form.cleaned_data)
-        except ValidationFailed as exc:
+        except (ValidationFailed, StaleVersion) as exc:
             service_error(request, form, exc)
         else:
             messages.success(request, _("Reminder settings saved."))

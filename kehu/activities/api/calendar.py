@@ -17,7 +17,7 @@ from kehu.activities.schemas.calendar import (
 )
 from kehu.activities.selectors import calendar as calendar_selectors
 from kehu.activities.services import calendar as calendar_services
-from kehu.core.http import current_user, idempotent, if_match, needs_if_match, responses
+from kehu.core.http import current_user, idempotent, if_match, located, needs_if_match, responses
 
 router = Router(tags=["calendar"])
 
@@ -54,6 +54,7 @@ def calendar_feed_get(request: HttpRequest) -> dict:
 @router.post("/calendar/feed", response=responses({201: CalendarFeedCreatedOut}),
              tags=["calendar"])
 @idempotent(secret_fields=("url",))
+@located("/calendar/feed")
 def calendar_feed_create(request: HttpRequest) -> Status:
     """Create your secret iCalendar (.ics) link, replacing any earlier one. The address
     is shown this once; subscribe to it from a calendar app."""

@@ -26,6 +26,7 @@ from kehu.core.http import (
     current_user,
     idempotent,
     if_match,
+    located,
     needs_if_match,
     paginate,
     responses,
@@ -82,6 +83,7 @@ def task_update(request: HttpRequest, task_id: DbId, payload: TaskPatch,
 
 @router.post("/tasks/{task_id}/comments", response=responses({201: CommentOut}, 403, 404))
 @idempotent()
+@located("/tasks/{task_id}")  # a comment is part of its task
 def task_comment(request: HttpRequest, task_id: DbId, payload: CommentIn) -> Status:
     comment = task_services.task_comment_add(actor=current_user(request), task_id=task_id,
                                              body=payload.body)

@@ -23,6 +23,7 @@ from kehu.core.http import (
     current_user,
     idempotent,
     if_match,
+    located,
     needs_if_match,
     paginate,
     responses,
@@ -107,6 +108,7 @@ def workplan_review(request: HttpRequest, plan_id: DbId, payload: ReviewIn,
 
 @router.post("/workplans/{plan_id}/comments", response=responses({201: CommentOut}, 403, 404))
 @idempotent()
+@located("/workplans/{plan_id}")  # a comment is part of its plan
 def workplan_comment(request: HttpRequest, plan_id: DbId, payload: CommentIn) -> Status:
     comment = plan_services.workplan_comment_add(actor=current_user(request), plan_id=plan_id,
                                                  body=payload.body)

@@ -15,6 +15,7 @@ from kehu.core.http import (
     Moment,
     PageQuery,
     PatchSchema,
+    Searchable,
     current_user,
     omitted,
     stated,
@@ -109,7 +110,7 @@ class InteractionOut(Schema):
         return int(getattr(obj, "document_count", 0) or 0)
 
 
-class InteractionFiltersIn(PageQuery):
+class InteractionFiltersIn(PageQuery, Searchable):
     customer_id: DbId | None = None
     contact_id: DbId | None = None
     kind: str | None = Field(None, description="One interaction type.")
@@ -117,7 +118,7 @@ class InteractionFiltersIn(PageQuery):
     org_unit_id: DbId | None = Field(None, description="This unit and the units below it.")
     start: Moment | None = Field(None, description="Occurred at or after.")
     end: Moment | None = Field(None, description="Occurred before.")
-    q: str | None = Field(None, max_length=100, description="Part of the subject.")
+    q: str = Field("", max_length=100, description="Part of the subject.")
 
 
 class InteractionInline(InputSchema):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from kehu.core import auth
-from kehu.core.http import idempotent, responses
+from kehu.core.http import idempotent, located, responses
 from kehu.core.schemas.auth import SignupIn, SignupOut, TokenCreatedOut, TokenIn
 from kehu.core.services.profile import api_token_create
 from kehu.core.services.tenants import tenant_signup
@@ -17,6 +17,7 @@ auth_router = Router(tags=["auth"])
 
 @auth_router.post("/signup", auth=None, response=responses({201: SignupOut}, 409))
 @idempotent()
+@located("/users/{user[id]}")
 def signup(request: HttpRequest, payload: SignupIn) -> Status:
     """Create a company (tenant), its root unit and its first administrator."""
     tenant, user = tenant_signup(**payload.model_dump())
@@ -26,6 +27,7 @@ def signup(request: HttpRequest, payload: SignupIn) -> Status:
 
 @auth_router.post("/token", auth=None, response=responses({201: TokenCreatedOut}))
 @idempotent(secret_fields=("token",))
+@located("/auth/tokens/{id}")
 def token_create(request: HttpRequest, payload: TokenIn) -> Status:
     """Exchange email and password (and the TOTP code when enabled) for a bearer token.
 

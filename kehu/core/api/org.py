@@ -27,7 +27,7 @@ org_units_router = Router(tags=["org-units"])
 @org_units_router.get("", response=responses({200: Page[OrgUnitOut]}))
 def org_unit_list(request: HttpRequest, filters: Query[OrgUnitFilters]) -> dict:
     qs = selectors.org_unit_list(
-        actor=current_user(request), under_id=filters.under, search=filters.search,
+        actor=current_user(request), under_id=filters.under, search=filters.q,
         is_active=filters.active,
     )
     return paginate(qs, filters, filters.ordering)

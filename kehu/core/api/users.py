@@ -38,7 +38,7 @@ def _user(user_id: int, actor: User) -> User:
 @users_router.get("", response=responses({200: Page[UserOut]}))
 def user_list(request: HttpRequest, filters: Query[UserFilters]) -> dict:
     qs = selectors.user_list(
-        actor=current_user(request), org_unit_id=filters.org_unit, search=filters.search,
+        actor=current_user(request), org_unit_id=filters.org_unit, search=filters.q,
         is_active=filters.active, role_id=filters.role,
     )
     return paginate(qs, filters, filters.ordering)

@@ -11,7 +11,10 @@ One module per seam, every public name importable from here:
 - ``InputSchema`` / ``PatchSchema``: input bodies reject unknown fields (422).
 - ``DbId`` / ``Offset`` / ``Moment`` / ``Day``: every id, offset, date-time and date that
   comes in, bounded (ids fit a database integer; dates 1900-01-01 to 2200-12-31).
-- ``PageQuery`` / ``Page`` / ``paginate``: declared ``limit``/``offset`` and the list shape.
+- ``PageQuery`` / ``Page`` / ``paginate``: declared ``limit``/``offset`` and the list shape;
+  ``Searchable``: a list's search text ``q`` (alias ``search``).
+- ``operations`` (installed by ``KehuAPI``): unknown query parameters are 422 on every
+  operation; a 201 carries ``Location`` (``located`` when it is not path + ``/{id}``).
 - ``etag`` / ``set_etag`` / ``if_match``: ETag out, ``If-Match`` in (428 absent, 412 stale).
 - ``idempotent``: ``Idempotency-Key`` on POST creates, first 2xx response replayed.
 - ``responses``: the ``response=`` mapping with the documented error statuses.
@@ -79,12 +82,14 @@ from kehu.core.http.inputs import (
     omitted,
     stated,
 )
+from kehu.core.http.operations import LOCATION_HEADER, located
 from kehu.core.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Offset,
     Page,
     PageQuery,
+    Searchable,
     paginate,
 )
 
@@ -94,6 +99,7 @@ __all__ = [
     "IDEMPOTENCY_HEADER",
     "IDEMPOTENCY_PARAMETER",
     "IF_MATCH_PARAMETER",
+    "LOCATION_HEADER",
     "MAX_ID",
     "MAX_LIMIT",
     "REPLAY_HEADER",
@@ -114,6 +120,7 @@ __all__ = [
     "Page",
     "PageQuery",
     "PatchSchema",
+    "Searchable",
     "SessionAuth",
     "current_user",
     "document_header",
@@ -124,6 +131,7 @@ __all__ = [
     "if_match",
     "install_error_handlers",
     "kehu_error_response",
+    "located",
     "needs_if_match",
     "omitted",
     "paginate",

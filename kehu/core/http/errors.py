@@ -99,6 +99,8 @@ _VALIDATION_MESSAGES: dict[str, Any] = {
     "timezone_aware": gettext_lazy("Give the time zone offset, e.g. +08:00."),
     "value_error": gettext_lazy("Enter a valid value."),
     "moment_range": gettext_lazy("Enter a date between 1900-01-01 and 2200-12-31."),
+    "search_conflict": gettext_lazy(
+        "q and search are one parameter: give one of them, or the same text in both."),
 }
 
 
@@ -255,14 +257,21 @@ _unknown_path.csrf_exempt = True  # type: ignore[attr-defined]
 
 
 class KehuAPI(NinjaAPI):
-    """NinjaAPI whose every answer, even for unknown paths and methods, is JSON."""
+    """NinjaAPI whose every answer, even for unknown paths and methods, is JSON; every
+    operation refuses unknown query parameters and names what a 201 created
+    (kehu.core.http.operations)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         install_error_handlers(self)
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
+        from kehu.core.http import operations  # it builds on this module's errors
+
         urls = super()._get_urls()
+        operations.install(self, (
+            operation for bound in self._get_bound_routers()
+            for view in bound.path_operations.values() for operation in view.operations))
         for pattern in urls:
             if isinstance(pattern, URLPattern):
                 pattern.callback = _json_errors_view(pattern.callback)

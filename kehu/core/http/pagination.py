@@ -7,6 +7,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from django.db import models
 from ninja import Field, Schema
+from ninja.schema import DjangoGetter
+from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from kehu.core.http.inputs import MAX_ID, CleanText
 
@@ -24,6 +27,32 @@ class PageQuery(CleanText, Schema):
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     offset: Offset = 0
+
+
+class Searchable(Schema):
+    """A list's search text: ``q``, also accepted as ``search`` (its older name on some
+    lists). The two with different values are refused (422 on ``search``)."""
+
+    q: str = Field("", max_length=100, description="Search text.")
+    search: str = Field("", max_length=100, description=(
+        "The same as `q` (an older name); giving both with different values is refused."))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _search_is_q(cls, data: Any) -> Any:
+        # Ninja hands a Schema its input wrapped in a DjangoGetter.
+        raw = data._obj if isinstance(data, DjangoGetter) else data
+        if isinstance(raw, dict) and raw.get("search") and not raw.get("q") \
+                and "\x00" not in str(raw["search"]):  # refused once, on `search` alone
+            return {**raw, "q": raw["search"]}
+        return data
+
+    @field_validator("search")
+    @classmethod
+    def _search_agrees(cls, value: str, info: ValidationInfo) -> str:
+        if value and value != info.data.get("q", value):
+            raise PydanticCustomError("search_conflict", "q and search differ.")
+        return value
 
 
 class Page(Schema, Generic[T]):

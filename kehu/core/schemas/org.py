@@ -7,7 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted
+from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, Searchable, omitted
 
 Kind = Literal["group", "province", "city", "team", "other"]
 
@@ -49,9 +49,9 @@ class OrgUnitMoveIn(InputSchema):
     parent_id: DbId
 
 
-class OrgUnitFilters(PageQuery):
+class OrgUnitFilters(PageQuery, Searchable):
     under: DbId | None = omitted(description="Only this unit and its sub-units.")
-    search: str = Field("", max_length=100, description="Part of the name or code.")
+    q: str = Field("", max_length=100, description="Part of the name or code.")
     active: bool | None = omitted(description="true: active only; false: inactive only.")
     ordering: Literal["path", "name", "-name", "id", "-id", "created_at", "-created_at"] = (
         "path"

@@ -9,7 +9,15 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from kehu.core import access, pii
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted, stated
+from kehu.core.http import (
+    DbId,
+    InputSchema,
+    PageQuery,
+    PatchSchema,
+    Searchable,
+    omitted,
+    stated,
+)
 from kehu.core.schemas.org import OrgUnitRef
 from kehu.core.schemas.roles import RoleRef
 
@@ -94,9 +102,9 @@ class UserPatch(PatchSchema):
     is_active: bool = omitted()
 
 
-class UserFilters(PageQuery):
+class UserFilters(PageQuery, Searchable):
     org_unit: DbId | None = omitted(description="Users of this unit and its sub-units.")
-    search: str = Field("", max_length=100, description="Part of the name or email.")
+    q: str = Field("", max_length=100, description="Part of the name or email.")
     active: bool | None = None
     role: DbId | None = omitted(description="Users holding this role.")
     ordering: Literal[

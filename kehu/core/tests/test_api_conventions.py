@@ -25,6 +25,7 @@ from kehu.core.tests.test_cross_tenant import (
     path_params,
     sample_body,
 )
+from kehu.notifications.models import ReminderSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -199,9 +200,75 @@ def test_every_input_body_rejects_unknown_fields() -> None:
         )
 
 
-def test_unknown_query_parameters_are_ignored(world: World) -> None:
-    r = api_as(world.hq_admin).get("/org-units", colour="blue")
-    assert r.status == 200 and r.data["count"] == 6
+def test_every_operation_refuses_unknown_query_parameters(world: World) -> None:
+    """Walks the spec: a parameter an operation does not declare is a 422 naming the ones
+    it accepts (an ignored, misspelt filter would silently return everything)."""
+    fix = Fixture(world)
+    spec = load_spec()
+    client = api_as(world.hq_admin)
+    lists = 0
+    for method, path, operation in operations(spec):
+        if method != "GET":
+            continue
+        url = path.format(**{n: PATH_OBJECTS[n](fix).pk for n in path_params(operation)})
+        declared = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        # A declared parameter beside it is fine; only the unknown one is named.
+        query = {"colour": "blue", **({"limit": 1} if "limit" in declared else {})}
+        r = client.request("GET", url, query=query)
+        error = assert_error(r, 422, "validation_error")
+        assert set(error["fields"]) == {"colour"}, f"{method} {path}: {error}"
+        assert all(name in error["message"] for name in declared), f"{path}: {error}"
+        lists += "limit" in declared
+    assert lists >= 15
+
+
+def test_unknown_query_parameter_message_and_order(world: World) -> None:
+    client = api_as(world.hq_admin)  # a Chinese-speaking user
+    error = assert_error(client.get("/customers", qq="白云"), 422, "validation_error")
+    assert error["message"].startswith("未知的查询参数：qq。此操作接受：q, search, limit")
+    assert error["fields"] == {"qq": [error["message"]]}
+    assert "不接受查询参数" in assert_error(client.get("/customers/quality", q="x"), 422,
+                                      "validation_error")["message"]
+    profile_update(actor=world.analyst, language="en")
+    english = api_as(world.analyst).get("/customers/quality", q="x", b="y")
+    assert assert_error(english, 422, "validation_error")["message"] == (
+        "Unknown query parameter: b, q. This operation takes no query parameters.")
+    # Without credentials the caller learns nothing about the operation: 401 first.
+    assert_error(ApiClient().get("/customers", qq="白云"), 401, "not_authenticated")
+    # Writes too: nothing is created.
+    r = client.request("POST", "/org-units", {"parent_id": world.hq.pk, "name": "查询"},
+                       query={"dry_run": "1"})
+    assert set(assert_error(r, 422, "validation_error")["fields"]) == {"dry_run"}
+    assert not OrgUnit.objects.filter(name="查询").exists()
+
+
+def test_every_searching_list_takes_q_and_search(world: World) -> None:
+    """Walks the spec: a list that searches declares ``q`` and its alias ``search``; both
+    filter the same, and different values in the two are refused."""
+    Fixture(world)
+    spec = load_spec()
+    client = api_as(world.hq_admin)
+    searching = []
+    for method, path, operation in operations(spec):
+        declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        if method != "GET" or not declared & {"q", "search"}:
+            continue
+        assert {"q", "search"} <= declared, f"{path} declares {sorted(declared)}"
+        searching.append(path)
+        for term in ("广州", "白云", "huaxia", "无此记录zzz"):
+            by_q, by_search = client.get(path, q=term), client.get(path, search=term)
+            assert by_q.status == 200, f"{path}: {by_q}"
+            assert by_q.data == by_search.data == client.get(path, q=term, search=term).data
+        if "offset" in declared:  # a page (not /search's groups of hits)
+            assert client.get(path, q="无此记录zzz").data["count"] == 0, path
+        r = client.get(path, q="广州", search="白云")
+        assert set(assert_error(r, 422, "validation_error")["fields"]) == {"search"}, path
+    assert {"/org-units", "/users", "/customers", "/contacts", "/interactions",
+            "/search"} <= set(searching)
+    # The issue's own case: q on the customer list filters (it used to be ignored on
+    # lists that called it search).
+    assert client.get("/users", q="无此记录zzz").data["count"] == 0
+    assert client.get("/users").data["count"] > 0
 
 
 # ---------------------------------------------------------------------------- pagination
@@ -258,29 +325,44 @@ def test_if_match_absent_is_428() -> None:
         if_match(RequestFactory().patch("/"))
 
 
+# Records without versions: If-Match is required but only `*` makes sense (the spec says so).
+IF_MATCH_UNVERSIONED = {("DELETE", "/calendar/feed")}
+
+
 def test_every_update_and_delete_requires_if_match(world: World) -> None:
-    """Walks the spec: a new PATCH/DELETE endpoint must answer 428 without If-Match."""
+    """Walks the spec: a new PUT/PATCH/DELETE endpoint must answer 428 without If-Match
+    and 412 with a stale one, changing nothing."""
     fix = Fixture(world)
     spec = load_spec()
-    client = api_as(world.hq_admin)
-    checked = 0
+    admin, rep = api_as(world.hq_admin), api_as(world.city_a1_rep)
+    checked = []
     for method, path, operation in operations(spec):
-        if method not in {"PATCH", "DELETE"}:
+        if method not in {"PUT", "PATCH", "DELETE"}:
             continue
         names = path_params(operation)
         objs = {n: PATH_OBJECTS[n](fix) for n in names}
+        if "relationship_id" in objs or "external_id_pk" in objs:  # both hang off book.hq
+            objs["customer_id"] = fix.book.hq
         url = path.format(**{n: obj.pk for n, obj in objs.items()})
         factory = BODIES.get((method, path))
         body = factory(fix) if factory else sample_body(spec, operation, fix)
         before = [type(o)._default_manager.filter(pk=o.pk).values().first()
                   for o in objs.values()]
+        # A plan is its owner's.
+        client = rep if path.startswith("/workplans") else admin
         r = client.request(method, url, body)
         assert_error(r, 428, "precondition_required")
+        if (method, path) not in IF_MATCH_UNVERSIONED:
+            r = client.request(method, url, body, headers={"If-Match": '"999999"'})
+            assert r.status == 412, f"{method} {path}: {r}"
+            assert_error(r, 412, "precondition_failed")
         after = [type(o)._default_manager.filter(pk=o.pk).values().first()
                  for o in objs.values()]
-        assert before == after, f"{method} {path} changed without If-Match"
-        checked += 1
-    assert checked >= 6
+        assert before == after, f"{method} {path} changed without a current If-Match"
+        checked.append((method, path))
+    assert ("PUT", "/notifications/settings") in checked
+    assert not ReminderSettings.objects.filter(user=world.hq_admin).exists()
+    assert len(checked) >= 6
 
 
 # State-changing operations on a record that do not take If-Match, as docs/api.md lists
@@ -369,7 +451,8 @@ def test_idempotency_key_is_per_path(world: World) -> None:
 
 def test_idempotency_race_loser_is_rolled_back(world: World,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two requests with one key both pass the lookup: the second's writes are undone."""
+    """Two requests with one key both pass the lookup: the second's claim of the key fails,
+    so it never runs the create and answers with the first's response."""
     from kehu.core.http import idempotency
 
     client = api_as(world.hq_admin)
@@ -386,8 +469,10 @@ def test_idempotency_race_loser_is_rolled_back(world: World,
     monkeypatch.setattr(idempotency, "_stored", racing_lookup)
     same = client.post("/org-units", {"parent_id": world.hq.pk, "name": "先到"},
                        Idempotency_Key="race")
-    # The create itself is refused (the name exists), so nothing is stored or replayed.
-    assert_error(same, 409, "conflict")
+    # The key is claimed before the create runs: the loser replays the winner's answer
+    # (it used to run the create and get 409 for the name the winner had just taken).
+    assert same.status == 201 and same.data == first.data
+    assert same.headers["Idempotent-Replayed"] == "true"
     calls["n"] = 0
     other = client.post("/org-units", {"parent_id": world.hq.pk, "name": "后到"},
                         Idempotency_Key="race")

@@ -399,7 +399,7 @@ def test_operations_without_path_parameters_do_not_reach_across(fix: Fixture) ->
         case = COLLECTION_CASES.get((method, path))
         assert case is not None, f"{method} {path}: add it to COLLECTION_CASES"
         for query, body, statuses in case(fix):
-            headers = {"If-Match": "*"} if method in {"PATCH", "DELETE"} else None
+            headers = {"If-Match": "*"} if method in {"PUT", "PATCH", "DELETE"} else None
             if method == "GET":
                 response = fix.intruder.request(method, path, query=query)
             else:

@@ -14,6 +14,7 @@ from kehu.core.http import (
     InputSchema,
     PageQuery,
     PatchSchema,
+    Searchable,
     current_user,
     omitted,
     stated,
@@ -116,8 +117,8 @@ def _links(contact: Any, context: Any) -> tuple[list[Any], int]:
                             lambda link: link.customer)
 
 
-class ContactFiltersIn(PageQuery):
-    q: str = Field("", max_length=100)
+class ContactFiltersIn(PageQuery, Searchable):
+    q: str = Field("", max_length=100, description="Name, phone or email.")
     customer_id: DbId | None = None
 
 

@@ -8,7 +8,15 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted, stated
+from kehu.core.http import (
+    DbId,
+    InputSchema,
+    PageQuery,
+    PatchSchema,
+    Searchable,
+    omitted,
+    stated,
+)
 from kehu.customers import reference
 from kehu.customers.models import Kind, Size, Status, Tier, VipGrade
 from kehu.customers.schemas.common import AddressIn, AddressOut, PhoneIn, PhoneOut, Ref, UserRef
@@ -128,7 +136,7 @@ class CustomerOut(Schema):
         return sorted(tag.name for tag in obj.tags.all())
 
 
-class CustomerFiltersIn(PageQuery):
+class CustomerFiltersIn(PageQuery, Searchable):
     q: str = Field("", max_length=100, description="Name, pinyin, phone, code…")
     kind: str = ""
     tier: str = ""

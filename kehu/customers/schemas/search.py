@@ -7,13 +7,14 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
+from kehu.core.http import Searchable
 from kehu.core.http.inputs import stated
 from kehu.customers import matches
 from kehu.customers.selectors.search import COUNT_CAP
 
 
-class SearchQuery(Schema):
-    q: str = Field(..., max_length=100)
+class SearchQuery(Searchable):
+    q: str = Field(..., max_length=100, description="Search text (or send it as `search`).")
     limit: int = Field(20, ge=1, le=50)
 
 

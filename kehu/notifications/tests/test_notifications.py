@@ -64,8 +64,43 @@ def test_api_mark_read_is_limited_to_the_recipient(world: World) -> None:
     assert theirs.read_at is None
     response = api.post(f"/notifications/{mine.pk}/read")
     assert response.status == 200 and response.data["is_read"] is True
+    assert response.data["read_via"] == "one"
     again = api.post(f"/notifications/{mine.pk}/read")
     assert again.data["read_at"] == response.data["read_at"]  # reading twice keeps the time
+    theirs.refresh_from_db()
+    assert (theirs.read_at, theirs.read_via) == (None, "")
+
+
+def test_marking_read_is_recorded_and_queryable(world: World) -> None:
+    """When and how each notice was first read is kept and can be listed: marked on its
+    own (API or page), with "mark all read", or opened through its link."""
+    rep = world.city_a1_rep
+    marked, opened, bulk, later = (notice(rep, i) for i in range(4))
+    api = api_as(rep)
+    assert api.get("/notifications").data["items"][0]["read_via"] == ""
+    api.post(f"/notifications/{marked.pk}/read")
+    signed_in(rep).get(f"/notifications/{opened.pk}/open/")
+    before_bulk = timezone.now()
+    assert api.post("/notifications/read-all").data == {"updated": 2}
+    # The first reading stays: opening an already read notice changes nothing.
+    signed_in(rep).get(f"/notifications/{bulk.pk}/open/")
+    rows = {n.pk: (n.read_via, n.read_at is not None)
+            for n in Notification.objects.filter(recipient=rep)}
+    assert rows == {marked.pk: ("one", True), opened.pk: ("opened", True),
+                    bulk.pk: ("all", True), later.pk: ("all", True)}
+
+    def listed(**query: Any) -> set[int]:
+        response = api.get("/notifications", **query)
+        assert response.status == 200, response
+        return {item["id"] for item in response.data["items"]}
+
+    assert listed(read_via="one") == {marked.pk}
+    assert listed(read_via="opened") == {opened.pk}
+    assert listed(read_via="all") == {bulk.pk, later.pk}
+    assert listed(read_since=before_bulk.isoformat()) == {bulk.pk, later.pk}
+    items = {i["id"]: i for i in api.get("/notifications").data["items"]}
+    assert items[opened.pk]["read_via"] == "opened" and items[opened.pk]["read_at"]
+    assert_error(api.get("/notifications", read_via="glanced"), 422, "validation_error")
 
 
 def test_api_read_all_touches_only_my_own(world: World) -> None:
@@ -101,24 +136,53 @@ def test_api_reminder_settings(world: World) -> None:
     got = api.get("/notifications/settings")
     assert got.data["default_lead_minutes"] == 15 and got.data["email_enabled"] is True
     assert 1440 in got.data["lead_choices"]
+    assert got.headers["ETag"] == '"0"' and got.data["version"] == 0  # the defaults
     assert not ReminderSettings.objects.exists()  # reading writes nothing
     put = api.request("PUT", "/notifications/settings",
-                      {"default_lead_minutes": 60, "email_enabled": False})
+                      {"default_lead_minutes": 60, "email_enabled": False},
+                      headers={"If-Match": got.headers["ETag"]})
     assert put.status == 200, put
     assert put.data["default_lead_minutes"] == 60 and put.data["email_enabled"] is False
+    assert put.headers["ETag"] == '"1"'
     saved = ReminderSettings.objects.get(user=world.city_a1_rep)
     assert (saved.default_lead_minutes, saved.email_enabled) == (60, False)
     assert AuditEvent.objects.filter(action="reminder_settings.update",
                                      actor=world.city_a1_rep).count() == 1
     bad = api.request("PUT", "/notifications/settings",
-                      {"default_lead_minutes": 7, "email_enabled": True})
+                      {"default_lead_minutes": 7, "email_enabled": True},
+                      headers={"If-Match": '"1"'})
     error = assert_error(bad, 422, "validation_error")
     assert "default_lead_minutes" in error["fields"]
     extra = api.request("PUT", "/notifications/settings",
-                        {"default_lead_minutes": 5, "email_enabled": True, "user": 1})
+                        {"default_lead_minutes": 5, "email_enabled": True, "user": 1},
+                        headers={"If-Match": '"1"'})
     assert_error(extra, 422, "validation_error")
     saved.refresh_from_db()
-    assert saved.default_lead_minutes == 60
+    assert (saved.default_lead_minutes, saved.version) == (60, 1)
+
+
+def test_api_reminder_settings_need_a_current_if_match(world: World) -> None:
+    """Like every update: 428 without If-Match, 412 when another device saved meanwhile
+    (including a first save racing another first save); nothing changes either way."""
+    rep = world.city_a1_rep
+    phone, laptop = api_as(rep), api_as(rep)
+    body = {"default_lead_minutes": 60, "email_enabled": False}
+    assert_error(phone.request("PUT", "/notifications/settings", body), 428,
+                 "precondition_required")
+    assert not ReminderSettings.objects.exists()
+    seen = laptop.get("/notifications/settings").headers["ETag"]
+    first = phone.request("PUT", "/notifications/settings", body, headers={"If-Match": seen})
+    assert first.status == 200
+    stale = laptop.request("PUT", "/notifications/settings",
+                           {"default_lead_minutes": 5, "email_enabled": True},
+                           headers={"If-Match": seen})
+    assert_error(stale, 412, "precondition_failed")
+    saved = ReminderSettings.objects.get(user=rep)
+    assert (saved.default_lead_minutes, saved.email_enabled, saved.version) == (60, False, 1)
+    anyway = laptop.request("PUT", "/notifications/settings",
+                            {"default_lead_minutes": 5, "email_enabled": True},
+                            headers={"If-Match": "*"})
+    assert anyway.status == 200 and anyway.headers["ETag"] == '"2"'
 
 
 def test_api_needs_authentication() -> None:
@@ -183,11 +247,20 @@ def test_reminder_settings_page(world: World) -> None:
     page = client.get("/notifications/settings/")
     assert page.status_code == 200
     assert 'name="default_lead_minutes"' in page.content.decode()
+    assert 'name="expected_version" value="0"' in page.content.decode()
     response = client.post("/notifications/settings/",
-                           {"default_lead_minutes": "120", "email_enabled": ""})
+                           {"default_lead_minutes": "120", "email_enabled": "",
+                            "expected_version": "0"})
     assert response.status_code == 302
     saved = ReminderSettings.objects.get(user=world.city_a1_rep)
     assert (saved.default_lead_minutes, saved.email_enabled) == (120, False)
+    # A page loaded before that save (another tab) is refused, not applied.
+    stale = client.post("/notifications/settings/",
+                        {"default_lead_minutes": "5", "email_enabled": "on",
+                         "expected_version": "0"})
+    assert stale.status_code == 200
+    saved.refresh_from_db()
+    assert (saved.default_lead_minutes, saved.version) == (120, 1)
     bad = client.post("/notifications/settings/", {"default_lead_minutes": "7"})
     assert bad.status_code == 200
     saved.refresh_from_db()
