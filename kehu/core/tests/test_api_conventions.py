@@ -368,9 +368,10 @@ def test_every_update_and_delete_requires_if_match(world: World) -> None:
 # State-changing operations on a record that do not take If-Match, as docs/api.md lists
 # them ("Which actions need If-Match"): creates of a sub-resource, reveals (they change no
 # record), an import's steps (the job's own state machine), marking a notice read, and an
-# administrator's unlock / password reset (they change credentials, not the record).
+# administrator's unlock / password / two-factor reset (they change credentials, not the record).
 IF_MATCH_EXEMPT = {
     ("POST", "/users/{user_id}/unlock"), ("POST", "/users/{user_id}/reset-password"),
+    ("POST", "/users/{user_id}/reset-two-factor"),
     ("POST", "/customers/{customer_id}/reveal"), ("POST", "/contacts/{contact_id}/reveal"),
     ("POST", "/customers/{customer_id}/relationships"),
     ("POST", "/customers/{customer_id}/external-ids"),
