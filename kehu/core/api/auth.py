@@ -27,7 +27,7 @@ SIGNUP_SENT = gettext_noop(
     "your company.")
 
 
-@auth_router.post("/signup", auth=None, response=responses({202: SignupAcceptedOut}, 409))
+@auth_router.post("/signup", auth=None, response=responses({202: SignupAcceptedOut}, 409, 429))
 @idempotent()
 def signup(request: HttpRequest, payload: SignupIn) -> Status:
     """Ask to sign up a company: the answer is the same whether or not the email already
