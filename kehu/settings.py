@@ -103,6 +103,9 @@ KEHU_LOCKOUT_MINUTES = env.env_int("KEHU_LOCKOUT_MINUTES", 15, minimum=1)
 # Per client address: sign-in attempts per 10 minutes, sign-ups per hour (0 = no limit).
 KEHU_SIGN_IN_LIMIT = env.env_int("KEHU_SIGN_IN_LIMIT", 30, minimum=0)
 KEHU_SIGN_UP_LIMIT = env.env_int("KEHU_SIGN_UP_LIMIT", 10, minimum=0)
+# Per email address: sign-up confirmation emails per hour, and how long a link is valid.
+KEHU_SIGN_UP_EMAIL_LIMIT = env.env_int("KEHU_SIGN_UP_EMAIL_LIMIT", 3, minimum=0)
+KEHU_SIGN_UP_LINK_HOURS = env.env_int("KEHU_SIGN_UP_LINK_HOURS", 24, minimum=1)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -531,3 +531,49 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.key}"
+
+
+class SignupRequest(models.Model):
+    """A sign-up waiting for its email to be confirmed (docs/access-control.md).
+
+    Every request makes one, whether or not the address already has an account (so both
+    cost the same); ``account_exists`` says which email it gets. The link's token is not
+    stored: it is an HMAC of this row under the secret key (kehu.core.services.signup),
+    ``confirmed_at`` makes it single-use and ``created_at`` makes it expire. ``tenant`` is
+    the company the confirmation created. The email columns are an outbox the
+    notifications worker sends, like ``Notification``'s.
+    """
+
+    class Email(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="+")
+    email = models.EmailField(max_length=254)
+    company_name = models.CharField(max_length=200)
+    admin_name = models.CharField(max_length=100)
+    phone = models.CharField(max_length=30, blank=True)
+    language = models.CharField(max_length=10, default="zh-hans")
+    password = models.CharField(max_length=128, blank=True)  # a hash, as User.password
+    account_exists = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(max_length=10, choices=Email.choices,
+                                    default=Email.PENDING)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_status"], condition=Q(email_status="pending"),
+                         name="core_signup_outbox"),
+            models.Index(fields=["created_at"], name="core_signup_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk}: {self.company_name}"

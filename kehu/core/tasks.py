@@ -1,4 +1,5 @@
-"""Background jobs for core (run by ``kehu worker``): idempotency-key purge, heartbeat."""
+"""Background jobs for core (run by ``kehu worker``): idempotency-key and sign-up request
+purges, heartbeat."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task
 
 from kehu.core import worker
 from kehu.core.models import IdempotencyKey
+from kehu.core.services import signup
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 
@@ -24,6 +26,11 @@ def purge_idempotency_keys(now: datetime | None = None) -> int:
 @db_periodic_task(crontab(minute="17", hour="*"))
 def purge_idempotency_keys_hourly() -> int:
     return purge_idempotency_keys()
+
+
+@db_periodic_task(crontab(minute="23", hour="*"))
+def purge_signup_requests_hourly() -> int:
+    return signup.purge_signup_requests()
 
 
 @HUEY.on_startup()

@@ -17,3 +17,15 @@ def run_import(job_id: int) -> None:
 def enqueue_import(job_id: int) -> None:
     """Hand a queued job to the worker (in immediate mode: run it now)."""
     run_import(job_id)
+
+
+@db_task()
+def check_import(job_id: int) -> None:
+    """The dry run of a job the request left ``checking`` (the request reads no rows). A
+    job changed or checked since finds nothing to do."""
+    import_services.check_job(job_id)
+
+
+def enqueue_check(job_id: int) -> None:
+    """Hand a job's dry run to the worker (in immediate mode: run it now)."""
+    check_import(job_id)

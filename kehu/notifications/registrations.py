@@ -1,5 +1,6 @@
-"""What the notifications app contributes at start-up: its audit action, and the notice
-(with email) that tells a user their account was locked. (The header badge is in the
+"""What the notifications app contributes at start-up: its audit action, the notice
+(with email) that tells a user their account was locked, and the prompt sending of
+sign-up emails. (The header badge is in the
 shared layout, fed by kehu.notifications.context_processors.)"""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core import auth
 from kehu.core.audit import register_action
-from kehu.core.models import User
+from kehu.core.models import SignupRequest, User
+from kehu.core.services import signup
 from kehu.notifications.registry import register_kind
 
 ACCOUNT_LOCKED = "account_locked"
@@ -21,6 +23,15 @@ def register() -> None:
     register_action("reminder_settings.update", _("Reminder settings changed"))
     register_kind(ACCOUNT_LOCKED, _("Account locked"))
     auth.account_locked.connect(tell_locked_user, dispatch_uid="kehu.notifications.locked")
+    signup.signup_requested.connect(send_signup_email, dispatch_uid="kehu.notifications.signup")
+
+
+def send_signup_email(sender: Any, request: SignupRequest, **kwargs: Any) -> None:
+    """A sign-up's email is in the outbox already; send it now rather than at the next
+    minute (the signer is waiting for it)."""
+    from kehu.notifications.tasks import send_emails_now
+
+    send_emails_now()
 
 
 def tell_locked_user(sender: Any, user: User, **kwargs: Any) -> None:

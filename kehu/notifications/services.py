@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -32,6 +33,8 @@ from django.utils.translation import gettext as _
 
 from kehu.core import audit
 from kehu.core.exceptions import NotFound, StaleVersion, ValidationFailed
+from kehu.core.models import SignupRequest
+from kehu.core.services import signup
 from kehu.core.versions import check_version
 from kehu.notifications.models import Notification, ReadVia, ReminderSettings
 from kehu.notifications.registry import ReminderSource, reminder_sources
@@ -226,27 +229,61 @@ def build_email(notice: Notification) -> EmailMultiAlternatives:
     return message
 
 
-def _give_up_stuck(now: dt.datetime) -> int:
-    return int(Notification.objects.filter(
-        email_status=Notification.Email.SENDING, email_claimed_at__lt=now - EMAIL_STUCK_AFTER,
-    ).update(email_status=Notification.Email.FAILED, email_attempts=MAX_EMAIL_ATTEMPTS,
+def build_signup_email(request: SignupRequest) -> EmailMultiAlternatives:
+    """A sign-up's email (its text is core's: kehu.core.services.signup)."""
+    subject, text, html = signup.signup_email(request)
+    message = EmailMultiAlternatives(subject=subject, body=text,
+                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[request.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+class Undeliverable(Exception):
+    """The email cannot be sent, ever (the reason is stored; it is not retried)."""
+
+
+def _build_notice(notice: Notification) -> EmailMultiAlternatives:
+    recipient = notice.recipient
+    if not recipient.is_active or not recipient.email:
+        raise Undeliverable("The recipient is inactive or has no email address.")
+    return build_email(notice)
+
+
+def _build_signup(request: SignupRequest) -> EmailMultiAlternatives:
+    signup.log_link_without_mail_server(request)
+    return build_signup_email(request)
+
+
+# The outboxes: a model with the email_* columns, what to load with it, and its message.
+# Notices and sign-up emails share the rules below.
+OUTBOXES: tuple[tuple[type[Any], tuple[str, ...], Callable[[Any], EmailMultiAlternatives]],
+                ...] = (
+    (Notification, ("recipient",), _build_notice),
+    (SignupRequest, (), _build_signup),
+)
+
+
+def _give_up_stuck(model: type[Any], now: dt.datetime) -> int:
+    return int(model.objects.filter(
+        email_status="sending", email_claimed_at__lt=now - EMAIL_STUCK_AFTER,
+    ).update(email_status="failed", email_attempts=MAX_EMAIL_ATTEMPTS,
              email_error="Interrupted while sending; not resent automatically, as the mail "
                          "server may have accepted it (at most once)."))
 
 
-def _outbox(now: dt.datetime) -> list[Notification]:
+def _outbox(model: type[Any], related: tuple[str, ...], now: dt.datetime) -> list[Any]:
     retry = Q()
     for attempts, wait in enumerate(EMAIL_RETRY_AFTER, start=1):
         retry |= Q(email_attempts=attempts, email_claimed_at__lte=now - wait)
-    return list(Notification.objects.filter(
-        Q(email_status=Notification.Email.PENDING)
-        | (Q(email_status=Notification.Email.FAILED, email_attempts__lt=MAX_EMAIL_ATTEMPTS)
-           & retry),
-    ).select_related("recipient").order_by("created_at", "pk")[:BATCH])
+    return list(model.objects.filter(
+        Q(email_status="pending")
+        | (Q(email_status="failed", email_attempts__lt=MAX_EMAIL_ATTEMPTS) & retry),
+    ).select_related(*related).order_by("created_at", "pk")[:BATCH])
 
 
 def send_pending_emails(now: dt.datetime | None = None) -> int:
-    """Send the email outbox; returns the number of emails handed to the mail server.
+    """Send the email outboxes (notices, sign-ups); returns the number of emails handed
+    to the mail server.
 
     Each email is first claimed (``pending``/``failed`` → ``sending``, with the attempt
     counted) by a conditional update that commits at once, so only one worker sends it.
@@ -259,45 +296,47 @@ def send_pending_emails(now: dt.datetime | None = None) -> int:
     reminder is worse than a missing email — the in-app notice is there either way.
     """
     now = now or timezone.now()
-    _give_up_stuck(now)
-    pending = _outbox(now)
-    if not pending:
+    batches = []
+    for model, related, build in OUTBOXES:
+        _give_up_stuck(model, now)
+        batches.append((model, build, _outbox(model, related, now)))
+    if not any(items for _m, _b, items in batches):
         return 0
     sent = 0
     connection = get_connection(fail_silently=False)
     try:
-        for notice in pending:
-            claimed = Notification.objects.filter(
-                pk=notice.pk, email_status=notice.email_status,
-                email_attempts=notice.email_attempts,
-            ).update(email_status=Notification.Email.SENDING, email_claimed_at=now,
-                     email_attempts=F("email_attempts") + 1)
-            if claimed != 1:
-                continue
-            recipient = notice.recipient
-            if not recipient.is_active or not recipient.email:
-                Notification.objects.filter(pk=notice.pk).update(
-                    email_status=Notification.Email.FAILED,
-                    email_attempts=MAX_EMAIL_ATTEMPTS,
-                    email_error="The recipient is inactive or has no email address.")
-                continue
-            try:
-                message = build_email(notice)
-                message.connection = connection
-                message.send()
-            except Exception as exc:  # any failure is recorded, then retried
-                logger.warning("Email for notification %s failed: %s", notice.pk, exc)
-                Notification.objects.filter(pk=notice.pk).update(
-                    email_status=Notification.Email.FAILED,
-                    email_error=f"{type(exc).__name__}: {exc}"[:300])
-                continue
-            Notification.objects.filter(pk=notice.pk).update(
-                email_status=Notification.Email.SENT, emailed_at=timezone.now(),
-                email_error="")
-            sent += 1
+        for model, build, items in batches:
+            for item in items:
+                sent += _send_one(model, build, item, now, connection)
     finally:
         try:
             connection.close()
         except Exception:  # closing a broken connection must not hide why
             logger.warning("Closing the email connection failed", exc_info=True)
     return sent
+
+
+def _send_one(model: type[Any], build: Callable[[Any], EmailMultiAlternatives], item: Any,
+              now: dt.datetime, connection: Any) -> int:
+    claimed = model.objects.filter(
+        pk=item.pk, email_status=item.email_status, email_attempts=item.email_attempts,
+    ).update(email_status="sending", email_claimed_at=now,
+             email_attempts=F("email_attempts") + 1)
+    if claimed != 1:
+        return 0
+    try:
+        message = build(item)
+        message.connection = connection
+        message.send()
+    except Undeliverable as exc:
+        model.objects.filter(pk=item.pk).update(
+            email_status="failed", email_attempts=MAX_EMAIL_ATTEMPTS, email_error=str(exc))
+        return 0
+    except Exception as exc:  # any failure is recorded, then retried
+        logger.warning("Email for %s %s failed: %s", model._meta.model_name, item.pk, exc)
+        model.objects.filter(pk=item.pk).update(
+            email_status="failed", email_error=f"{type(exc).__name__}: {exc}"[:300])
+        return 0
+    model.objects.filter(pk=item.pk).update(
+        email_status="sent", emailed_at=timezone.now(), email_error="")
+    return 1

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import mail
 
 from kehu.core.models import AuditEvent, OrgUnit, Tenant
 from kehu.core.testing import totp_code
+from kehu.notifications.tasks import send_pending_emails
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,6 +36,16 @@ def sign_up(page: Any, company: str, email: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.fill("#id_password_confirm", PASSWORD)
     page.click("button[type=submit]")
+    # "Check your mailbox": the company exists once the emailed link is followed.
+    page.wait_for_url(page.base_url + "/signup/sent/")
+    assert email in page.locator('[data-testid="signup-sent"]').inner_text()
+    assert not Tenant.objects.filter(name=company).exists()
+    mail.outbox.clear()
+    send_pending_emails()
+    [message] = [m for m in mail.outbox if m.to == [email]]
+    [link] = re.findall(r"https?://\S+(/signup/confirm/\S+/)", message.body)
+    go(page, link)
+    page.get_by_role("button", name="确认并创建公司").click()
     page.wait_for_url(page.base_url + "/")
 
 

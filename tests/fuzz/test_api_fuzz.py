@@ -75,6 +75,8 @@ SELDOM_REACHED: dict[str, str] = {
 
 UNREACHED: dict[str, str] = {
     "POST /api/v1/auth/token": "needs a real email and password: random ones are refused (401)",
+    "POST /api/v1/auth/signup/confirm": "needs the token of an emailed link: random ones are "
+                                        "refused (422)",
     "GET /api/v1/customers/lookup": "answers 404 unless system and id name an existing "
                                     "external id",
     "GET /api/v1/calendar": "end must fall within 62 days after start: independent random "

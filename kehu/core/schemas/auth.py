@@ -1,4 +1,4 @@
-"""Sign-up and token exchange schemas."""
+"""Sign-up (request and confirmation) and token exchange schemas."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ class TenantOut(Schema):
 class SignupOut(Schema):
     tenant: TenantOut
     user: UserOut
+
+
+class SignupAcceptedOut(Schema):
+    detail: str
+    email: str
+
+
+class SignupConfirmIn(InputSchema):
+    token: str = Field(..., min_length=1, max_length=80)
 
 
 class TokenCreatedOut(Schema):

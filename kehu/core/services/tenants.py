@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from kehu.core import audit, permissions, throttle
+from kehu.core import audit, permissions
 from kehu.core.exceptions import Conflict
 from kehu.core.models import OrgUnit, Role, Tenant, User
 from kehu.core.validators import check_password, clean_email, clean_name, clean_phone
@@ -51,38 +52,58 @@ def builtin_roles_sync() -> int:
     return created
 
 
+COMPANY_TAKEN = _lazy("A company with this name is already registered.")
+EMAIL_TAKEN = _lazy("This email address is already registered.")
+
+
 @transaction.atomic
 def tenant_signup(
     *, company_name: str, admin_name: str, email: str, password: str, phone: str = "",
     language: str = User.Language.ZH_HANS,
 ) -> tuple[Tenant, User]:
-    """Create a tenant, its root unit, its built-in roles and its first administrator."""
-    throttle.sign_up()
+    """Create a tenant, its root unit, its built-in roles and its first administrator at
+    once: for the command line, the demo and tests. Anonymous sign-up confirms the email
+    first (kehu.core.services.signup), then calls ``tenant_create``."""
+    company = clean_name(company_name, "company_name", max_length=200)
+    name = clean_name(admin_name, "admin_name")
+    email = clean_email(email)
+    check_company_free(company)
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(fields={"email": [str(EMAIL_TAKEN)]})
+    check_password(password, User(email=email, full_name=name))
+    return tenant_create(company_name=company, admin_name=name, email=email,
+                         password_hash=make_password(password), phone=phone,
+                         language=language)
+
+
+def check_company_free(company: str) -> None:
+    if Tenant.objects.filter(name_key=Tenant.key_for(company)).exists():
+        raise Conflict(fields={"company_name": [str(COMPANY_TAKEN)]})
+
+
+@transaction.atomic
+def tenant_create(*, company_name: str, admin_name: str, email: str, password_hash: str,
+                  phone: str = "", language: str = User.Language.ZH_HANS) -> tuple[Tenant, User]:
+    """The company, its root unit and roles, and its administrator with ``password_hash``
+    (checked and hashed by the caller)."""
     company = clean_name(company_name, "company_name", max_length=200)
     name = clean_name(admin_name, "admin_name")
     email = clean_email(email)
     phone = clean_phone(phone)
-    if Tenant.objects.filter(name_key=Tenant.key_for(company)).exists():
-        raise Conflict(
-            fields={"company_name": [_("A company with this name is already registered.")]}
-        )
+    check_company_free(company)
     if User.objects.filter(email__iexact=email).exists():
-        raise Conflict(fields={"email": [_("This email address is already registered.")]})
-    check_password(password, User(email=email, full_name=name))
+        raise Conflict(fields={"email": [str(EMAIL_TAKEN)]})
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(name=company, name_key=Tenant.key_for(company))
     except IntegrityError:
-        raise Conflict(
-            fields={"company_name": [_("A company with this name is already registered.")]}
-        ) from None
+        raise Conflict(fields={"company_name": [str(COMPANY_TAKEN)]}) from None
     root = OrgUnit.objects.create(tenant=tenant, name=company, kind=OrgUnit.Kind.GROUP)
     root.path = f"/{root.pk}/"
     root.save(update_fields=["path"])
     roles = builtin_roles_create(tenant)
     user = User(tenant=tenant, org_unit=root, email=email, full_name=name, phone=phone,
-                language=language)
-    user.set_password(password)
+                language=language, password=password_hash)
     user.save()
     user.roles.add(roles["tenant_admin"], through_defaults={"tenant_id": tenant.pk})
     audit.record(actor=user, action="tenant.signup", obj=tenant,
@@ -90,4 +111,3 @@ def tenant_signup(
     audit.record(actor=user, action="user.create", obj=user,
                  changes=audit.diff(User, {}, audit.snapshot(user)))
     return tenant, user
-

@@ -282,6 +282,7 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
     ("POST", "/auth/signup"): lambda f: [
         (None, {"company_name": "华夏通信集团", "admin_name": "冒名", "email": "x@x.test",
                 "password": PASSWORD}, {409})],
+    ("POST", "/auth/signup/confirm"): lambda f: [(None, {"token": "1-forged"}, {422})],
     ("GET", "/customers"): lambda f: [
         ({"owner_id": f.world.city_a1_rep.pk}, None, {200}),
         ({"org_unit_id": f.world.prov_a.pk}, None, {200}),

@@ -9,8 +9,8 @@ from django.urls import reverse
 from kehu.core import context
 from kehu.core.auth import login_with_password
 from kehu.core.exceptions import AuthenticationFailed, Throttled
-from kehu.core.models import Tenant
-from kehu.core.services.tenants import tenant_signup
+from kehu.core.models import SignupRequest, Tenant
+from kehu.core.services.signup import signup_request
 from kehu.core.testing import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
@@ -35,12 +35,30 @@ def test_sign_in_attempts_limited_per_address(world: World, settings, client_add
 def test_sign_ups_limited_per_address(db, settings, client_address) -> None:
     settings.KEHU_SIGN_UP_LIMIT = 2
     for n in range(2):
-        tenant_signup(company_name=f"公司{n}", admin_name="甲",
-                      email=f"a{n}@x.test", password=PASSWORD)
+        signup_request(company_name=f"公司{n}", admin_name="甲",
+                       email=f"a{n}@x.test", password=PASSWORD)
     with pytest.raises(Throttled):
-        tenant_signup(company_name="公司9", admin_name="甲", email="a9@x.test",
-                      password=PASSWORD)
-    assert Tenant.objects.count() == 2
+        signup_request(company_name="公司9", admin_name="甲", email="a9@x.test",
+                       password=PASSWORD)
+    assert SignupRequest.objects.count() == 2 and Tenant.objects.count() == 0
+
+
+def test_sign_ups_limited_per_email_whatever_the_address(db, settings) -> None:
+    """One mailbox is not flooded with confirmation emails from many addresses."""
+    settings.KEHU_SIGN_UP_EMAIL_LIMIT = 2
+    for n in range(3):
+        token = context.activate(context.RequestContext("r", f"203.0.113.{n}"))
+        try:
+            if n < 2:
+                signup_request(company_name=f"公司{n}", admin_name="甲",
+                               email="Same@X.test", password=PASSWORD)
+            else:
+                with pytest.raises(Throttled):
+                    signup_request(company_name="公司9", admin_name="甲",
+                                   email="same@x.test", password=PASSWORD)
+        finally:
+            context.deactivate(token)
+    assert SignupRequest.objects.count() == 2
 
 
 def test_no_limit_without_a_client_address(world: World, settings) -> None:

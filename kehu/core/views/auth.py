@@ -1,9 +1,11 @@
-"""Sign-in (password, then the second factor when on), sign-out and sign-up pages."""
+"""Sign-in (password, then the second factor when on), sign-out and sign-up pages (the
+form, "check your mailbox", and the emailed link that completes it)."""
 
 from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,7 +21,7 @@ from kehu.core.exceptions import KehuError
 from kehu.core.forms.auth import LoginForm, SignupForm, TotpLoginForm
 from kehu.core.forms.base import KehuForm
 from kehu.core.models import User
-from kehu.core.services import tenants as services
+from kehu.core.services import signup as signup_services
 from kehu.core.web import service_error, user
 
 AUTH_BACKEND = "kehu.core.auth.EmailBackend"
@@ -98,13 +100,18 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
+SIGNUP_EMAIL_KEY = "kehu_signup_email"
+
+
 @never_cache
 def signup_view(request: HttpRequest) -> HttpResponse:
+    """The sign-up form. A valid form always leads to "check your mailbox", whether or not
+    the email has an account (the email itself says which)."""
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            tenant, admin = services.tenant_signup(
+            signup_services.signup_request(
                 company_name=data["company_name"], admin_name=data["admin_name"],
                 email=data["email"], password=data["password"], phone=data["phone"],
                 language=get_language() if get_language() in User.Language.values
@@ -113,10 +120,45 @@ def signup_view(request: HttpRequest) -> HttpResponse:
         except KehuError as exc:
             service_error(request, form, exc)
         else:
-            login(request, admin, backend=AUTH_BACKEND)
-            messages.success(request, _("Welcome! %(company)s is ready.")
-                             % {"company": tenant.name})
-            return redirect("home")
+            request.session[SIGNUP_EMAIL_KEY] = data["email"]
+            return redirect("signup_sent")
     status = 422 if request.method == "POST" else 200
     return render(request, "core/auth/signup.html", {"form": form}, status=status)
 
+
+@never_cache
+def signup_sent_view(request: HttpRequest) -> HttpResponse:
+    email = request.session.get(SIGNUP_EMAIL_KEY, "")
+    if not email:
+        return redirect("signup")
+    return render(request, "core/auth/signup_sent.html", {
+        "email": email, "hours": settings.KEHU_SIGN_UP_LINK_HOURS,
+        # Development without a mail server: the link is in the server's console.
+        "no_mail_server": not settings.EMAIL_HOST,
+    })
+
+
+@never_cache
+def signup_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link. Opening it only shows a button: mail scanners that open links
+    must not use up the single-use link; the button (POST) creates the company."""
+    try:
+        pending = signup_services.signup_pending(token)
+    except KehuError as exc:
+        return render(request, "core/auth/signup_confirm.html",
+                      {"error": str(exc.message)}, status=exc.status)
+    if request.method != "POST":
+        return render(request, "core/auth/signup_confirm.html", {"pending": pending})
+    try:
+        tenant, admin = signup_services.signup_confirm(token)
+    except KehuError as exc:
+        return render(request, "core/auth/signup_confirm.html",
+                      {"pending": pending, "error": str(exc.message) if not exc.fields else
+                       " ".join(str(m) for msgs in exc.fields.values() for m in msgs)},
+                      status=exc.status)
+    if request.user.is_authenticated:
+        logout(request)
+    request.session.pop(SIGNUP_EMAIL_KEY, None)
+    login(request, admin, backend=AUTH_BACKEND)
+    messages.success(request, _("Welcome! %(company)s is ready.") % {"company": tenant.name})
+    return redirect("home")

@@ -92,11 +92,17 @@ def import_duplicates(request: HttpRequest, job_id: DbId, payload: DuplicatesIn)
         actor=current_user(request), job_id=job_id, default=payload.default, rows=payload.rows))
 
 
-@imports_router.post("/{job_id}/check", response=responses({200: ImportOut}, 403, 404, 409))
+@imports_router.post("/{job_id}/check", response=responses({202: ImportOut}, 403, 404, 409))
 @idempotent()
-def import_check(request: HttpRequest, job_id: DbId) -> dict:
-    """Dry run: finds row errors and duplicates (see `/issues`); writes no records."""
-    return job_out(import_services.import_check(actor=current_user(request), job_id=job_id))
+def import_check(request: HttpRequest, job_id: DbId) -> Status:
+    """Queue the dry run for the background worker: it finds row errors and duplicates
+    (see `/issues`) and writes no records. A mapping without a name column is refused at
+    once (422). Poll `GET /imports/{id}`: `checking` (with `processed_rows`) until
+    `checked` with `counts`, or `uploaded` with `error` if the file cannot be checked."""
+    job = import_services.import_check_queue(actor=current_user(request), job_id=job_id)
+    tasks.enqueue_check(job.pk)
+    job.refresh_from_db()
+    return Status(202, job_out(job))
 
 
 @imports_router.post("/{job_id}/run", response=responses({202: ImportOut}, 403, 404, 409))

@@ -68,8 +68,9 @@ def write_progress(job: ImportJob, processed: int) -> None:
 
 
 def live_progress(job: ImportJob) -> int:
-    """Rows processed: from the progress file while running, else the stored count."""
-    if job.state == State.RUNNING:
+    """Rows processed: from the progress file while checking or running, else the stored
+    count."""
+    if job.state in (State.CHECKING, State.RUNNING):
         try:
             return int(progress_path(job).read_text(encoding="ascii") or 0)
         except (OSError, ValueError):

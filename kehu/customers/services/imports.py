@@ -5,8 +5,10 @@ the wizard, the API and ``kehu import``.
   (``importing.files``, ``importing.mapping``);
 - ``import_set_mapping`` / ``import_set_duplicates`` change the mapping and the
   duplicate choices (skip / update / create, a default and per-row overrides);
-- ``import_check`` is the dry run (``importing.processor`` without writing): the
-  findings are stored as ``ImportIssue`` rows, nothing else is written;
+- ``import_check_queue`` / ``check_job`` are the dry run (``importing.processor``
+  without writing), queued by the request and run in the worker with progress; the
+  findings are stored as ``ImportIssue`` rows, nothing else is written
+  (``import_check`` runs both at once, for the command line);
 - ``import_queue`` / ``run_job`` run the import in one transaction: all accepted rows or
   nothing. Progress goes to a small file next to the upload, readable by the web process
   while the worker's transaction is still open (see docs/imports.md).
@@ -100,13 +102,19 @@ def import_create_from_path(*, actor: User, entity: str, path: Path,
 EDITABLE = (State.UPLOADED, State.CHECKED)
 
 
+def _refuse_unless_editable(job: ImportJob) -> None:
+    if job.state == State.CHECKING:
+        raise Conflict(_("The file is being checked; change it when the check is done."))
+    if job.state not in EDITABLE:
+        raise Conflict(_("This import has already run; upload the file again to change it."))
+
+
 @transaction.atomic
 def import_set_mapping(*, actor: User, job_id: int, mapping: dict[str, str]) -> ImportJob:
     """Replace the mapping (header → field, "" for not imported). A changed mapping
     needs a new dry run."""
     job = _own_job(actor, job_id, for_update=True)
-    if job.state not in EDITABLE:
-        raise Conflict(_("This import has already run; upload the file again to change it."))
+    _refuse_unless_editable(job)
     keys = {t.key for t in targets(job.entity)}
     errors: dict[str, list[str]] = {}
     clean: dict[str, str] = {}
@@ -147,8 +155,7 @@ def import_set_duplicates(*, actor: User, job_id: int, default: str | None = Non
                           rows: Mapping[str, str] | None = None) -> ImportJob:
     """The choice for rows matching existing data: a default and per-row overrides."""
     job = _own_job(actor, job_id, for_update=True)
-    if job.state not in EDITABLE:
-        raise Conflict(_("This import has already run; upload the file again to change it."))
+    _refuse_unless_editable(job)
     errors: dict[str, list[str]] = {}
     if default is not None:
         if default not in DUPLICATE_ACTIONS:
@@ -173,35 +180,74 @@ def import_set_duplicates(*, actor: User, job_id: int, default: str | None = Non
     return job
 
 
-def import_check(*, actor: User, job_id: int) -> ImportJob:
-    """The dry run: row errors and duplicates stored as issues, nothing else written.
+@transaction.atomic
+def import_check_queue(*, actor: User, job_id: int) -> ImportJob:
+    """Start the dry run: what can be refused without reading the rows is refused here,
+    at once (a job already run, no permission, no column mapped to the name); the rows
+    are then read by ``check_job`` in the worker (``tasks.enqueue_check``), never in a
+    request. The job is ``checking`` until the worker is done."""
+    job = _own_job(actor, job_id, for_update=True)
+    if job.state not in (*EDITABLE, State.CHECKING):
+        raise Conflict(_("This import has already run."))
+    access.require(actor, entity_permission(job.entity))
+    if "name" not in job.mapping.values():
+        raise ValidationFailed(fields={"mapping": [_("Map one column to the name.")]})
+    job.issues.all().delete()
+    job.state = State.CHECKING
+    job.counts = {}
+    job.total_rows = job.processed_rows = 0
+    job.error = ""
+    job.save()
+    return job
+
+
+def check_job(job_id: int) -> ImportJob | None:
+    """The dry run of a ``checking`` job, as its uploader: row errors and duplicates
+    stored as issues, nothing else written. A file that cannot be checked (unreadable,
+    too many rows, changed columns) leaves the job ``uploaded`` with the reason in
+    ``error``.
 
     Not one transaction: the findings are stored batch by batch, so that a long check
     does not hold SQLite's write lock (the run does, and says so in the docs).
     """
-    with transaction.atomic():
-        job = _own_job(actor, job_id, for_update=True)
-        if job.state not in (*EDITABLE, State.CHECKING):
-            raise Conflict(_("This import has already run."))
-        access.require(actor, entity_permission(job.entity))
-        if "name" not in job.mapping.values():
-            raise ValidationFailed(fields={"mapping": [_("Map one column to the name.")]})
-        job.issues.all().delete()
-        job.state = State.CHECKING
-        job.save()
+    job = ImportJob.objects.filter(pk=job_id, state=State.CHECKING).first()
+    if job is None:
+        return None  # changed or checked since it was queued
     try:
-        counts = Processor(job, actor, write=False).process()
-    except BaseException:
+        actor = User.objects.select_related("org_unit", "tenant").get(pk=job.owner_id)
+        if not actor.is_active:
+            raise ValidationFailed(_("The user who uploaded this import is deactivated."))
+        access.require(actor, entity_permission(job.entity))
+        write_progress(job, 0)
+        counts = Processor(job, actor, write=False,
+                           on_progress=lambda n: write_progress(job, n)).process()
+    except Exception as exc:
         job.issues.all().delete()
-        ImportJob.objects.filter(pk=job.pk).update(state=State.UPLOADED, counts={})
-        raise
-    job.counts = counts
-    job.total_rows = counts["rows"]
-    job.processed_rows = 0
-    job.state = State.CHECKED
-    job.error = ""
-    job.save()
+        message = str(getattr(exc, "message", "") or exc) or exc.__class__.__name__
+        ImportJob.objects.filter(pk=job.pk, state=State.CHECKING).update(
+            state=State.UPLOADED, counts={}, error=message[:2000])
+        job.refresh_from_db()
+        if not isinstance(exc, KehuError):
+            raise  # unexpected: the worker logs it with its traceback
+        return job
+    finally:
+        progress_path(job).unlink(missing_ok=True)
+    ImportJob.objects.filter(pk=job.pk, state=State.CHECKING).update(
+        counts=counts, total_rows=counts["rows"], processed_rows=0, state=State.CHECKED,
+        error="", updated_at=timezone.now())
+    job.refresh_from_db()
     return job
+
+
+def import_check(*, actor: User, job_id: int) -> ImportJob:
+    """The whole dry run in this process, for ``kehu import`` and tests (requests queue
+    it: ``import_check_queue``). Raises what the check found wrong with the file."""
+    job = import_check_queue(actor=actor, job_id=job_id)
+    checked = check_job(job.pk)
+    if checked is None or checked.state != State.CHECKED:
+        raise ValidationFailed(checked.error if checked else _("The check did not run."),
+                               fields={"file": [checked.error]} if checked else {})
+    return checked
 
 
 @transaction.atomic
@@ -211,6 +257,9 @@ def import_queue(*, actor: User, job_id: int) -> ImportJob:
     if job.state != State.CHECKED:
         if job.state == State.UPLOADED:
             raise Conflict(_("Run the check (dry run) first."))
+        if job.state == State.CHECKING:
+            raise Conflict(_("The file is being checked; start the import when the check "
+                             "is done."))
         raise Conflict(_("This import has already been started; it runs only once."))
     access.require(actor, entity_permission(job.entity))
     job.state = State.QUEUED

@@ -29,6 +29,8 @@ from kehu.customers.selectors import imports as import_selectors
 from kehu.customers.services import imports as import_services
 
 ISSUES_PER_PAGE = 50
+# States in which the worker has the job (a dry run, or the import): the page polls.
+BUSY = (ImportJob.State.CHECKING, ImportJob.State.QUEUED, ImportJob.State.RUNNING)
 SAMPLE_ROWS = 3
 
 
@@ -103,7 +105,8 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
                     ("create", _("Create anyway"))],
         "has_duplicates": counts.get("duplicates", 0) > 0,
         # Only asked while the job waits for the worker (one read of the task store).
-        "worker_missing": job.state == ImportJob.State.QUEUED and not worker.is_running(),
+        "worker_missing": job.state in (ImportJob.State.CHECKING, ImportJob.State.QUEUED)
+        and not worker.is_running(),
     }
 
 
@@ -113,23 +116,26 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/imports/detail.html", _detail_context(request, job))
 
 
+def _check(request: HttpRequest, job: ImportJob) -> None:
+    """Queue the dry run: the worker reads the rows, the page shows its progress."""
+    job = import_services.import_check_queue(actor=user(request), job_id=job.pk)
+    tasks.enqueue_check(job.pk)
+
+
 @require_POST
 @page("imports.create")
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """Save the mapping and run the dry run at once: the next page shows its result."""
+    """Save the mapping and queue the dry run: the next page follows it to its result."""
     job = _job(request, pk)
     mapping = {header: request.POST.get(f"map-{i}", "") for i, header in enumerate(job.headers)}
     try:
         import_services.import_set_mapping(actor=user(request), job_id=job.pk, mapping=mapping)
-        job = import_services.import_check(actor=user(request), job_id=job.pk)
+        _check(request, job)
     except KehuError as exc:
         service_error(request, None, exc)
         for field, reasons in exc.fields.items():
             for reason in reasons:
                 messages.error(request, f"{field}: {reason}")
-    else:
-        messages.success(request, _("Checked %(n)d rows; nothing has been imported yet.")
-                         % {"n": job.counts.get("rows", 0)})
     return redirect("import_detail", pk=pk)
 
 
@@ -143,7 +149,7 @@ def import_duplicates(request: HttpRequest, pk: int) -> HttpResponseBase:
         job = import_services.import_set_duplicates(actor=user(request), job_id=job.pk,
                                                     default=request.POST.get("default") or None,
                                                     rows=rows)
-        job = import_services.import_check(actor=user(request), job_id=job.pk)
+        _check(request, job)
     except KehuError as exc:
         service_error(request, None, exc)
     else:
@@ -166,12 +172,12 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @page("imports.view")
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress bar, polled by htmx; once the job has finished, the whole page
-    reloads to show the summary."""
+    """The progress of the dry run or the import, polled by htmx; once either has
+    finished, the whole page reloads to show the result."""
     job = _job(request, pk)
     response = render(request, "customers/imports/detail.html#progress",
                       _detail_context(request, job))
-    if job.state in (ImportJob.State.DONE, ImportJob.State.FAILED) and is_htmx(request):
+    if job.state not in BUSY and is_htmx(request):
         response["HX-Refresh"] = "true"
     return response
 
