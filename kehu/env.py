@@ -79,6 +79,23 @@ def env_time_zone(name: str, default: str) -> str:
     return value
 
 
+def env_clock_time(name: str, default: str) -> tuple[int, int] | None:
+    """``HH:MM`` (24-hour) as (hour, minute); ``off`` for None."""
+    value = env_str(name, default).strip().lower()
+    if value in ("off", "none", "0"):
+        return None
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"Environment variable {name}={value!r} is not a time of day such as 02:30 "
+            "(or off)."
+        ) from None
+    return hour, minute
+
+
 def env_redis_url(name: str) -> str | None:
     value = env_str(name, "")
     if not value:

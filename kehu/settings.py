@@ -161,6 +161,16 @@ else:
 # `kehu worker` (see docs/operations.md), so the default there is off.
 EMBEDDED_WORKER = env.env_bool("KEHU_EMBEDDED_WORKER", default=not REDIS_URL)
 
+# Backups (`kehu backup`, and the worker every day at KEHU_BACKUP_TIME in TIME_ZONE; "off"
+# for none): archives in KEHU_BACKUP_DIR, keeping the newest of each of the last
+# KEHU_BACKUP_KEEP_DAILY days and KEHU_BACKUP_KEEP_WEEKLY weeks.
+KEHU_BACKUP_DIR = Path(env.env_str("KEHU_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+KEHU_BACKUP_TIME = env.env_clock_time("KEHU_BACKUP_TIME", "02:30")
+KEHU_BACKUP_KEEP_DAILY = env.env_int("KEHU_BACKUP_KEEP_DAILY", 7, minimum=1)
+KEHU_BACKUP_KEEP_WEEKLY = env.env_int("KEHU_BACKUP_KEEP_WEEKLY", 4, minimum=0)
+# Folder of pg_dump/pg_restore when the ones on PATH are older than the server.
+KEHU_PG_BIN = env.env_str("KEHU_PG_BIN", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
