@@ -114,6 +114,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (``10.0.0.5, 10.1.0.0/16``)."""
+    import ipaddress
+
+    items = env_list(name, [])
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"Environment variable {name}: {item!r} is not an IP address or network."
+            ) from None
+    return items
+
+
 def default_data_dir() -> Path:
     """``data/`` of the source checkout Kehu runs from, whatever the working directory (so
     a command run inside ``kehu/`` never makes a second folder with its own keys there);

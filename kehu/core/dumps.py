@@ -101,6 +101,9 @@ def _sqlite_raw() -> sqlite3.Connection:
 
 def dump_sqlite(target: Path) -> dict[str, TableDigest]:
     """Copy the live database into ``target`` and digest the copy (it is the snapshot)."""
+    if connection.in_atomic_block:
+        # The copy would wait for this connection's own open write forever.
+        raise DumpError("A backup cannot run inside a database transaction.")
     out = sqlite3.connect(target)
     try:
         _sqlite_raw().backup(out)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from huey import crontab
+from huey import crontab, signals
 from huey.contrib.djhuey import HUEY, db_periodic_task
 
-from kehu.core import backups, worker
+from kehu.core import backups, health, worker
 from kehu.core.models import IdempotencyKey
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
@@ -27,6 +27,18 @@ def purge_idempotency_keys(now: datetime | None = None) -> int:
 @db_periodic_task(crontab(minute="17", hour="*"))
 def purge_idempotency_keys_hourly() -> int:
     return purge_idempotency_keys()
+
+
+@HUEY.signal(signals.SIGNAL_ENQUEUED)
+def remember_enqueued(signal: str, task: object, *args: object) -> None:
+    """When each task was queued, for the queue's age (``/metrics``, status page)."""
+    health.note_enqueued(str(getattr(task, "id", "")))
+
+
+@HUEY.signal(signals.SIGNAL_EXECUTING, signals.SIGNAL_REVOKED, signals.SIGNAL_CANCELED,
+             signals.SIGNAL_EXPIRED)
+def forget_enqueued(signal: str, task: object, *args: object) -> None:
+    health.forget_enqueued(str(getattr(task, "id", "")))
 
 
 @HUEY.on_startup()

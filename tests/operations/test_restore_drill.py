@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 

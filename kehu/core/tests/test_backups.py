@@ -52,7 +52,7 @@ def rewrite(archive: Path, change: dict[str, bytes]) -> Path:
 
 
 def test_archive_holds_database_documents_and_a_manifest_but_not_the_key(
-        world, data_dir: Path, settings: Any) -> None:  # type: ignore[no-untyped-def]
+        world, data_dir: Path, settings: Any) -> None:
     info = backups.create()
     assert info.path.parent == settings.KEHU_BACKUP_DIR
     assert backups.NAME_RE.match(info.path.name)
@@ -78,16 +78,16 @@ def test_archive_holds_database_documents_and_a_manifest_but_not_the_key(
 
 
 def test_backup_refuses_when_the_key_cannot_be_read(world, data_dir: Path, settings: Any
-                                                    ) -> None:  # type: ignore[no-untyped-def]
+                                                    ) -> None:
     (data_dir / "field_key").unlink()
     (data_dir / "field_key").mkdir()  # unreadable as a file, even for root
-    with pytest.raises(CommandError, match="field-encryption key .* cannot be read"):
+    with pytest.raises(CommandError, match=r"field-encryption key .* cannot be read"):
         call_command("backup", stdout=io.StringIO())
     assert not settings.KEHU_BACKUP_DIR.exists() or not list(settings.KEHU_BACKUP_DIR.iterdir())
 
 
 def test_restore_refuses_damaged_foreign_or_newer_archives_and_a_non_empty_target(
-        world, data_dir: Path, settings: Any) -> None:  # type: ignore[no-untyped-def]
+        world, data_dir: Path, settings: Any) -> None:
     archive = backups.create().path
     before = dumps.current_digests()
 
@@ -115,7 +115,7 @@ def test_restore_refuses_damaged_foreign_or_newer_archives_and_a_non_empty_targe
     assert "is intact (2 members" in out.getvalue()
 
 
-def test_restore_with_force_replaces_data_and_documents(world, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_restore_with_force_replaces_data_and_documents(world, data_dir: Path) -> None:
     archive = backups.create().path
     before = dumps.current_digests()
     Tenant.objects.filter(pk=world.other_tenant.pk).update(name="改过的名字")
@@ -153,13 +153,15 @@ def test_prune_keeps_the_newest_per_day_and_per_week(tmp_path: Path, settings: A
 
 
 def test_the_worker_backs_up_daily_at_the_configured_time(world, data_dir: Path,
-                                                          settings: Any) -> None:  # type: ignore[no-untyped-def]
+                                                          settings: Any) -> None:
     settings.TIME_ZONE = "Asia/Shanghai"
     settings.KEHU_BACKUP_TIME = (2, 30)
-    assert tasks.backup_due(dt.datetime(2026, 12, 1, 18, 30))  # naive UTC = 02:30 +08
-    assert not tasks.backup_due(dt.datetime(2026, 12, 1, 2, 30))
+    # Huey passes naive UTC: 18:30 UTC is 02:30 in Shanghai.
+    utc_1830 = dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.UTC).replace(tzinfo=None)
+    assert tasks.backup_due(utc_1830)
+    assert not tasks.backup_due(utc_1830 - dt.timedelta(hours=16))
     settings.KEHU_BACKUP_TIME = None
-    assert not tasks.backup_due(dt.datetime(2026, 12, 1, 18, 30))
+    assert not tasks.backup_due(utc_1830)
     settings.KEHU_BACKUP_KEEP_DAILY, settings.KEHU_BACKUP_KEEP_WEEKLY = 1, 0
     first = tasks.scheduled_backup(now=dt.datetime(2026, 11, 30, 18, 30, tzinfo=dt.UTC))
     second = tasks.scheduled_backup(now=dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.UTC))
