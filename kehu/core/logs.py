@@ -22,7 +22,7 @@ ERRORS_FILE = Path("logs") / "errors.jsonl"
 MAX_ERRORS_BYTES = 5 * 1024 * 1024
 # LogRecord's own attributes: everything else on a record came through ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "request_id"}
+    "message", "asctime", "request_id", "color_message"}  # uvicorn's coloured copy
 
 
 class RequestIdFilter(logging.Filter):

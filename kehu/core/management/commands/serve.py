@@ -70,4 +70,8 @@ class Command(BaseCommand):
             workers=options["workers"] if options["workers"] > 1 else None,
             lifespan="off",  # Django's ASGI handler does not implement lifespan events.
             proxy_headers=True, server_header=False,
+            # JSON logs: uvicorn's own lines go through Kehu's handlers too, and its access
+            # log is left to kehu.request, which carries the route and request id.
+            **({"log_config": None, "access_log": False}
+               if settings.KEHU_LOG_FORMAT == "json" else {}),
         )
