@@ -21,7 +21,7 @@ from kehu.core.models import AuditEvent
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_cli import NOT_INHERITED, ROOT
 
-TOKEN = "metrics-secret-for-tests"  # noqa: S105
+TOKEN = "metrics-secret-for-tests"
 
 
 @pytest.fixture
@@ -252,7 +252,7 @@ def test_kehu_log_format_json_makes_every_line_json(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_")
            and k not in NOT_INHERITED}
     env.update(KEHU_DATA_DIR=str(tmp_path), KEHU_LOG_FORMAT="json")
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "kehu.cli", "shell", "-c",
          "import logging; logging.getLogger('kehu.x').warning('hello %s', 'ops')"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=True)
