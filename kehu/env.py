@@ -79,6 +79,23 @@ def env_time_zone(name: str, default: str) -> str:
     return value
 
 
+def env_clock_time(name: str, default: str) -> tuple[int, int] | None:
+    """``HH:MM`` (24-hour) as (hour, minute); ``off`` for None."""
+    value = env_str(name, default).strip().lower()
+    if value in ("off", "none", "0"):
+        return None
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"Environment variable {name}={value!r} is not a time of day such as 02:30 "
+            "(or off)."
+        ) from None
+    return hour, minute
+
+
 def env_redis_url(name: str) -> str | None:
     value = env_str(name, "")
     if not value:
@@ -95,6 +112,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (``10.0.0.5, 10.1.0.0/16``)."""
+    import ipaddress
+
+    items = env_list(name, [])
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"Environment variable {name}: {item!r} is not an IP address or network."
+            ) from None
+    return items
 
 
 def default_data_dir() -> Path:

@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "kehu.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kehu.core.middleware.RequestContextMiddleware",
+    "kehu.core.metrics.MetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -164,20 +165,56 @@ else:
 # `kehu worker` (see docs/operations.md), so the default there is off.
 EMBEDDED_WORKER = env.env_bool("KEHU_EMBEDDED_WORKER", default=not REDIS_URL)
 
+# Backups (`kehu backup`, and the worker every day at KEHU_BACKUP_TIME in TIME_ZONE; "off"
+# for none): archives in KEHU_BACKUP_DIR, keeping the newest of each of the last
+# KEHU_BACKUP_KEEP_DAILY days and KEHU_BACKUP_KEEP_WEEKLY weeks.
+KEHU_BACKUP_DIR = Path(env.env_str("KEHU_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+KEHU_BACKUP_TIME = env.env_clock_time("KEHU_BACKUP_TIME", "02:30")
+KEHU_BACKUP_KEEP_DAILY = env.env_int("KEHU_BACKUP_KEEP_DAILY", 7, minimum=1)
+KEHU_BACKUP_KEEP_WEEKLY = env.env_int("KEHU_BACKUP_KEEP_WEEKLY", 4, minimum=0)
+# Folder of pg_dump/pg_restore when the ones on PATH are older than the server.
+KEHU_PG_BIN = env.env_str("KEHU_PG_BIN", "")
+
+# KEHU_LOG_FORMAT=json: one JSON object per line (for log collectors); every line, plain or
+# JSON, carries the request id its audit rows carry. Errors also go to
+# KEHU_DATA_DIR/logs/errors.jsonl for the operator's status page.
+KEHU_LOG_FORMAT = env.env_choice("KEHU_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "kehu.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "kehu.core.logs.PlainFormatter"},
+        "json": {"()": "kehu.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": KEHU_LOG_FORMAT,
+                    "filters": ["request_id"]},
+        "recent_errors": {"()": "kehu.core.logs.RecentErrorsHandler",
+                          "filters": ["request_id"]},
+    },
     "root": {
-        "handlers": ["console"],
+        "handlers": ["console", "recent_errors"],
         "level": env.env_choice(
             "KEHU_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
         ),
     },
     # A handler on "huey" stops `kehu worker` (run_huey) from adding its own: no duplicates.
-    "loggers": {"huey": {"handlers": ["console"], "propagate": False}},
+    "loggers": {"huey": {"handlers": ["console", "recent_errors"], "propagate": False}},
 }
+
+# Monitoring. /healthz and /readyz answer anyone (ok/fail only); /metrics answers a
+# bearer KEHU_METRICS_TOKEN or a client in KEHU_METRICS_ALLOWED_IPS (addresses or
+# networks), and nobody while neither is set. The operator status page (/status/) is for
+# signed-in users whose email is in KEHU_OPERATOR_EMAILS.
+KEHU_METRICS_TOKEN = env.env_str("KEHU_METRICS_TOKEN", "")
+KEHU_METRICS_ALLOWED_IPS = env.env_networks("KEHU_METRICS_ALLOWED_IPS")
+KEHU_METRICS_DIR = Path(env.env_str("KEHU_METRICS_DIR", str(DATA_DIR / "metrics"))).resolve()
+KEHU_OPERATOR_EMAILS = [e.lower() for e in env.env_list("KEHU_OPERATOR_EMAILS", [])]
+# /readyz fails when the data folder's disk has less free space than this.
+KEHU_READY_MIN_FREE_MB = env.env_int("KEHU_READY_MIN_FREE_MB", 500, minimum=0)
+# Probes and scrapes may come over plain HTTP from the load balancer.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Email (notification emails from `kehu worker`). Without KEHU_EMAIL_HOST, emails are
 # written to the worker's console instead of being sent: fine for development only.

@@ -27,6 +27,16 @@ from kehu.core.permissions import Scope
 M = TypeVar("M", bound=models.Model)
 
 
+def is_operator(user: Any) -> bool:
+    """Whoever runs the installation (KEHU_OPERATOR_EMAILS), as opposed to its tenants'
+    users: only they see the installation status page."""
+    from django.conf import settings
+
+    email = str(getattr(user, "email", "") or "").lower()
+    return (bool(getattr(user, "is_authenticated", False)) and getattr(user, "is_active", False)
+            and bool(email) and email in settings.KEHU_OPERATOR_EMAILS)
+
+
 def can_grant(user: Any, permissions: frozenset[str] | set[str], scope: str) -> bool:
     """A user may hand out (in a role, or a role to someone) only rights they hold."""
     return covers(grants(user), dict.fromkeys(permissions, scope))

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kehu.core import audit, busy, throttle
+from kehu.core import audit, busy, metrics, throttle
 from kehu.core.exceptions import AuthenticationFailed
 from kehu.core.models import ApiToken, User
 
@@ -135,6 +135,7 @@ def locked_message(user: User) -> str:
 
 def _record_failure(user: User, reason: str) -> None:
     # Whoever typed the password is unknown: the account is the object, not the actor.
+    metrics.count_login("locked" if reason == "locked_now" else "failure")
     audit.record(actor=None, action="auth.login_failed", obj=user, changes={"reason": reason})
 
 
@@ -159,6 +160,7 @@ def _succeed(user: User) -> User:
     user.last_login = timezone.now()
     user.save(update_fields=["failed_login_count", "locked_until", "last_login",
                              "totp_last_step", "totp_recovery_codes"])
+    metrics.count_login("success")
     audit.record(actor=user, action="auth.login", obj=user)
     return user
 
@@ -196,6 +198,7 @@ def login_with_password(email: str, password: str, totp_code: str | None = None)
         if user is None:
             # Hash anyway so response time does not reveal which emails exist.
             User().set_password(password or "")
+            metrics.count_login("failure")
             audit.record(actor=None, action="auth.login_failed", object_type="user",
                          object_repr=email[:300], changes={"reason": "unknown_email"})
             outcome = AuthenticationFailed()

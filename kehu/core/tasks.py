@@ -1,15 +1,17 @@
 """Background jobs for core (run by ``kehu worker``): idempotency-key and sign-up request
-purges, heartbeat."""
+purges, heartbeat, the daily backup."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
-from huey import crontab
+from huey import crontab, signals
 from huey.contrib.djhuey import HUEY, db_periodic_task
 
-from kehu.core import worker
+from kehu.core import backups, health, worker
 from kehu.core.models import IdempotencyKey
 from kehu.core.services import signup
 
@@ -33,6 +35,18 @@ def purge_signup_requests_hourly() -> int:
     return signup.purge_signup_requests()
 
 
+@HUEY.signal(signals.SIGNAL_ENQUEUED)
+def remember_enqueued(signal: str, task: object, *args: object) -> None:
+    """When each task was queued, for the queue's age (``/metrics``, status page)."""
+    health.note_enqueued(str(getattr(task, "id", "")))
+
+
+@HUEY.signal(signals.SIGNAL_EXECUTING, signals.SIGNAL_REVOKED, signals.SIGNAL_CANCELED,
+             signals.SIGNAL_EXPIRED)
+def forget_enqueued(signal: str, task: object, *args: object) -> None:
+    health.forget_enqueued(str(getattr(task, "id", "")))
+
+
 @HUEY.on_startup()
 def heartbeat_on_start() -> None:
     worker.beat()
@@ -42,3 +56,30 @@ def heartbeat_on_start() -> None:
 def heartbeat_every_minute() -> None:
     """Tell the web side a consumer is alive (kehu.core.worker.is_running)."""
     worker.beat()
+
+
+def backup_due(timestamp: datetime) -> bool:
+    """Whether ``timestamp`` (Huey's: naive UTC) is KEHU_BACKUP_TIME in TIME_ZONE."""
+    when = settings.KEHU_BACKUP_TIME
+    if when is None:
+        return False
+    aware = timestamp.replace(tzinfo=UTC) if timezone.is_naive(timestamp) else timestamp
+    local = timezone.localtime(aware)
+    return (local.hour, local.minute) == tuple(when)
+
+
+def scheduled_backup(now: datetime | None = None) -> backups.BackupInfo:
+    """One archive, then retention; a lock keeps two consumers from both running it."""
+    with HUEY.lock_task("kehu-backup"):
+        info = backups.create(now=now)
+        removed = backups.prune(info.path.parent, daily=settings.KEHU_BACKUP_KEEP_DAILY,
+                                weekly=settings.KEHU_BACKUP_KEEP_WEEKLY)
+    logging.getLogger("kehu.backup").info(
+        "Backup written: %s (%d bytes); %d old archives removed", info.path, info.size,
+        len(removed))
+    return info
+
+
+@db_periodic_task(backup_due)
+def backup_daily() -> None:
+    scheduled_backup()

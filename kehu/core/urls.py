@@ -1,12 +1,17 @@
-"""Core pages: sign-in, home, org tree, users, roles, audit log, profile."""
+"""Core pages: sign-in, home, org tree, users, roles, audit log, profile; probes, metrics
+and the operator's status page."""
 
 from django.urls import path
 from django.views.i18n import set_language
 
-from kehu.core.views import audit, auth, home, org, profile, roles, users
+from kehu.core.views import audit, auth, health, home, org, profile, roles, status, users
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics_view, name="metrics"),
+    path("status/", status.installation_status, name="installation_status"),
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
     path("signup/", auth.signup_view, name="signup"),

@@ -31,6 +31,11 @@ def _huey() -> Any:
     return HUEY
 
 
+def storage() -> Any:
+    """Huey's key-value store: what every process of an installation shares."""
+    return _huey().storage
+
+
 def beat(now: dt.datetime | None = None) -> None:
     """Record that a consumer is alive (called by the consumer itself)."""
     _huey().storage.put_data(HEARTBEAT_KEY, (now or timezone.now()).isoformat().encode())

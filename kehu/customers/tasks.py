@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from huey.contrib.djhuey import db_task
 
+from kehu.core import metrics
+from kehu.customers.models import ImportJob
 from kehu.customers.services import imports as import_services
 
 
@@ -11,7 +15,10 @@ from kehu.customers.services import imports as import_services
 def run_import(job_id: int) -> None:
     """Run a queued import. A second delivery finds the job no longer queued and does
     nothing (``import_services.run_job`` claims it queued → running once)."""
-    import_services.run_job(job_id)
+    started = time.monotonic()
+    job = import_services.run_job(job_id)
+    if job is not None and job.state == ImportJob.State.DONE:
+        metrics.import_finished(job.entity, job.total_rows, time.monotonic() - started)
 
 
 def enqueue_import(job_id: int) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core import auth
+from kehu.core import auth, metrics
 from kehu.core.audit import register_action
 from kehu.core.models import SignupRequest, User
 from kehu.core.services import signup
@@ -24,6 +24,11 @@ def register() -> None:
     register_kind(ACCOUNT_LOCKED, _("Account locked"))
     auth.account_locked.connect(tell_locked_user, dispatch_uid="kehu.notifications.locked")
     signup.signup_requested.connect(send_signup_email, dispatch_uid="kehu.notifications.signup")
+    metrics.register_gauge("kehu_email_outbox_backlog",
+                           "Notification emails waiting to be sent or being sent.", outbox_backlog)
+    metrics.register_gauge("kehu_email_outbox_failed",
+                           "Notification emails that failed (retried up to 3 times).",
+                           outbox_failed)
 
 
 def send_signup_email(sender: Any, request: SignupRequest, **kwargs: Any) -> None:
@@ -32,6 +37,18 @@ def send_signup_email(sender: Any, request: SignupRequest, **kwargs: Any) -> Non
     from kehu.notifications.tasks import send_emails_now
 
     send_emails_now()
+
+
+def outbox_backlog() -> float:
+    from kehu.notifications.selectors import outbox_counts
+
+    return float(outbox_counts()["backlog"])
+
+
+def outbox_failed() -> float:
+    from kehu.notifications.selectors import outbox_counts
+
+    return float(outbox_counts()["failed"])
 
 
 def tell_locked_user(sender: Any, user: User, **kwargs: Any) -> None:

@@ -36,3 +36,15 @@ def notification_list(*, actor: User, unread: bool | None = None, unread_first: 
 def unread_count(*, actor: User) -> int:
     """One indexed count (recipient, read_at) for the header badge."""
     return Notification.objects.for_recipient(actor).filter(read_at__isnull=True).count()
+
+
+def outbox_counts() -> dict[str, int]:
+    """Installation-wide email outbox totals for monitoring (``/metrics``): no tenant's
+    content, only how many emails wait (or are being sent) and how many failed."""
+    from django.db.models import Count, Q
+
+    totals = Notification.objects.aggregate(
+        backlog=Count("pk", filter=Q(email_status__in=[Notification.Email.PENDING,
+                                                       Notification.Email.SENDING])),
+        failed=Count("pk", filter=Q(email_status=Notification.Email.FAILED)))
+    return {"backlog": int(totals["backlog"] or 0), "failed": int(totals["failed"] or 0)}

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
+from kehu.core import metrics
 from kehu.core import worker as embedded_worker
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 "Note: requests must use a host name in KEHU_ALLOWED_HOSTS "
                 f"(now {', '.join(settings.ALLOWED_HOSTS)})."
             )
+        metrics.forget_dead_processes()  # metric files of processes that are gone
         worker_process = None
         if embedded_worker.embedded_enabled():
             worker_process = embedded_worker.start_embedded()
@@ -68,4 +70,8 @@ class Command(BaseCommand):
             workers=options["workers"] if options["workers"] > 1 else None,
             lifespan="off",  # Django's ASGI handler does not implement lifespan events.
             proxy_headers=True, server_header=False,
+            # JSON logs: uvicorn's own lines go through Kehu's handlers too, and its access
+            # log is left to kehu.request, which carries the route and request id.
+            **({"log_config": None, "access_log": False}
+               if settings.KEHU_LOG_FORMAT == "json" else {}),
         )
