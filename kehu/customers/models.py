@@ -533,6 +533,9 @@ class ImportJob(TenantOwned):
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker process running the job ("host:pid:token"), so that a restarted worker
+    # can tell a job orphaned by a killed one (services.imports.recover_interrupted).
+    runner = models.CharField(max_length=120, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("import")

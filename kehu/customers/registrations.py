@@ -62,6 +62,7 @@ def register() -> None:
         ("contact.export", _("Contacts exported")),
         ("import.create", _("Import uploaded")),
         ("import.run", _("Import run")),
+        ("import.retry", _("Import started again")),
     ):
         register_action(key, label)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from kehu.customers.services import imports as import_services
 
@@ -17,3 +18,19 @@ def run_import(job_id: int) -> None:
 def enqueue_import(job_id: int) -> None:
     """Hand a queued job to the worker (in immediate mode: run it now)."""
     run_import(job_id)
+
+
+@HUEY.on_startup()
+def recover_interrupted_imports() -> None:
+    """A worker starting after a crash fails the imports its predecessor left running
+    (their transaction was rolled back: nothing written; they can be started again)."""
+    from django.db import close_old_connections
+
+    import_services.recover_interrupted()
+    close_old_connections()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def recover_interrupted_imports_periodically() -> None:
+    """The same for a worker that died on another machine (no progress for a while)."""
+    import_services.recover_interrupted()

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -30,7 +32,7 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from kehu.core import audit
+from kehu.core import audit, worker
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.notifications.models import Notification, ReminderSettings
 from kehu.notifications.registry import ReminderSource, reminder_sources
@@ -198,19 +200,34 @@ def build_email(notice: Notification) -> EmailMultiAlternatives:
             '<p><strong>{}</strong></p><p style="white-space:pre-line">{}</p>'
             '<p><a href="{}">{}</a></p><hr><p style="color:#5b6675;font-size:12px">{}</p>',
             notice.title, notice.body, link, open_label, footer)
+    headers = {"Message-ID": notice.email_message_id} if notice.email_message_id else None
     message = EmailMultiAlternatives(subject=subject.replace("\n", " "), body=text,
                                      from_email=settings.DEFAULT_FROM_EMAIL,
-                                     to=[recipient.email])
+                                     to=[recipient.email], headers=headers)
     message.attach_alternative(html, "text/html")
     return message
 
 
-def _give_up_stuck(now: dt.datetime) -> int:
-    return int(Notification.objects.filter(
-        email_status=Notification.Email.SENDING, email_claimed_at__lt=now - EMAIL_STUCK_AFTER,
-    ).update(email_status=Notification.Email.FAILED, email_attempts=MAX_EMAIL_ATTEMPTS,
-             email_error="Interrupted while sending; not resent automatically, as the mail "
-                         "server may have accepted it (at most once)."))
+def _release_stuck(now: dt.datetime) -> int:
+    """Emails left ``sending`` by a worker that died mid-send (its process is gone, or the
+    claim is older than ``EMAIL_STUCK_AFTER``) go back to the outbox. The server may have
+    accepted the first copy: the resend carries the same Message-ID, so that copy and
+    this one are the same message to mail systems; an email is never lost."""
+    released = 0
+    for pk, claimer, attempts, claimed_at in Notification.objects.filter(
+            email_status=Notification.Email.SENDING).values_list(
+            "pk", "email_claimed_by", "email_attempts", "email_claimed_at"):
+        if not (worker.process_gone(claimer)
+                or claimed_at is None or claimed_at < now - EMAIL_STUCK_AFTER):
+            continue
+        exhausted = attempts >= MAX_EMAIL_ATTEMPTS
+        released += Notification.objects.filter(
+            pk=pk, email_status=Notification.Email.SENDING, email_claimed_by=claimer,
+        ).update(
+            email_status=Notification.Email.FAILED if exhausted else Notification.Email.PENDING,
+            email_claimed_by="",
+            email_error="Interrupted while sending; sent again with the same Message-ID.")
+    return released
 
 
 def _outbox(now: dt.datetime) -> list[Notification]:
@@ -232,13 +249,14 @@ def send_pending_emails(now: dt.datetime | None = None) -> int:
     After sending it becomes ``sent``; an error makes it ``failed`` with the reason, and a
     failed email is retried, after 2 and then 10 minutes, up to 3 attempts in all.
 
-    Delivery is **at most once**: an email still ``sending`` 15 minutes after its claim
-    belongs to a worker that died mid-send, after the server may already have accepted
-    it. It is marked ``failed`` with that reason and *not* resent, since a second copy of a
-    reminder is worse than a missing email — the in-app notice is there either way.
+    Delivery is **at least once, under one Message-ID**: the Message-ID is stored with the
+    claim, before anything is sent. An email still ``sending`` whose worker process is gone
+    (or 15 minutes after its claim, for a worker on another machine) goes back to the
+    outbox and is sent again with that same Message-ID (``_release_stuck``), so a copy the
+    server accepted before the crash and the resend are one message to mail systems.
     """
     now = now or timezone.now()
-    _give_up_stuck(now)
+    _release_stuck(now)
     pending = _outbox(now)
     if not pending:
         return 0
@@ -246,13 +264,16 @@ def send_pending_emails(now: dt.datetime | None = None) -> int:
     connection = get_connection(fail_silently=False)
     try:
         for notice in pending:
+            message_id = notice.email_message_id or make_msgid(domain=DNS_NAME)
             claimed = Notification.objects.filter(
                 pk=notice.pk, email_status=notice.email_status,
                 email_attempts=notice.email_attempts,
             ).update(email_status=Notification.Email.SENDING, email_claimed_at=now,
-                     email_attempts=F("email_attempts") + 1)
+                     email_attempts=F("email_attempts") + 1, email_message_id=message_id,
+                     email_claimed_by=worker.process_id())
             if claimed != 1:
                 continue
+            notice.email_message_id = message_id
             recipient = notice.recipient
             if not recipient.is_active or not recipient.email:
                 Notification.objects.filter(pk=notice.pk).update(
@@ -267,12 +288,12 @@ def send_pending_emails(now: dt.datetime | None = None) -> int:
             except Exception as exc:  # any failure is recorded, then retried
                 logger.warning("Email for notification %s failed: %s", notice.pk, exc)
                 Notification.objects.filter(pk=notice.pk).update(
-                    email_status=Notification.Email.FAILED,
+                    email_status=Notification.Email.FAILED, email_claimed_by="",
                     email_error=f"{type(exc).__name__}: {exc}"[:300])
                 continue
             Notification.objects.filter(pk=notice.pk).update(
                 email_status=Notification.Email.SENT, emailed_at=timezone.now(),
-                email_error="")
+                email_error="", email_claimed_by="")
             sent += 1
     finally:
         try:
