@@ -114,7 +114,7 @@ class Site:
 
 def _answers(port: int) -> bool:
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2)  # noqa: S310
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2)
     except urllib.error.HTTPError:
         return True
     except OSError:

@@ -17,14 +17,14 @@ from tests.faults.conftest import Site, free_port
 
 def _mount_small(folder: Path, scratch: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    tmpfs = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],  # noqa: S607
+    tmpfs = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
                            capture_output=True, text=True, check=False)
     if tmpfs.returncode == 0:
         return
     image = scratch / "small.img"  # no tmpfs (a container without the right): a loop device
-    subprocess.run(["truncate", "-s", "1M", str(image)], check=True)  # noqa: S607
-    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)  # noqa: S607
-    loop = subprocess.run(["mount", "-o", "loop", str(image), str(folder)],  # noqa: S607
+    subprocess.run(["truncate", "-s", "1M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+    loop = subprocess.run(["mount", "-o", "loop", str(image), str(folder)],
                           capture_output=True, text=True, check=False)
     assert loop.returncode == 0, f"cannot mount a small file system: {tmpfs.stderr} {loop.stderr}"
 
@@ -37,7 +37,7 @@ def small_documents_disk(site: Site, tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         site.stop_all()
-        subprocess.run(["umount", "-l", str(folder)], check=False)  # noqa: S607
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def files_under(folder: Path) -> list[Path]:
