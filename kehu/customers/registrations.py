@@ -41,6 +41,9 @@ def register() -> None:
     register_module("contacts", _("Contacts"),
                     ("view", "create", "change", "delete", "export", "reveal_pii"))
     register_module("imports", _("Imports"), ("view", "create"))
+    # Personal-data requests (PIPL): export and erasure, granted to no role but the
+    # tenant administrator ("*") unless a custom role is given them.
+    register_module("privacy", _("Personal-data requests"), ("export", "erase"))
 
     for key, label in (
         ("customer.create", _("Customer created")),
@@ -63,6 +66,8 @@ def register() -> None:
         ("import.create", _("Import uploaded")),
         ("import.run", _("Import run")),
         ("import.retry", _("Import started again")),
+        ("privacy.export", _("Personal data exported")),
+        ("privacy.erase", _("Personal data erased")),
     ):
         register_action(key, label)
 
