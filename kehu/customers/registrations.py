@@ -68,6 +68,8 @@ def register() -> None:
         ("import.retry", _("Import started again")),
         ("privacy.export", _("Personal data exported")),
         ("privacy.erase", _("Personal data erased")),
+        ("retention.rule", _("Retention rule set")),
+        ("retention.run", _("Retention rule applied")),
     ):
         register_action(key, label)
 

@@ -34,3 +34,12 @@ def recover_interrupted_imports() -> None:
 def recover_interrupted_imports_periodically() -> None:
     """The same for a worker that died on another machine (no progress for a while)."""
     import_services.recover_interrupted()
+
+
+@db_periodic_task(crontab(minute="40", hour="3"))
+def retention_rules_daily() -> int:
+    """The tenants' retention rules: yesterday's dry-run report acted on, then a new one
+    (kehu.customers.services.privacy.retention_run_all)."""
+    from kehu.customers.services import privacy
+
+    return privacy.retention_run_all()

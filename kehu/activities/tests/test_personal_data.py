@@ -214,9 +214,45 @@ def test_refusals(world: World, book: Book, person: dict[str, Any]) -> None:
     assert Customer.objects.get(pk=book.person.pk).name == "张三"
 
 
-def test_an_old_interaction_is_dated(world: World, person: dict[str, Any]) -> None:
-    # Helper check for the retention tests: occurred_at can be set in the past.
-    Interaction.objects.filter(pk=person["interaction"].pk).update(
-        occurred_at=timezone.now() - dt.timedelta(days=800))
-    assert Interaction.objects.get(pk=person["interaction"].pk).occurred_at.year < \
-        timezone.now().year + 1
+def test_retention_dry_run_lists_and_the_real_run_deletes_only_what_is_due(
+        world: World, book: Book, person: dict[str, Any]) -> None:
+    now = timezone.now()
+    years_ago = now - dt.timedelta(days=365 * 3)
+    churned = person["customer"]  # churned 3 years ago, with an old and a recent interaction
+    Customer.objects.filter(pk=churned.pk).update(status="churned", status_changed_at=years_ago)
+    old = person["interaction"]
+    Interaction.objects.filter(pk=old.pk).update(occurred_at=years_ago)
+    recent = Interaction.objects.create(
+        tenant=world.tenant, org_unit=world.city_a1, owner=world.city_a1_rep, kind="call",
+        channel="phone", customer=churned, subject="近期回访", occurred_at=now)
+    # Not due: an organisation churned long ago, and an individual still a customer.
+    company = Interaction.objects.create(
+        tenant=world.tenant, org_unit=world.city_a1, owner=world.city_a1_rep, kind="call",
+        channel="phone", customer=book.rep, subject="企业旧记录", occurred_at=years_ago)
+    Customer.objects.filter(pk=book.rep.pk).update(status="churned",
+                                                   status_changed_at=years_ago)
+
+    with pytest.raises(Forbidden):
+        privacy.retention_rule_set(actor=world.city_a1_rep, kind="churned_individual_interactions",
+                                   years=2)
+    with pytest.raises(ValidationFailed):
+        privacy.retention_rule_set(actor=world.hq_admin, kind="churned_individual_interactions",
+                                   years=0)
+    rule = privacy.retention_rule_set(actor=world.hq_admin,
+                                      kind="churned_individual_interactions", years=2)
+    assert rule is not None
+
+    report = privacy.retention_run(rule, now=now, dry_run=True)
+    assert report["customers"] == {str(churned.pk): 1} and report["total"] == 1
+    assert Interaction.objects.filter(pk=old.pk).exists()  # a dry run deletes nothing
+    # The real run waits a day after the report, then deletes what it listed.
+    assert privacy.retention_run(rule, now=now, dry_run=False)["deleted"] == 0
+    assert Interaction.objects.filter(pk=old.pk).exists()
+    assert privacy.retention_run_all(now + dt.timedelta(days=1, minutes=1)) == 1
+    assert not Interaction.objects.filter(pk=old.pk).exists()
+    assert Interaction.objects.filter(pk__in=[recent.pk, company.pk]).count() == 2
+    assert Customer.objects.filter(pk=churned.pk).exists()  # the business record stays
+    run = AuditEvent.objects.get(action="retention.run")
+    assert run.changes["deleted"][1] == 1
+    rule.refresh_from_db()
+    assert rule.last_deleted == 1 and rule.report["total"] == 0  # reported again

@@ -32,8 +32,16 @@ from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import AuditEvent, User
 from kehu.core.spreadsheets import xlsx_value
 from kehu.core.versions import bump_version, check_version
-from kehu.customers.models import Alias, Contact, Customer, CustomerContact, Kind
-from kehu.customers.personal_data import Subject, SubjectType, sources
+from kehu.customers.models import (
+    Alias,
+    Contact,
+    Customer,
+    CustomerContact,
+    Kind,
+    RetentionRule,
+    Status,
+)
+from kehu.customers.personal_data import SOURCES, Subject, SubjectType, sources
 from kehu.customers.services.contacts import refresh_contact
 from kehu.customers.services.customers import refresh_derived
 from kehu.documents import services as documents
@@ -242,3 +250,97 @@ def personal_data_erase(*, actor: User, subject_type: SubjectType, record_id: in
                           "erased_at": [None, timezone.now().isoformat()]})
     record.refresh_from_db()
     return record
+
+
+# ---------------------------------------------------------------------------- retention
+
+RETENTION_YEARS = (1, 50)
+# A dry-run report is acted on no sooner than this: time for an administrator to see it.
+RETENTION_NOTICE = dt.timedelta(days=1)
+
+
+@transaction.atomic
+def retention_rule_set(*, actor: User, kind: str, years: int | None) -> RetentionRule | None:
+    """Set (or, with ``years`` None, remove) one of the tenant's retention rules."""
+    access.require(actor, "privacy.erase")
+    if kind not in RetentionRule.Kind.values:
+        raise ValidationFailed(fields={"kind": [_("Choose a retention rule.")]})
+    rule = RetentionRule.objects.filter(tenant_id=actor.tenant_id, kind=kind).first()
+    before = rule.years if rule else None
+    if years is None:
+        if rule:
+            rule.delete()
+        rule = None
+    else:
+        low, high = RETENTION_YEARS
+        if not low <= years <= high:
+            raise ValidationFailed(fields={"years": [
+                _("Enter a number of years from %(low)s to %(high)s.") % {"low": low,
+                                                                          "high": high}]})
+        rule, _created = RetentionRule.objects.update_or_create(
+            tenant_id=actor.tenant_id, kind=kind,
+            defaults={"years": years, "report": {}, "reported_at": None})
+    audit.record(actor=actor, action="retention.rule", tenant_id=actor.tenant_id,
+                 object_type="retentionrule", object_id=kind, object_repr=kind,
+                 changes={"years": [before, years]})
+    return rule
+
+
+def _due(rule: RetentionRule, now: dt.datetime) -> tuple[dt.datetime, dict[int, int]]:
+    """Customers whose data the rule makes due, and how many records of each."""
+    before = now - dt.timedelta(days=365 * rule.years)
+    churned = list(Customer.objects.filter(
+        tenant_id=rule.tenant_id, kind=Kind.INDIVIDUAL, status=Status.CHURNED,
+        status_changed_at__lt=before, merged_into__isnull=True).values_list("pk", flat=True))
+    source = SOURCES.get("interactions")
+    due: dict[int, int] = {}
+    if source is not None and source.expire is not None:
+        for customer_id in churned:
+            count = source.expire(rule.tenant_id, [customer_id], before, True)
+            if count:
+                due[customer_id] = count
+    return before, due
+
+
+def retention_run(rule: RetentionRule, *, now: dt.datetime | None = None,
+                  dry_run: bool) -> dict[str, Any]:
+    """A dry run stores its report on the rule. A real run deletes what the last dry
+    run listed (at least ``RETENTION_NOTICE`` ago) and is still due — nothing else —
+    then stores a fresh report. Returns the report or what was deleted."""
+    now = now or timezone.now()
+    before, due = _due(rule, now)
+    if dry_run:
+        rule.report = {"before": before.isoformat(), "total": sum(due.values()),
+                       "customers": {str(k): v for k, v in due.items()}}
+        rule.reported_at = now
+        rule.save(update_fields=["report", "reported_at"])
+        return rule.report
+    if rule.reported_at is None or rule.reported_at > now - RETENTION_NOTICE:
+        return {"deleted": 0, "waiting_for_report": True}
+    listed = {int(k) for k in rule.report.get("customers", {})}
+    reported_before = dt.datetime.fromisoformat(rule.report["before"])
+    source = SOURCES["interactions"]
+    deleted = 0
+    with transaction.atomic():
+        for customer_id in sorted(listed & set(due)):
+            assert source.expire is not None
+            deleted += source.expire(rule.tenant_id, [customer_id], reported_before, False)
+        rule.last_run_at, rule.last_deleted = now, deleted
+        rule.save(update_fields=["last_run_at", "last_deleted"])
+        audit.record(actor=None, action="retention.run", tenant_id=rule.tenant_id,
+                     object_type="retentionrule", object_id=rule.kind, object_repr=rule.kind,
+                     changes={"deleted": [None, deleted], "before": [None, rule.report["before"]]})
+    retention_run(rule, now=now, dry_run=True)
+    return {"deleted": deleted}
+
+
+def retention_run_all(now: dt.datetime | None = None) -> int:
+    """The worker's daily pass over every tenant's rules: act on yesterday's report, then
+    report again. The number of records deleted."""
+    deleted = 0
+    for rule in RetentionRule.objects.all():
+        if rule.reported_at is None:
+            retention_run(rule, now=now, dry_run=True)
+        else:
+            deleted += int(retention_run(rule, now=now, dry_run=False).get("deleted", 0))
+    return deleted
