@@ -256,3 +256,33 @@ def test_retention_dry_run_lists_and_the_real_run_deletes_only_what_is_due(
     assert run.changes["deleted"][1] == 1
     rule.refresh_from_db()
     assert rule.last_deleted == 1 and rule.report["total"] == 0  # reported again
+
+
+def test_api_export_and_erase(world: World, person: dict[str, Any]) -> None:
+    from django.test import Client
+
+    from kehu.core.tests.test_api import api_as, etag, token_for
+
+    customer = person["customer"]
+    raw = Client().post(f"/api/v1/customers/{customer.pk}/personal-data/export",
+                        data=json.dumps({"reason": "本人申请"}), content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Bearer {token_for(world.hq_admin)}")
+    assert raw.status_code == 200 and raw["Content-Type"] == "application/zip"
+    content, _archive = read_zip(raw.content)
+    assert content["record"]["name"] == "张三"
+
+    admin = api_as(world.hq_admin)
+    url = f"/customers/{customer.pk}/personal-data/erase"
+    assert admin.post(url, {"reason": "本人要求删除"}).status == 428
+    assert admin.post(url, {"reason": "本人要求删除"}, if_match='"1"').status == 412
+    assert admin.post(url, {"reason": ""}, if_match=etag(customer)).status == 422
+    denied = api_as(world.city_a1_rep).post(url, {"reason": "想删"}, if_match=etag(customer))
+    assert denied.status == 403
+    assert Customer.objects.get(pk=customer.pk).name == "张三"
+    done = admin.post(url, {"reason": "本人要求删除"}, if_match=etag(customer))
+    assert done.status == 200 and done.data["name"] == f"已删除个人 #{customer.pk}"
+    assert done.headers["ETag"] == f'"{done.data["version"]}"'
+    contact = person["contact"]
+    erased = admin.post(f"/contacts/{contact.pk}/personal-data/erase", {"reason": "本人要求"},
+                        if_match=etag(contact))
+    assert erased.status == 200 and erased.data["type"] == "contact"
