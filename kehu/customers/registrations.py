@@ -19,6 +19,7 @@ def register() -> None:
     from kehu.documents.registry import register_attachment_target
 
     register_demo_builder(demo.build)
+    _personal_data_actions()
     register_attachment_target(
         "customers.customer", Customer, label=_("customer"),
         choose_message=_("Choose a customer you can see."),
@@ -86,3 +87,20 @@ def register() -> None:
         grant_to_builtin_role(agent, "customers.view", "contacts.view")
     grant_to_builtin_role("marketing_specialist", "customers.view", "customers.export",
                           "contacts.view", "contacts.export")
+
+
+def _personal_data_actions() -> None:
+    from django.urls import reverse
+
+    from kehu.customers.actions import register_record_action
+    from kehu.customers.models import Kind
+
+    register_record_action(
+        "customer", "personal-data", _("Personal data"),
+        lambda customer: reverse("customer_personal_data", args=[customer.pk]),
+        permission="privacy.export", order=900,
+        applies=lambda customer: customer.kind == Kind.INDIVIDUAL)
+    register_record_action(
+        "contact", "personal-data", _("Personal data"),
+        lambda contact: reverse("contact_personal_data", args=[contact.pk]),
+        permission="privacy.export", order=900)

@@ -286,3 +286,39 @@ def test_api_export_and_erase(world: World, person: dict[str, Any]) -> None:
     erased = admin.post(f"/contacts/{contact.pk}/personal-data/erase", {"reason": "本人要求"},
                         if_match=etag(contact))
     assert erased.status == 200 and erased.data["type"] == "contact"
+
+
+def test_pages(world: World, book: Book, person: dict[str, Any]) -> None:
+    from django.test import Client
+
+    customer = person["customer"]
+    admin = Client()
+    admin.force_login(world.hq_admin)
+    detail = admin.get(f"/customers/{customer.pk}/").content.decode()
+    assert f'href="/customers/{customer.pk}/personal-data/"' in detail
+    assert "personal-data" not in admin.get(f"/customers/{book.rep.pk}/").content.decode()
+    assert f"/contacts/{person['contact'].pk}/personal-data/" in admin.get(
+        f"/contacts/{person['contact'].pk}/").content.decode()
+    url = f"/customers/{customer.pk}/personal-data/"
+    assert admin.get(url).status_code == 200
+    archive = admin.post(url, {"action": "export", "export-reason": "本人申请"})
+    assert archive.status_code == 200 and archive["Content-Type"] == "application/zip"
+    assert read_zip(archive.content)[0]["record"]["name"] == "张三"
+    refused = admin.post(url, {"action": "erase", "erase-reason": "本人要求",
+                               "erase-version": customer.version})  # not confirmed
+    assert refused.status_code == 422
+    assert Customer.objects.get(pk=customer.pk).name == "张三"
+
+    rep = Client()
+    rep.force_login(world.city_a1_rep)
+    assert "personal-data" not in rep.get(f"/customers/{customer.pk}/").content.decode()
+    assert rep.get(url).status_code == 403
+    assert rep.post(url, {"action": "erase", "erase-reason": "x", "erase-version": 1,
+                          "erase-confirm": "on"}).status_code == 403
+    assert Customer.objects.get(pk=customer.pk).name == "张三"
+
+    done = admin.post(url, {"action": "erase", "erase-reason": "本人要求",
+                            "erase-version": Customer.objects.get(pk=customer.pk).version,
+                            "erase-confirm": "on"})
+    assert done.status_code == 302 and done["Location"] == f"/customers/{customer.pk}/"
+    assert Customer.objects.get(pk=customer.pk).name == f"已删除个人 #{customer.pk}"
