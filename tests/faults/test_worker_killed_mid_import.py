@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.faults.conftest import ADMIN_EMAIL, Site, kill, wait_until
 
-ROWS = 5_000  # 5 batches of 1000: the kill lands after the first one, well before the end
+ROWS = 3_000  # 3 batches of 1000: the kill lands after the first one, before the end
 
 QUEUE = f"""
 from pathlib import Path
