@@ -39,7 +39,7 @@ def test_a_job_of_a_dead_worker_is_failed_and_runs_again_once(world: World) -> N
     job = running(world, f"{socket.gethostname()}:999999999:deadbeef")
     assert import_services.recover_interrupted() == [job.pk]
     job.refresh_from_db()
-    assert job.state == ImportJob.State.FAILED and "nothing was written" in job.error
+    assert job.state == ImportJob.State.FAILED and "没有写入任何内容" in job.error
     import_services.import_queue(actor=world.hq_admin, job_id=job.pk)
     assert AuditEvent.objects.filter(action="import.retry", object_id=str(job.pk)).exists()
     job = run(job)
