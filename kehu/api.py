@@ -12,6 +12,7 @@ from kehu.customers.api.customers import customers_router
 from kehu.customers.api.duplicates import duplicates_router
 from kehu.customers.api.exports import exports_router
 from kehu.customers.api.imports import imports_router
+from kehu.customers.api.privacy import privacy_router
 from kehu.customers.api.quality import quality_router
 from kehu.customers.api.relationships import relationships_router
 from kehu.customers.api.search import search_router
@@ -39,6 +40,7 @@ api.add_router("/customers", quality_router)
 api.add_router("/customers", customers_router)
 api.add_router("/customers", relationships_router)
 api.add_router("/contacts", contacts_router)
+api.add_router("", privacy_router)
 api.add_router("/search", search_router)
 api.add_router("/imports", imports_router)
 api.add_router("/exports", exports_router)

@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("kehu.documents.urls")),
     path("", include("kehu.core.urls")),
 ]
+
+handler500 = "kehu.core.middleware.server_error"

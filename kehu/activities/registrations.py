@@ -27,6 +27,7 @@ def register() -> None:
     _notifications()
     _documents()
     _reports()
+    _personal_data()
 
 
 def _permissions() -> None:
@@ -169,3 +170,13 @@ def _documents() -> None:
 def _reports() -> None:
     register_nav("engagement_report", _("Engagement report"), "interactions.report",
                  order=260, group="engagement")
+
+
+# --- personal-data requests (PIPL): interactions in exports, erasure and retention ------
+def _personal_data() -> None:
+    from kehu.activities.services import personal_data
+    from kehu.customers.personal_data import register_personal_data_source
+
+    register_personal_data_source("interactions", _("Interactions"),
+                                  export=personal_data.export, erase=personal_data.erase,
+                                  expire=personal_data.expire)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, connection, models, transaction
+from django.utils import timezone
 
 from kehu.core import busy, context, pii
 from kehu.core.audit_actions import ACTIONS
@@ -188,3 +189,20 @@ def record_many(
               for obj, changes in items]
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
     return len(events)
+
+
+def mask_subject(*, tenant_id: int, object_type: str, object_id: Any, label: str) -> int:
+    """A person's data was erased: the audit rows about that record keep who did what and
+    when, with the record's name replaced by ``label`` and every changed value masked
+    (the one update the database allows on an audit row, once). The count masked."""
+    masked = 0
+    rows = AuditEvent.objects.filter(tenant_id=tenant_id, object_type=object_type,
+                                     object_id=str(object_id), masked_at__isnull=True)
+    now = timezone.now()
+    for pk, changes in rows.values_list("pk", "changes"):
+        hidden = {name: ["***" if v not in (None, "", [], {}) else v for v in values]
+                  if isinstance(values, list) else "***"
+                  for name, values in (changes or {}).items()}
+        masked += AuditEvent.objects.filter(pk=pk).mask(
+            object_repr=label[:300], changes=hidden, masked_at=now)
+    return masked

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 logger = logging.getLogger("kehu.db")
 
@@ -18,6 +18,27 @@ def is_busy(exc: BaseException) -> bool:
     """``exc`` is SQLite's "database is locked" (another connection holds the write lock)."""
     return (isinstance(exc, OperationalError) and connection.vendor == "sqlite"
             and "locked" in str(exc))
+
+
+# SQLSTATE classes of a lost or refused connection: 08 (connection exception) and 57P
+# (the server shutting down, crashed or not yet accepting connections).
+_UNAVAILABLE_STATES = ("08", "57P")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """``exc`` says the database server cannot be reached or dropped the connection (a
+    PostgreSQL restart): the request can be retried; no statement of it was committed.
+    Django closes such a connection when the request ends (``close_if_unusable_or_obsolete``)
+    and the next request connects afresh."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError) or connection.vendor != "postgresql":
+        return False
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None)
+    if state is None:  # failed to connect, or the socket closed under a statement
+        return cause is not None
+    return str(state).startswith(_UNAVAILABLE_STATES)
 
 
 @contextmanager

@@ -82,3 +82,27 @@ class DatabaseBusy(KehuError):
         "Try again in a minute."
     )
     retry_after = 30  # seconds, sent as Retry-After
+
+
+class DatabaseUnavailable(KehuError):
+    """The database cannot be reached (restarting, failed over, network down): the request
+    failed before anything was saved, and the next one opens a fresh connection."""
+
+    status = 503
+    code = "database_unavailable"
+    default_message = _(
+        "The database cannot be reached right now; nothing was saved. Try again in a moment."
+    )
+    retry_after = 5  # seconds, sent as Retry-After
+
+
+class StorageFull(KehuError):
+    """The disk holding the data folder is full: the file was not stored (no part of it
+    is left behind) and nothing refers to it."""
+
+    status = 507
+    code = "storage_full"
+    default_message = _(
+        "The server's storage is full, so the file was not saved. Tell your administrator; "
+        "try again once space has been freed."
+    )

@@ -4,15 +4,17 @@ the Content-Security-Policy of every page; a busy SQLite database answered as 50
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.views.defaults import server_error as default_server_error
 
 from kehu.core import audit, busy, context
-from kehu.core.exceptions import DatabaseBusy
+from kehu.core.exceptions import DatabaseBusy, DatabaseUnavailable
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -81,9 +83,10 @@ class ContentSecurityPolicyMiddleware:
 
 
 class DatabaseBusyMiddleware:
-    """A page whose write found the database busy (SQLite, an import running) answers
-    503 with Retry-After and the retry message, not 500. The API does the same in
-    ``kehu.core.http.errors``."""
+    """A page whose write found the database busy (SQLite, an import running) or
+    unreachable (PostgreSQL restarting) answers 503 with Retry-After and the retry
+    message, not 500. The API does the same in ``kehu.core.http.errors``; a failure in a
+    middleware before the view (the session read) reaches ``server_error`` below."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -93,10 +96,31 @@ class DatabaseBusyMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception
                           ) -> HttpResponse | None:
-        if not busy.is_busy(exception):
-            return None
-        body = render_to_string("503.html", {"message": DatabaseBusy.default_message},
-                                request=request)
-        response = HttpResponse(body, status=DatabaseBusy.status)
-        response["Retry-After"] = str(DatabaseBusy.retry_after)
+        return unavailable_response(request, exception)
+
+
+def unavailable_response(request: HttpRequest, exception: BaseException
+                         ) -> HttpResponse | None:
+    """The 503 page for a busy or unreachable database, None for any other error."""
+    if busy.is_busy(exception):
+        error: type[DatabaseBusy | DatabaseUnavailable] = DatabaseBusy
+    elif busy.is_unavailable(exception):
+        error = DatabaseUnavailable
+    else:
+        return None
+    try:
+        body = render_to_string("503.html", {"message": error.default_message}, request=request)
+    except Exception:  # the context processors read the database too
+        body = render_to_string("503.html", {"message": error.default_message})
+    response = HttpResponse(body, status=error.status)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: a database that went away while a middleware read it (the session,
+    the user) is a 503 like in a view; anything else is the plain 500 page."""
+    exception = sys.exc_info()[1]
+    if exception is not None and (response := unavailable_response(request, exception)):
         return response
+    return default_server_error(request)

@@ -392,6 +392,13 @@ class AuditQuerySet(TenantQuerySet):
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("Audit events are append-only.")
 
+    def mask(self, *, object_repr: str, changes: dict[str, Any], masked_at: Any) -> int:
+        """The one change allowed, once per row (``audit.mask_subject``; the database
+        trigger checks the same): the object's name and the changes, masked."""
+        unmasked = self.filter(masked_at__isnull=True)
+        return super(AuditQuerySet, unmasked).update(
+            object_repr=object_repr, changes=changes, masked_at=masked_at)
+
     def delete(self) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit events are append-only.")
 
@@ -420,6 +427,10 @@ class AuditEvent(AccessControlled, models.Model):
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, editable=False)
+    # Set once, by ``audit.mask_subject`` (a person's data erased, PIPL Art. 47): the row's
+    # object name and changes were masked; everything else stays. The database allows
+    # this one update and no other (migration audit_masking).
+    masked_at = models.DateTimeField(_("masked at"), null=True, blank=True, editable=False)
 
     objects = AuditQuerySet.as_manager()
 
@@ -567,6 +578,10 @@ class SignupRequest(models.Model):
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_error = models.CharField(max_length=300, blank=True)
+    # As on notifications: fixed at the first claim so a resend after a crash is the same
+    # message, and the sending worker process while ``sending``.
+    email_message_id = models.CharField(max_length=200, blank=True)
+    email_claimed_by = models.CharField(max_length=120, blank=True)
 
     class Meta:
         indexes = [

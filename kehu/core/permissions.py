@@ -24,6 +24,7 @@ ACTIONS: dict[str, Promise] = {
     "assign": _("Assign to others"),
     "review": _("Review"),
     "report": _("Team reports"),
+    "erase": _("Erase personal data"),
 }
 
 

@@ -9,10 +9,16 @@ keeps its own messages.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from kehu.core.exceptions import StorageFull
+
+# The disk (or the user's quota) is full: a clear refusal, not a server error.
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,8 @@ def write_upload(chunks: Iterable[bytes], *, folder: Path, name: str, max_bytes:
                  empty: Callable[[], BaseException] | None = None) -> WrittenFile:
     """Write ``chunks`` to ``folder / name``; ``too_large()`` is raised as soon as more
     than ``max_bytes`` arrived, ``empty()`` (when given) for a file of no bytes. On any
-    error, the partial file is removed and the error propagates."""
+    error, the partial file is removed and the error propagates; a full disk is raised as
+    ``StorageFull``."""
     path = folder / name
     digest = hashlib.sha256()
     size = 0
@@ -41,6 +48,11 @@ def write_upload(chunks: Iterable[bytes], *, folder: Path, name: str, max_bytes:
                 out.write(chunk)
         if size == 0 and empty is not None:
             raise empty()
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if exc.errno in _NO_SPACE:
+            raise StorageFull() from exc
+        raise
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -13,8 +13,10 @@ import contextlib
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +25,40 @@ from django.utils import timezone
 HEARTBEAT_KEY = "kehu:worker-heartbeat"
 # The consumer beats once a minute; allow a missed beat before calling it absent.
 SEEN_WITHIN = dt.timedelta(minutes=2)
+
+
+# This process as written on the work it claims (imports, outbox emails): the host, the pid
+# and a token unique to the process, since a restarted worker may get the killed one's pid.
+_PROCESS_TOKEN = uuid.uuid4().hex[:12]
+
+
+def _host() -> str:
+    return socket.gethostname()[:80]
+
+
+def process_id() -> str:
+    """``host:pid:token`` of this process, for a claim on a job or an email."""
+    return f"{_host()}:{os.getpid()}:{_PROCESS_TOKEN}"
+
+
+def process_gone(claimer: str) -> bool:
+    """Whether the process that wrote ``claimer`` (``process_id()``) certainly no longer
+    runs: it ran on this host and its pid is gone, or the pid is ours under another token.
+    A claim from another host is never "certainly gone"; callers add a time limit."""
+    host, _sep, rest = claimer.partition(":")
+    pid_text, _sep, token = rest.partition(":")
+    if host != _host() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return token != _PROCESS_TOKEN
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's process
+        return False
+    return False
 
 
 def _huey() -> Any:

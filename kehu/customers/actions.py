@@ -30,6 +30,8 @@ class RecordAction:
     url: Callable[[Any], str]
     permission: str | None = None
     order: int = 100
+    # Shown only on the records it applies to (e.g. individual customers), when given.
+    applies: Callable[[Any], bool] | None = None
 
 
 ACTIONS: dict[str, dict[str, RecordAction]] = {"customer": {}, "contact": {}}
@@ -37,8 +39,9 @@ ACTIONS: dict[str, dict[str, RecordAction]] = {"customer": {}, "contact": {}}
 
 def register_record_action(record_type: RecordType, key: str, label: Promise | str,
                            url: Callable[[Any], str], *, permission: str | None = None,
-                           order: int = 100) -> None:
-    ACTIONS[record_type][key] = RecordAction(key, label, url, permission, order)
+                           order: int = 100,
+                           applies: Callable[[Any], bool] | None = None) -> None:
+    ACTIONS[record_type][key] = RecordAction(key, label, url, permission, order, applies)
 
 
 def actions_for(record_type: RecordType, actor: User, record: Any) -> list[dict[str, str]]:
@@ -46,6 +49,8 @@ def actions_for(record_type: RecordType, actor: User, record: Any) -> list[dict[
     shown = []
     for action in sorted(ACTIONS[record_type].values(), key=lambda a: (a.order, a.key)):
         if action.permission and not access.has_perm(actor, action.permission):
+            continue
+        if action.applies is not None and not action.applies(record):
             continue
         shown.append({"key": action.key, "label": str(action.label), "url": action.url(record)})
     return shown

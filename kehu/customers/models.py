@@ -533,6 +533,9 @@ class ImportJob(TenantOwned):
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker process running the job ("host:pid:token"), so that a restarted worker
+    # can tell a job orphaned by a killed one (services.imports.recover_interrupted).
+    runner = models.CharField(max_length=120, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("import")
@@ -567,3 +570,31 @@ class ImportIssue(models.Model):
     def __str__(self) -> str:
         return f"{self.row}: {self.message}"
 
+
+
+class RetentionRule(models.Model):
+    """A tenant's retention rule (PIPL Art. 47 "the retention period has expired"), run by
+    the worker: each run first stores a dry-run report, and the next run deletes only
+    what that report listed and is still due (kehu.customers.services.privacy)."""
+
+    class Kind(models.TextChoices):
+        CHURNED_INDIVIDUAL_INTERACTIONS = "churned_individual_interactions", _(
+            "Interactions of churned individual customers")
+
+    tenant = models.ForeignKey("core.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("rule"), max_length=50, choices=Kind.choices)
+    years = models.PositiveSmallIntegerField(_("keep for (years)"))
+    # The last dry run: {"before": iso, "customers": {id: count}, "total": n}.
+    report = models.JSONField(default=dict, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_deleted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("retention rule")
+        verbose_name_plural = _("retention rules")
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind"],
+                                               name="customers_retention_rule_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.years}"

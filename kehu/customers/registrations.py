@@ -19,6 +19,7 @@ def register() -> None:
     from kehu.documents.registry import register_attachment_target
 
     register_demo_builder(demo.build)
+    _personal_data_actions()
     register_attachment_target(
         "customers.customer", Customer, label=_("customer"),
         choose_message=_("Choose a customer you can see."),
@@ -41,6 +42,9 @@ def register() -> None:
     register_module("contacts", _("Contacts"),
                     ("view", "create", "change", "delete", "export", "reveal_pii"))
     register_module("imports", _("Imports"), ("view", "create"))
+    # Personal-data requests (PIPL): export and erasure, granted to no role but the
+    # tenant administrator ("*") unless a custom role is given them.
+    register_module("privacy", _("Personal-data requests"), ("export", "erase"))
 
     for key, label in (
         ("customer.create", _("Customer created")),
@@ -62,6 +66,11 @@ def register() -> None:
         ("contact.export", _("Contacts exported")),
         ("import.create", _("Import uploaded")),
         ("import.run", _("Import run")),
+        ("import.retry", _("Import started again")),
+        ("privacy.export", _("Personal data exported")),
+        ("privacy.erase", _("Personal data erased")),
+        ("retention.rule", _("Retention rule set")),
+        ("retention.run", _("Retention rule applied")),
     ):
         register_action(key, label)
 
@@ -78,3 +87,20 @@ def register() -> None:
         grant_to_builtin_role(agent, "customers.view", "contacts.view")
     grant_to_builtin_role("marketing_specialist", "customers.view", "customers.export",
                           "contacts.view", "contacts.export")
+
+
+def _personal_data_actions() -> None:
+    from django.urls import reverse
+
+    from kehu.customers.actions import register_record_action
+    from kehu.customers.models import Kind
+
+    register_record_action(
+        "customer", "personal-data", _("Personal data"),
+        lambda customer: reverse("customer_personal_data", args=[customer.pk]),
+        permission="privacy.export", order=900,
+        applies=lambda customer: customer.kind == Kind.INDIVIDUAL)
+    register_record_action(
+        "contact", "personal-data", _("Personal data"),
+        lambda contact: reverse("contact_personal_data", args=[contact.pk]),
+        permission="privacy.export", order=900)

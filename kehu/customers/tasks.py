@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from kehu.core import metrics
 from kehu.customers.models import ImportJob
@@ -36,3 +37,28 @@ def check_import(job_id: int) -> None:
 def enqueue_check(job_id: int) -> None:
     """Hand a job's dry run to the worker (in immediate mode: run it now)."""
     check_import(job_id)
+
+
+@HUEY.on_startup()
+def recover_interrupted_imports() -> None:
+    """A worker starting after a crash fails the imports its predecessor left running
+    (their transaction was rolled back: nothing written; they can be started again)."""
+    from django.db import close_old_connections
+
+    import_services.recover_interrupted()
+    close_old_connections()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def recover_interrupted_imports_periodically() -> None:
+    """The same for a worker that died on another machine (no progress for a while)."""
+    import_services.recover_interrupted()
+
+
+@db_periodic_task(crontab(minute="40", hour="3"))
+def retention_rules_daily() -> int:
+    """The tenants' retention rules: yesterday's dry-run report acted on, then a new one
+    (kehu.customers.services.privacy.retention_run_all)."""
+    from kehu.customers.services import privacy
+
+    return privacy.retention_run_all()

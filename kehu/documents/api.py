@@ -72,7 +72,7 @@ def document_list(request: HttpRequest, filters: Query[DocumentFiltersIn]) -> di
     return page
 
 
-@router.post("/documents", response=responses({201: DocumentOut}, 403))
+@router.post("/documents", response=responses({201: DocumentOut}, 403, 507))
 @idempotent()
 def document_upload(request: HttpRequest, response: HttpResponse, file: File[UploadedFile],
                     target_type: Form[str | None] = None,

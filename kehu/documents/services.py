@@ -4,6 +4,7 @@ registered record (kehu.documents.registry). The bytes are handled by
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,3 +143,24 @@ def documents_retarget(*, tenant_id: int, target_type: str, from_id: int, to_id:
     registry.target(target_type)
     return Document.objects.filter(tenant_id=tenant_id, target_type=target_type,
                                    target_id=from_id).update(target_id=to_id)
+
+
+def documents_erase(*, tenant_id: int, target_type: str, target_id: int) -> list[int]:
+    """Delete every document of one record and, once committed, its files: a person's
+    data erased (the caller checked the right and audits; kehu.customers privacy). The
+    documents' own audit rows are masked. The ids deleted."""
+    registry.target(target_type)
+    docs = list(Document.objects.filter(tenant_id=tenant_id, target_type=target_type,
+                                        target_id=target_id).values_list("pk", "storage_name"))
+    for pk, storage_name in docs:
+        audit.mask_subject(tenant_id=tenant_id, object_type="document", object_id=pk,
+                           label=f"#{pk}")
+        transaction.on_commit(functools.partial(storage.remove, tenant_id, storage_name))
+    Document.objects.filter(pk__in=[pk for pk, _name in docs]).delete()
+    return [pk for pk, _name in docs]
+
+
+def documents_of(*, tenant_id: int, target_type: str, target_id: int) -> list[Document]:
+    """Every document of one record, whoever uploaded it (a personal-data export)."""
+    return list(Document.objects.filter(tenant_id=tenant_id, target_type=target_type,
+                                        target_id=target_id).order_by("pk"))

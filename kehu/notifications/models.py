@@ -97,6 +97,11 @@ class Notification(models.Model):
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_error = models.CharField(max_length=300, blank=True)
+    # Fixed at the first claim, before anything is sent: a resend after a crash carries
+    # the same Message-ID, so mail systems can drop the second copy.
+    email_message_id = models.CharField(max_length=200, blank=True)
+    # The worker process sending it (kehu.core.worker.process_id) while ``sending``.
+    email_claimed_by = models.CharField(max_length=120, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -31,7 +33,7 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from kehu.core import audit
+from kehu.core import audit, worker
 from kehu.core.exceptions import NotFound, StaleVersion, ValidationFailed
 from kehu.core.models import SignupRequest
 from kehu.core.services import signup
@@ -222,9 +224,10 @@ def build_email(notice: Notification) -> EmailMultiAlternatives:
             '<p><strong>{}</strong></p><p style="white-space:pre-line">{}</p>'
             '<p><a href="{}">{}</a></p><hr><p style="color:#5b6675;font-size:12px">{}</p>',
             notice.title, notice.body, link, open_label, footer)
+    headers = {"Message-ID": notice.email_message_id} if notice.email_message_id else None
     message = EmailMultiAlternatives(subject=subject.replace("\n", " "), body=text,
                                      from_email=settings.DEFAULT_FROM_EMAIL,
-                                     to=[recipient.email])
+                                     to=[recipient.email], headers=headers)
     message.attach_alternative(html, "text/html")
     return message
 
@@ -263,12 +266,25 @@ OUTBOXES: tuple[tuple[type[Any], tuple[str, ...], Callable[[Any], EmailMultiAlte
 )
 
 
-def _give_up_stuck(model: type[Any], now: dt.datetime) -> int:
-    return int(model.objects.filter(
-        email_status="sending", email_claimed_at__lt=now - EMAIL_STUCK_AFTER,
-    ).update(email_status="failed", email_attempts=MAX_EMAIL_ATTEMPTS,
-             email_error="Interrupted while sending; not resent automatically, as the mail "
-                         "server may have accepted it (at most once)."))
+def _release_stuck(model: type[Any], now: dt.datetime) -> int:
+    """Emails left ``sending`` by a worker that died mid-send (its process is gone, or the
+    claim is older than ``EMAIL_STUCK_AFTER``) go back to the outbox. The server may have
+    accepted the first copy: the resend carries the same Message-ID, so that copy and
+    this one are the same message to mail systems; an email is never lost."""
+    released = 0
+    for pk, claimer, attempts, claimed_at in model.objects.filter(
+            email_status="sending").values_list(
+            "pk", "email_claimed_by", "email_attempts", "email_claimed_at"):
+        if not (worker.process_gone(claimer)
+                or claimed_at is None or claimed_at < now - EMAIL_STUCK_AFTER):
+            continue
+        exhausted = attempts >= MAX_EMAIL_ATTEMPTS
+        released += model.objects.filter(
+            pk=pk, email_status="sending", email_claimed_by=claimer,
+        ).update(
+            email_status="failed" if exhausted else "pending", email_claimed_by="",
+            email_error="Interrupted while sending; sent again with the same Message-ID.")
+    return released
 
 
 def _outbox(model: type[Any], related: tuple[str, ...], now: dt.datetime) -> list[Any]:
@@ -290,15 +306,16 @@ def send_pending_emails(now: dt.datetime | None = None) -> int:
     After sending it becomes ``sent``; an error makes it ``failed`` with the reason, and a
     failed email is retried, after 2 and then 10 minutes, up to 3 attempts in all.
 
-    Delivery is **at most once**: an email still ``sending`` 15 minutes after its claim
-    belongs to a worker that died mid-send, after the server may already have accepted
-    it. It is marked ``failed`` with that reason and *not* resent, since a second copy of a
-    reminder is worse than a missing email — the in-app notice is there either way.
+    Delivery is **at least once, under one Message-ID**: the Message-ID is stored with the
+    claim, before anything is sent. An email still ``sending`` whose worker process is gone
+    (or 15 minutes after its claim, for a worker on another machine) goes back to the
+    outbox and is sent again with that same Message-ID (``_release_stuck``), so a copy the
+    server accepted before the crash and the resend are one message to mail systems.
     """
     now = now or timezone.now()
     batches = []
     for model, related, build in OUTBOXES:
-        _give_up_stuck(model, now)
+        _release_stuck(model, now)
         batches.append((model, build, _outbox(model, related, now)))
     if not any(items for _m, _b, items in batches):
         return 0
@@ -318,14 +335,18 @@ def send_pending_emails(now: dt.datetime | None = None) -> int:
 
 def _send_one(model: type[Any], build: Callable[[Any], EmailMultiAlternatives], item: Any,
               now: dt.datetime, connection: Any) -> int:
+    message_id = item.email_message_id or make_msgid(domain=DNS_NAME)
     claimed = model.objects.filter(
         pk=item.pk, email_status=item.email_status, email_attempts=item.email_attempts,
     ).update(email_status="sending", email_claimed_at=now,
-             email_attempts=F("email_attempts") + 1)
+             email_attempts=F("email_attempts") + 1, email_message_id=message_id,
+             email_claimed_by=worker.process_id())
     if claimed != 1:
         return 0
+    item.email_message_id = message_id
     try:
         message = build(item)
+        message.extra_headers["Message-ID"] = message_id
         message.connection = connection
         message.send()
     except Undeliverable as exc:
@@ -335,8 +356,9 @@ def _send_one(model: type[Any], build: Callable[[Any], EmailMultiAlternatives], 
     except Exception as exc:  # any failure is recorded, then retried
         logger.warning("Email for %s %s failed: %s", model._meta.model_name, item.pk, exc)
         model.objects.filter(pk=item.pk).update(
-            email_status="failed", email_error=f"{type(exc).__name__}: {exc}"[:300])
+            email_status="failed", email_claimed_by="",
+            email_error=f"{type(exc).__name__}: {exc}"[:300])
         return 0
     model.objects.filter(pk=item.pk).update(
-        email_status="sent", emailed_at=timezone.now(), email_error="")
+        email_status="sent", emailed_at=timezone.now(), email_error="", email_claimed_by="")
     return 1

@@ -23,6 +23,7 @@ from kehu.core import busy
 from kehu.core.exceptions import (
     AuthenticationFailed,
     DatabaseBusy,
+    DatabaseUnavailable,
     KehuError,
     ValidationFailed,
 )
@@ -122,6 +123,8 @@ def error_response(status: int, code: str, message: Any,
         response["WWW-Authenticate"] = 'Bearer realm="kehu"'
     if code == DatabaseBusy.code:
         response["Retry-After"] = str(DatabaseBusy.retry_after)
+    elif code == DatabaseUnavailable.code:
+        response["Retry-After"] = str(DatabaseUnavailable.retry_after)
     return response
 
 
@@ -201,6 +204,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_database_error(request: HttpRequest, exc: Any) -> HttpResponse:
         if busy.is_busy(exc):  # SQLite: a running import holds the write lock
             return kehu_error_response(DatabaseBusy())
+        if busy.is_unavailable(exc):  # PostgreSQL restarting: retry, nothing was saved
+            logger.warning("Database unavailable in %s %s: %s", request.method, request.path,
+                           exc)
+            return kehu_error_response(DatabaseUnavailable())
         return on_uncaught(request, exc)
 
     def on_uncaught(request: HttpRequest, exc: Any) -> HttpResponse:

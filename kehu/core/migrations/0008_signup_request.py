@@ -30,6 +30,8 @@ class Migration(migrations.Migration):
                 ('email_claimed_at', models.DateTimeField(blank=True, null=True)),
                 ('emailed_at', models.DateTimeField(blank=True, null=True)),
                 ('email_error', models.CharField(blank=True, max_length=300)),
+                ('email_message_id', models.CharField(blank=True, max_length=200)),
+                ('email_claimed_by', models.CharField(blank=True, max_length=120)),
                 ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.tenant')),
             ],
             options={

@@ -12,10 +12,15 @@ the wizard, the API and ``kehu import``.
 - ``import_queue`` / ``run_job`` run the import in one transaction: all accepted rows or
   nothing. Progress goes to a small file next to the upload, readable by the web process
   while the worker's transaction is still open (see docs/imports.md).
+- ``recover_interrupted`` marks failed a job whose worker died mid-run (SIGKILL, power
+  loss): its transaction was rolled back by the database, so nothing was written and the
+  job may be queued again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -23,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.core import access, audit
+from kehu.core import access, audit, worker
 from kehu.core.exceptions import Conflict, KehuError, NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.customers import normalize
@@ -46,6 +51,10 @@ from kehu.customers.services.customers import assign_generated_codes
 
 DUPLICATE_ACTIONS = ("skip", "update", "create")
 State = ImportJob.State
+logger = logging.getLogger("kehu.imports")
+# A running job whose progress file has not moved for this long has lost its worker even
+# when that worker ran on another machine (a batch of rows takes seconds, not minutes).
+STALE_AFTER = dt.timedelta(minutes=30)
 
 
 def _own_job(actor: User, job_id: int, *, for_update: bool = False) -> ImportJob:
@@ -254,7 +263,8 @@ def import_check(*, actor: User, job_id: int) -> ImportJob:
 def import_queue(*, actor: User, job_id: int) -> ImportJob:
     """Mark a checked job queued; the caller then hands it to the worker (tasks)."""
     job = _own_job(actor, job_id, for_update=True)
-    if job.state != State.CHECKED:
+    # A failed run wrote nothing (one transaction), so the job may run again.
+    if job.state not in (State.CHECKED, State.FAILED):
         if job.state == State.UPLOADED:
             raise Conflict(_("Run the check (dry run) first."))
         if job.state == State.CHECKING:
@@ -262,7 +272,12 @@ def import_queue(*, actor: User, job_id: int) -> ImportJob:
                              "is done."))
         raise Conflict(_("This import has already been started; it runs only once."))
     access.require(actor, entity_permission(job.entity))
+    if job.state == State.FAILED:
+        audit.record(actor=actor, action="import.retry", obj=job,
+                     changes={"error": [job.error, ""]})
     job.state = State.QUEUED
+    job.error = ""
+    job.finished_at = None
     job.save()
     return job
 
@@ -271,7 +286,8 @@ def _claim(job_id: int) -> ImportJob | None:
     """queued → running, once: a second delivery of the task finds nothing to do."""
     with transaction.atomic():
         updated = ImportJob.objects.filter(pk=job_id, state=State.QUEUED).update(
-            state=State.RUNNING, processed_rows=0, updated_at=timezone.now())
+            state=State.RUNNING, processed_rows=0, runner=worker.process_id(),
+            updated_at=timezone.now())
         if not updated:
             return None
         return ImportJob.objects.select_related("owner__org_unit").get(pk=job_id)
@@ -313,3 +329,33 @@ def run_job(job_id: int) -> ImportJob | None:
     finally:
         progress_path(job).unlink(missing_ok=True)
     return job
+
+
+def _progress_age(job: ImportJob, now: dt.datetime) -> dt.timedelta:
+    try:
+        moved = dt.datetime.fromtimestamp(progress_path(job).stat().st_mtime, tz=dt.UTC)
+    except FileNotFoundError:
+        moved = job.updated_at
+    return now - moved
+
+
+def recover_interrupted(now: dt.datetime | None = None) -> list[int]:
+    """Mark failed every running job whose worker died (on this host: its process is gone;
+    anywhere: no progress for ``STALE_AFTER``). The database rolled back the dead
+    worker's transaction, so nothing of the job was written; it can be queued again.
+    Called when a worker starts and every few minutes (tasks)."""
+    now = now or timezone.now()
+    recovered: list[int] = []
+    for job in ImportJob.objects.filter(state=State.RUNNING).only(
+            "pk", "runner", "stored_name", "updated_at"):
+        if not (worker.process_gone(job.runner) or _progress_age(job, now) > STALE_AFTER):
+            continue
+        message = _("The worker stopped while this import was running, so nothing was "
+                    "written. Start it again.")
+        if ImportJob.objects.filter(pk=job.pk, state=State.RUNNING, runner=job.runner).update(
+                state=State.FAILED, error=message, finished_at=now, updated_at=now):
+            progress_path(job).unlink(missing_ok=True)
+            logger.warning("Import %s was interrupted (worker %s gone); marked failed.",
+                           job.pk, job.runner)
+            recovered.append(job.pk)
+    return recovered

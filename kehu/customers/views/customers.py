@@ -27,6 +27,7 @@ from kehu.core.exceptions import KehuError
 from kehu.core.redirects import next_url
 from kehu.core.web import is_htmx, page, service_error, user
 from kehu.customers import reference
+from kehu.customers.actions import actions_for
 from kehu.customers.forms import common as form_helpers
 from kehu.customers.forms import contacts as contact_forms
 from kehu.customers.forms import customers as customer_forms
@@ -301,6 +302,7 @@ def _detail_context(request: HttpRequest, pk: int, **forms: Any) -> dict[str, An
         ctx["reveal_forms"] = {
             name: reveal_form(name) for name in customer_services.REVEALABLE if present[name]}
     ctx["open_dialog"] = forms.get("open_dialog", "")
+    ctx["actions"] = actions_for("customer", me, customer)
     return ctx
 
 

@@ -1,4 +1,4 @@
-"""The email outbox: once-only claims, retries with backoff, at-most-once delivery, the
+"""The email outbox: once-only claims, retries with backoff, resends under one Message-ID, the
 message itself, delivery through a real SMTP server on loopback (aiosmtpd), and the email
 settings. A follow-up reminder's email end to end: kehu/activities/tests/test_reminders.py.
 """
@@ -84,20 +84,44 @@ def test_failed_email_is_retried_with_backoff_up_to_three_attempts(
     assert stored.email_attempts == 3 and stored.email_status == Notification.Email.FAILED
 
 
-def test_an_email_stuck_in_sending_is_not_resent(world: World) -> None:
+def test_an_email_stuck_in_sending_is_resent_with_the_same_message_id(world: World) -> None:
     queued(world)
-    # A worker claimed it and died mid-send (the server may have accepted the message).
+    # A worker on another machine claimed it and died mid-send (the server may have
+    # accepted the message): the Message-ID was stored with the claim.
     Notification.objects.update(email_status=Notification.Email.SENDING, email_claimed_at=T,
-                                email_attempts=1)
+                                email_attempts=1, email_message_id="<stuck.1@kehu.test>",
+                                email_claimed_by="elsewhere:4242:abc")
     mail.outbox.clear()
     assert send_pending_emails(T + dt.timedelta(minutes=5)) == 0
     assert Notification.objects.get().email_status == Notification.Email.SENDING
-    assert send_pending_emails(T + dt.timedelta(minutes=16)) == 0
+    assert send_pending_emails(T + dt.timedelta(minutes=16)) == 1
     stored = Notification.objects.get()
-    assert stored.email_status == Notification.Email.FAILED
-    assert "not resent" in stored.email_error
-    assert send_pending_emails(T + dt.timedelta(days=1)) == 0
-    assert mail.outbox == []
+    assert stored.email_status == Notification.Email.SENT
+    assert stored.email_attempts == 2 and stored.email_message_id == "<stuck.1@kehu.test>"
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == ["<stuck.1@kehu.test>"]
+    assert mail.outbox[0].message()["Message-ID"] == "<stuck.1@kehu.test>"
+
+
+def test_an_email_claimed_by_a_dead_process_here_is_resent_at_once(world: World) -> None:
+    import socket as socket_module
+
+    queued(world)
+    dead = f"{socket_module.gethostname()}:999999999:abc"  # no such pid on this host
+    Notification.objects.update(email_status=Notification.Email.SENDING, email_claimed_at=T,
+                                email_attempts=1, email_message_id="<dead.1@kehu.test>",
+                                email_claimed_by=dead)
+    mail.outbox.clear()
+    assert send_pending_emails(T + dt.timedelta(seconds=5)) == 1
+    assert mail.outbox[0].message()["Message-ID"] == "<dead.1@kehu.test>"
+
+
+def test_the_message_id_is_stored_before_sending_and_kept(world: World) -> None:
+    queued(world)
+    mail.outbox.clear()
+    assert send_pending_emails(T) == 1
+    stored = Notification.objects.get()
+    assert stored.email_message_id.startswith("<") and stored.email_claimed_by == ""
+    assert mail.outbox[0].message()["Message-ID"] == stored.email_message_id
 
 
 def test_no_email_for_a_deactivated_recipient(world: World) -> None:
