@@ -343,6 +343,8 @@ def test_every_update_and_delete_requires_if_match(world: World) -> None:
         objs = {n: PATH_OBJECTS[n](fix) for n in names}
         if "relationship_id" in objs or "external_id_pk" in objs:  # both hang off book.hq
             objs["customer_id"] = fix.book.hq
+        if "/personal-data/" in path and "customer_id" in objs:  # individuals only
+            objs["customer_id"] = fix.book.person
         url = path.format(**{n: obj.pk for n, obj in objs.items()})
         factory = BODIES.get((method, path))
         body = factory(fix) if factory else sample_body(spec, operation, fix)
@@ -372,6 +374,9 @@ def test_every_update_and_delete_requires_if_match(world: World) -> None:
 IF_MATCH_EXEMPT = {
     ("POST", "/users/{user_id}/unlock"), ("POST", "/users/{user_id}/reset-password"),
     ("POST", "/users/{user_id}/reset-two-factor"),
+    # A personal-data export reads; it changes no record (like a reveal).
+    ("POST", "/customers/{customer_id}/personal-data/export"),
+    ("POST", "/contacts/{contact_id}/personal-data/export"),
     ("POST", "/customers/{customer_id}/reveal"), ("POST", "/contacts/{contact_id}/reveal"),
     ("POST", "/customers/{customer_id}/relationships"),
     ("POST", "/customers/{customer_id}/external-ids"),
@@ -404,6 +409,8 @@ def test_every_state_changing_action_requires_a_current_if_match(world: World) -
         objs = {n: PATH_OBJECTS[n](fix) for n in names}
         if "relationship_id" in objs or "external_id_pk" in objs:  # both hang off book.hq
             objs["customer_id"] = fix.book.hq
+        if "/personal-data/" in path and "customer_id" in objs:  # individuals only
+            objs["customer_id"] = fix.book.person
         url = path.format(**{n: obj.pk for n, obj in objs.items()})
         factory = BODIES.get((method, path))
         body = factory(fix) if factory else sample_body(spec, operation, fix)

@@ -24,8 +24,9 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.core import access, audit, worker
@@ -350,8 +351,9 @@ def recover_interrupted(now: dt.datetime | None = None) -> list[int]:
             "pk", "runner", "stored_name", "updated_at"):
         if not (worker.process_gone(job.runner) or _progress_age(job, now) > STALE_AFTER):
             continue
-        message = _("The worker stopped while this import was running, so nothing was "
-                    "written. Start it again.")
+        with translation.override(settings.LANGUAGE_CODE):  # as the worker stores errors
+            message = _("The worker stopped while this import was running, so nothing was "
+                        "written. Start it again.")
         if ImportJob.objects.filter(pk=job.pk, state=State.RUNNING, runner=job.runner).update(
                 state=State.FAILED, error=message, finished_at=now, updated_at=now):
             progress_path(job).unlink(missing_ok=True)
