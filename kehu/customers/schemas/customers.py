@@ -8,7 +8,15 @@ from typing import Any
 from ninja import Field, Schema
 
 from kehu.core import pii
-from kehu.core.http import DbId, InputSchema, PageQuery, PatchSchema, omitted, stated
+from kehu.core.http import (
+    CleanText,
+    DbId,
+    InputSchema,
+    PageQuery,
+    PatchSchema,
+    omitted,
+    stated,
+)
 from kehu.customers import reference
 from kehu.customers.models import Kind, Size, Status, Tier, VipGrade
 from kehu.customers.schemas.common import AddressIn, AddressOut, PhoneIn, PhoneOut, Ref, UserRef
@@ -186,9 +194,10 @@ class RevealOut(Schema):
 
 
 
-class LookupQuery(Schema):
-    system: str
-    external_id: str
+class LookupQuery(CleanText, Schema):
+    # NUL refused (422): PostgreSQL cannot compare text holding it (the fuzzer found it).
+    system: str = Field(..., max_length=50)
+    external_id: str = Field(..., max_length=100)
 
 
 # ---------------------------------------------------------------------------- view
