@@ -415,10 +415,17 @@ def _steer_body(body: dict[str, Any], seeded: dict[str, list[int]], pick: int) -
                                       ""))
         if not ids:
             continue
-        if isinstance(value, int) and not isinstance(value, bool):
+        if _whole(value):
             body[key] = ids[(pick + shift) % len(ids)]
-        elif isinstance(value, list) and all(isinstance(v, int) for v in value):
+        elif isinstance(value, list) and all(_whole(v) for v in value):
             body[key] = [ids[(pick + shift + n) % len(ids)] for n in range(len(value))]
+
+
+def _whole(value: Any) -> bool:
+    """An id as generated: JSON Schema's integers include whole floats (``240.0``), which
+    validation takes as ids — left unsteered, they sent most cases to 422."""
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and float(value).is_integer()
 
 
 def _report(operations: list[str], personas: dict[str, Any],
