@@ -52,12 +52,13 @@ class CalendarEvent:
     kind_label: str = ""
     label: str = ""  # shown before the title ("Close date"); empty: the source's label
     css_class: str = ""  # extra CSS class(es) on the entry in the pages
+    # The customer as the reader may see it (kehu.core.references: named, or redacted);
+    # ``calendar_events`` fills it for every entry, and pages, API and feed show only it.
+    customer_ref: dict[str, Any] | None = None
 
     @property
     def customer_out(self) -> dict[str, Any] | None:
-        if self.customer is None:
-            return None
-        return {"id": self.customer.pk, "name": self.customer.name}
+        return self.customer_ref
 
 
 # (viewer, owner, start, end) -> the owner's entries in [start, end) the viewer may see.

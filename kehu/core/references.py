@@ -78,7 +78,12 @@ def is_visible(viewer: Any, obj: Any) -> bool:
 
 
 def name_of(obj: Any) -> str:
-    return str(getattr(obj, "full_name", None) or getattr(obj, "name", "") or "")
+    """A person's full name, a record's name, else how the record reads (an
+    interaction's subject)."""
+    for attr in ("full_name", "name"):
+        if hasattr(obj, attr):
+            return str(getattr(obj, attr) or "")
+    return str(obj)
 
 
 def ref(viewer: Any, obj: Any, **extra: Any) -> dict[str, Any] | None:

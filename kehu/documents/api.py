@@ -28,13 +28,16 @@ from kehu.documents.schemas import DocumentFiltersIn, DocumentOut
 router = Router(tags=["documents"])
 
 
-def document_out(document: Document) -> dict[str, Any]:
+def document_out(document: Document, target: dict[str, Any] | None) -> dict[str, Any]:
+    """A document, its record shown through ``selectors.target_refs`` (a record the caller
+    may not see is redacted: no name, and no id under any name)."""
+    hidden = bool(target and target["redacted"])
     return {
         "id": document.pk, "target_type": document.target_type,
-        "target_id": document.target_id,
+        "target_id": None if hidden else document.target_id, "target": target,
         # The request shapes from before any record could carry files.
         "customer_id": None, "contact_id": None, "interaction_id": None,
-        **selectors.ids_by_name(document),
+        **({} if hidden else selectors.ids_by_name(document)),
         "file_name": document.file_name, "content_type": document.content_type,
         "size": document.size, "sha256": document.sha256,
         "description": document.description, "is_image": document.is_image,
@@ -68,7 +71,9 @@ def document_list(request: HttpRequest, filters: Query[DocumentFiltersIn]) -> di
                                  contact_id=filters.contact_id,
                                  interaction_id=filters.interaction_id)
     page = paginate(qs, filters)
-    page["items"] = [document_out(d) for d in page["items"]]
+    actor = current_user(request)
+    targets = selectors.target_refs(actor, page["items"])
+    page["items"] = [document_out(d, targets[d.pk]) for d in page["items"]]
     return page
 
 
@@ -91,14 +96,16 @@ def document_upload(request: HttpRequest, response: HttpResponse, file: File[Upl
         target_type=target_type, target_id=target_id, customer_id=customer_id,
         contact_id=contact_id, interaction_id=interaction_id, description=description)
     set_etag(response, document)
-    return Status(201, document_out(document))
+    return Status(201, document_out(
+        document, selectors.target_refs(current_user(request), [document])[document.pk]))
 
 
 @router.get("/documents/{document_id}", response=responses({200: DocumentOut}, 404))
 def document_get(request: HttpRequest, document_id: DbId, response: HttpResponse) -> dict:
     document = services.document_get(actor=current_user(request), document_id=document_id)
     set_etag(response, document)
-    return document_out(document)
+    return document_out(
+        document, selectors.target_refs(current_user(request), [document])[document.pk])
 
 
 @router.delete("/documents/{document_id}", response=responses({204: None}, 403, 404, 412,

@@ -8,13 +8,17 @@ from ninja import Schema
 from pydantic import Field
 
 from kehu.core.http import DbId, PageQuery
+from kehu.core.schemas.references import RecordRef
 
 
 class DocumentOut(Schema):
     id: int
     target_type: str = Field(description="The kind of record it is attached to, e.g. "
                                          "`customers.customer`.")
-    target_id: int = Field(description="The id of that record.")
+    target_id: int | None = Field(description="The id of that record; null when it is one "
+                                              "you may not see.")
+    target: RecordRef | None = Field(description="That record, named when you may see it, "
+                                     "else redacted; null when it no longer exists.")
     # The same record under its kind's name (the shape from before any record could
     # carry files); null under the other names.
     customer_id: int | None

@@ -10,6 +10,10 @@ undocumented status code.
   outlives that case: credentials stay valid for the whole run.
 * Path ids are usually replaced by ids of seeded records and ``If-Match`` by ``*``, so
   generated requests reach the handlers instead of stopping at 404/412.
+* Edge values plain generation seldom produces are mixed in: dates at year 1 and 9999,
+  integers beyond a database column, and free text full of NUL, control and format
+  characters in a free-text query parameter (one case in three, each such parameter in
+  turn).
 * The share of cases that reached the handler (not 401/403/404/422) is reported per
   operation (terminal summary and ``$KEHU_DATA_DIR/fuzz/report.txt``). An operation no
   persona reached fails the test unless ``UNREACHED`` says why.
@@ -157,6 +161,30 @@ def _unbounded_int_params(raw: dict[str, Any]) -> list[str]:
     return names
 
 
+# Free text with NUL, other control and format characters (every third case, in every
+# free-text query parameter): plain generation seldom puts them in a short string, and a
+# search box must take any text (issue 11, item 14).
+HOSTILE_TEXT = st.lists(st.one_of(
+    st.just("\x00"), st.characters(max_codepoint=0x1F),
+    st.sampled_from(["\x7f", "\x85", "\u200b", "\u200e", "\u202e", "\u2028", "\ufeff"]),
+    st.characters(codec="utf-8", exclude_categories=["Cs"]),
+), min_size=2, max_size=12).map("".join)
+
+
+def _free_text_params(raw: dict[str, Any]) -> dict[str, tuple[int, int | None]]:
+    """Query parameters taking any text (no enum, format or pattern): name → (minLength,
+    maxLength)."""
+    found = {}
+    for param in raw.get("parameters", []):
+        schema = param.get("schema", {})
+        texts = [v for v in schema.get("anyOf", [schema]) if v.get("type") == "string"]
+        if param.get("in") == "query" and texts and not any(
+            {"enum", "format", "pattern", "const"} & set(v) for v in texts
+        ):
+            found[param["name"]] = (texts[0].get("minLength", 0), texts[0].get("maxLength"))
+    return found
+
+
 # Bug classes, recognised by the text of the exception behind a 500.
 CLASSES: list[tuple[str, tuple[str, ...]]] = [
     ("item 11 · datetime out of range", (
@@ -164,11 +192,13 @@ CLASSES: list[tuple[str, tuple[str, ...]]] = [
         "out of range for", "datetime",
     )),
     ("item 12 · integer overflow", (
-        "too large to convert", "integer out of range", "int too big", "NumericValueOutOfRange",
+        "too large to convert", "datatype mismatch", "integer out of range", "int too big",
+        "NumericValueOutOfRange",
         "Python int too large", "OverflowError: int",
     )),
     ("item 13 · encoding", ("LookupError", "codec", "encoding")),
-    ("item 14 · search NUL / FTS", ("fts5", "NUL", "null character", "0x00")),
+    ("item 14 · search NUL / FTS", ("fts5", "NUL", "null character", "0x00",
+                                    "unterminated string")),
     ("item 15 · XLSX", ("openpyxl", "xlsx", "zipfile", "BadZipFile")),
 ]
 
@@ -300,6 +330,8 @@ def _fuzz_operation(operation: Any, label: str, persona: str, token: str,
     checks = [not_a_server_error] if negative else CHECKS
     id_params = [p for p in seeded if "{" + p + "}" in operation.path]
     big_params = [] if negative else _unbounded_int_params(operation.definition.raw)
+    text_params = {} if negative else _free_text_params(operation.definition.raw)
+    made = [0]
 
     @hypothesis.settings(
         max_examples=NEGATIVE if negative else EXAMPLES, derandomize=True, database=None,
@@ -309,12 +341,24 @@ def _fuzz_operation(operation: Any, label: str, persona: str, token: str,
     )
     @hypothesis.seed(SEED)
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode), steer=st.integers(0, 3),
-                      pick=st.integers(0))
-    def fuzz(case: Any, steer: int, pick: int) -> None:
+                      pick=st.integers(0),
+                      # Drawn only where used: other operations generate as without it.
+                      hostile=st.lists(HOSTILE_TEXT, min_size=1, max_size=1) if text_params
+                      else st.just([""]))
+    def fuzz(case: Any, steer: int, pick: int, hostile: list[str]) -> None:
+        made[0] += 1
+        # Every third case carries hostile text (not a drawn choice: a few draws may all
+        # miss it), and then no out-of-range integer that would get it refused first.
+        hostile_case = made[0] % 3 == 1 and bool(text_params)
         # Three cases in four use seeded ids and a matching If-Match; the rest stay as generated.
-        if not steer and big_params and case.query is not None:
+        if not steer and big_params and case.query is not None and not hostile_case:
             for n, param in enumerate(big_params):
                 case.query[param] = EDGE_INTS[(pick + n) % len(EDGE_INTS)]
+        if hostile_case:  # in one parameter at a time, so others' checks don't hide it
+            param = list(text_params)[(made[0] // 3) % len(text_params)]
+            low, high = text_params[param]
+            case.query = dict(case.query or {})
+            case.query[param] = hostile[0][:high].ljust(low, "a")
         if steer:
             for param in id_params:
                 if seeded[param]:
@@ -373,10 +417,17 @@ def _steer_body(body: dict[str, Any], seeded: dict[str, list[int]], pick: int) -
                                       ""))
         if not ids:
             continue
-        if isinstance(value, int) and not isinstance(value, bool):
+        if _whole(value):
             body[key] = ids[(pick + shift) % len(ids)]
-        elif isinstance(value, list) and all(isinstance(v, int) for v in value):
+        elif isinstance(value, list) and all(_whole(v) for v in value):
             body[key] = [ids[(pick + shift + n) % len(ids)] for n in range(len(value))]
+
+
+def _whole(value: Any) -> bool:
+    """An id as generated: JSON Schema's integers include whole floats (``240.0``), which
+    validation takes as ids — left unsteered, they sent most cases to 422."""
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and float(value).is_integer()
 
 
 def _report(operations: list[str], personas: dict[str, Any],

@@ -86,17 +86,18 @@ def followup_update(request: HttpRequest, followup_id: DbId, payload: FollowUpPa
 
 
 @router.post("/followups/{followup_id}/complete",
-             response=responses({200: FollowUpOut}, 403, 404, 412))
+             response=responses({200: FollowUpOut}, 403, 404, 412, 428))
 @idempotent()
+@needs_if_match
 def followup_complete(request: HttpRequest, followup_id: DbId, payload: FollowUpCompleteIn,
                       response: HttpResponse) -> object:
     """Mark done with the interaction that fulfilled it (existing or recorded now). A
-    recurring plan gets its next follow-up. `If-Match` is optional here."""
+    recurring plan gets its next follow-up."""
     data = payload.model_dump()
     inline = data.pop("interaction")
     if inline is not None and inline.get("contact_ids") is None:
         inline.pop("contact_ids", None)
-    expected = if_match(request) if request.headers.get("If-Match") else None
+    expected = if_match(request)
     followup = fu_services.followup_complete(
         actor=current_user(request), followup_id=followup_id, expected_version=expected,
         interaction=inline, **data)
@@ -105,12 +106,13 @@ def followup_complete(request: HttpRequest, followup_id: DbId, payload: FollowUp
 
 
 @router.post("/followups/{followup_id}/cancel",
-             response=responses({200: FollowUpOut}, 403, 404, 412))
+             response=responses({200: FollowUpOut}, 403, 404, 412, 428))
 @idempotent()
+@needs_if_match
 def followup_cancel(request: HttpRequest, followup_id: DbId, payload: FollowUpCancelIn,
                     response: HttpResponse) -> object:
     """Cancel with a reason; a recurring plan stops unless `stop_series` is false."""
-    expected = if_match(request) if request.headers.get("If-Match") else None
+    expected = if_match(request)
     followup = fu_services.followup_cancel(
         actor=current_user(request), followup_id=followup_id, expected_version=expected,
         **payload.model_dump())

@@ -34,11 +34,6 @@ from kehu.core.http import (
 router = Router(tags=["tasks"])
 
 
-def _optional_if_match(request: HttpRequest) -> int | None:
-    """Actions (submit, review) check ``If-Match`` when the client sends one."""
-    return if_match(request) if request.headers.get("If-Match") else None
-
-
 def _plan(request: HttpRequest, plan_id: int) -> WorkPlan:
     plan = plan_selectors.workplan_detail(actor=current_user(request), plan_id=plan_id)
     plan.comment_list = list(plan.comments.all())  # type: ignore[attr-defined]
@@ -84,24 +79,26 @@ def workplan_update(request: HttpRequest, plan_id: DbId, payload: WorkPlanPatch,
 
 
 @router.post("/workplans/{plan_id}/submit",
-             response=responses({200: WorkPlanDetailOut}, 403, 404, 409, 412))
+             response=responses({200: WorkPlanDetailOut}, 403, 404, 409, 412, 428))
 @idempotent()
+@needs_if_match
 def workplan_submit(request: HttpRequest, plan_id: DbId, response: HttpResponse) -> object:
     plan = plan_services.workplan_submit(actor=current_user(request), plan_id=plan_id,
-                                         expected_version=_optional_if_match(request))
+                                         expected_version=if_match(request))
     set_etag(response, plan)
     return _plan(request, plan.pk)
 
 
 @router.post("/workplans/{plan_id}/review",
-             response=responses({200: WorkPlanDetailOut}, 403, 404, 409, 412))
+             response=responses({200: WorkPlanDetailOut}, 403, 404, 409, 412, 428))
 @idempotent()
+@needs_if_match
 def workplan_review(request: HttpRequest, plan_id: DbId, payload: ReviewIn,
                     response: HttpResponse) -> object:
     """A manager reviews a submitted plan, optionally with a comment; it is then locked."""
     plan = plan_services.workplan_review(actor=current_user(request), plan_id=plan_id,
                                          comment=payload.comment,
-                                         expected_version=_optional_if_match(request))
+                                         expected_version=if_match(request))
     set_etag(response, plan)
     return _plan(request, plan.pk)
 

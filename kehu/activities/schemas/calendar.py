@@ -7,6 +7,7 @@ from datetime import datetime
 from ninja import Field, Schema
 
 from kehu.core.http import MAX_ID
+from kehu.core.schemas.references import RecordRef
 
 
 class CalendarQuery(Schema):
@@ -19,13 +20,6 @@ class CalendarQuery(Schema):
                                  "at most 62 days after start.")
 
 
-class CalendarCustomer(Schema):
-    """The customer of a calendar entry (entries are read through visible_to)."""
-
-    id: int
-    name: str
-
-
 class CalendarEventOut(Schema):
     type: str = Field(..., description="followup, task or interaction")
     id: int
@@ -33,7 +27,8 @@ class CalendarEventOut(Schema):
     start: datetime
     end: datetime
     all_day: bool
-    customer: CalendarCustomer | None
+    customer: RecordRef | None = Field(..., description="Named when you may see it, "
+                                      "else redacted.")
     status: str
     overdue: bool
     kind: str = Field(..., description="For interactions: visit or meeting.")

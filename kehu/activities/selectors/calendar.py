@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from kehu.activities import calendar_registry
 from kehu.activities.calendar_registry import POINT_MINUTES, CalendarEvent
 from kehu.activities.models import FollowUp, Interaction, Task
-from kehu.core import access, moments
+from kehu.core import access, moments, references
 from kehu.core.exceptions import NotFound, ValidationFailed
 from kehu.core.models import User
 from kehu.core.permissions import Scope
@@ -172,4 +172,16 @@ def calendar_events(viewer: User, user: User, start: dt.datetime,
             events.append(event if event.label
                           else replace(event, label=str(source.label)))
     events.sort(key=lambda e: (e.start, e.type, e.id))
-    return events
+    # An entry may concern a customer the viewer cannot see (a task assigned across
+    # provinces, a meeting they joined): shown redacted, through the one helper.
+    references.prime_objects(viewer, (e.customer for e in events))
+    return [_with_customer_ref(viewer, e) for e in events]
+
+
+def _with_customer_ref(viewer: User, event: CalendarEvent) -> CalendarEvent:
+    shown = references.ref(viewer, event.customer)
+    url = event.url
+    if shown is not None and shown["redacted"] and event.customer is not None \
+            and url == _url("customer_detail", event.customer.pk):
+        url = reverse("calendar")  # a link to the hidden customer's page would name its id
+    return replace(event, customer_ref=shown, url=url)

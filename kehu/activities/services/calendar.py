@@ -119,8 +119,10 @@ def feed_ics(*, owner: User, base_url: str, now: dt.datetime | None = None) -> b
             vevent.add("dtend", event.end)
             vevent.add("summary", f"[{event.label or event.type}] {event.title}")
             lines = [f"{_('Status')}: {event.status_label}"]
-            if event.customer is not None:
-                lines.append(f"{_('Customer')}: {event.customer.name}")
+            if event.customer_ref is not None:
+                lines.append(f"{_('Customer')}: " + (
+                    _("a customer you cannot see") if event.customer_ref["redacted"]
+                    else event.customer_ref["name"]))
             vevent.add("description", "\n".join(lines))
             vevent.add("url", base_url.rstrip("/") + event.url)
             vevent.add("categories", [event.type])

@@ -202,6 +202,10 @@ def test_api(world, book, engagement):
     assert ids(client.get("/followups", status="planned")) == {engagement.followup.pk}
     r = client.post(f"/followups/{pk}/complete",
                     {"interaction": {"kind": "visit", "content": "已拜访"}})
+    assert_error(r, 428, "precondition_required")
+    assert FollowUp.objects.get(pk=pk).state == FollowUp.State.PLANNED
+    r = client.post(f"/followups/{pk}/complete",
+                    {"interaction": {"kind": "visit", "content": "已拜访"}}, If_Match='"2"')
     assert r.status == 200, r
     assert r.data["status"] == "done" and r.data["fulfilled_by_id"]
     nxt = FollowUp.objects.get(previous_id=pk)
@@ -212,6 +216,9 @@ def test_api(world, book, engagement):
                     If_Match='"7"')
     assert_error(r, 412, "precondition_failed")
     r = client.post(f"/followups/{engagement.followup.pk}/cancel", {"reason": "不需要了"})
+    assert_error(r, 428, "precondition_required")
+    r = client.post(f"/followups/{engagement.followup.pk}/cancel", {"reason": "不需要了"},
+                    If_Match=f'"{engagement.followup.version}"')
     assert r.status == 200 and r.data["status"] == "cancelled"
     intruder = api_as(world.prov_b_manager)
     assert_error(intruder.get(f"/followups/{pk}"), 404, "not_found")

@@ -190,11 +190,18 @@ def test_api_flow(world):
     assert rep.patch(f"/workplans/{plan_id}", {"summary": "y"}, if_match='"1"').status == 412
     assert manager.patch(f"/workplans/{plan_id}", {"goals": "代写"},
                          if_match="*").status == 404
-    assert rep.post(f"/workplans/{plan_id}/submit").data["status"] == "submitted"
-    assert rep.post(f"/workplans/{plan_id}/review", {"comment": "自评"}).status == 403
-    r = api_as(world.prov_b_manager).post(f"/workplans/{plan_id}/review", {"comment": "x"})
+    assert_error(rep.post(f"/workplans/{plan_id}/submit"), 428, "precondition_required")
+    assert rep.post(f"/workplans/{plan_id}/submit", if_match='"1"').status == 412
+    assert rep.post(f"/workplans/{plan_id}/submit",
+                    if_match='"2"').data["status"] == "submitted"
+    assert rep.post(f"/workplans/{plan_id}/review", {"comment": "自评"},
+                    if_match='"3"').status == 403
+    r = api_as(world.prov_b_manager).post(f"/workplans/{plan_id}/review", {"comment": "x"},
+                                          if_match='"3"')
     assert r.status == 404
-    r = manager.post(f"/workplans/{plan_id}/review", {"comment": "好"})
+    assert_error(manager.post(f"/workplans/{plan_id}/review", {"comment": "好"}), 428,
+                 "precondition_required")
+    r = manager.post(f"/workplans/{plan_id}/review", {"comment": "好"}, if_match='"3"')
     assert r.status == 200 and r.data["status"] == "reviewed"
     assert r.data["reviewed_by"]["id"] == world.city_a1_manager.pk
     assert [c["body"] for c in r.data["comments"]] == ["好"]

@@ -21,7 +21,7 @@ from kehu.activities.selectors import followups as fu_selectors
 from kehu.activities.selectors import interactions as interaction_selectors
 from kehu.activities.services import followups as fu_services
 from kehu.activities.views.interactions import PER_PAGE, customer_or_404, query_without
-from kehu.core import access
+from kehu.core import access, references
 from kehu.core.exceptions import KehuError, NotFound
 from kehu.core.models import User
 from kehu.core.web import page, service_error
@@ -43,6 +43,8 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     filters = fu_selectors.FollowUpFilters.from_mapping(data)
     qs = fu_selectors.followup_list(actor=me, filters=filters)
     page_obj = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    references.prime_objects(me, (record for fu in page_obj.object_list
+                                  for record in (fu.customer, fu.contact)))
     statuses = [("open", _("Open")), ("overdue", _("Overdue")), ("planned", _("Planned")),
                 ("done", _("Done")), ("cancelled", _("Cancelled")), ("", _("All"))]
     return render(request, "activities/followups/list.html", {
@@ -81,6 +83,14 @@ def followup_create(request: HttpRequest) -> HttpResponse:
                   {"form": form, "customer": customer}, status=422)
 
 
+def _back(me: User, followup: FollowUp) -> str:
+    """Its customer's follow-ups, or the follow-up list when that customer is one the
+    reader may not see (its page would be a 404, its address an id to probe)."""
+    if references.is_visible(me, followup.customer):
+        return reverse("customer_detail", args=[followup.customer_id]) + "#panel-followups"
+    return reverse("followup_list")
+
+
 def _open_followup(me: User, pk: int) -> FollowUp:
     try:
         followup = access.get_for(FollowUp, me, pk, "change")
@@ -97,8 +107,7 @@ def followup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     followup = _open_followup(me, pk)
     if followup.state != FollowUp.State.PLANNED:
         messages.error(request, _("Only a planned follow-up can be changed."))
-        return redirect(reverse("customer_detail", args=[followup.customer_id])
-                        + "#panel-followups")
+        return redirect(_back(me, followup))
     contacts = contact_selectors.contacts_of(actor=me, customer=followup.customer)
     context: dict[str, Any] = {"customer": followup.customer, "followup": followup}
     if request.method != "POST":
@@ -123,8 +132,7 @@ def followup_edit(request: HttpRequest, pk: int) -> HttpResponse:
             service_error(request, form, exc)
         else:
             messages.success(request, _("Follow-up changed."))
-            return redirect(reverse("customer_detail", args=[followup.customer_id])
-                            + "#panel-followups")
+            return redirect(_back(me, followup))
     return render(request, "activities/followups/form.html", context, status=422)
 
 
@@ -150,7 +158,8 @@ def followup_complete(request: HttpRequest, pk: int) -> HttpResponse:
             service_error(request, form, exc)
         else:
             messages.success(request, _("Follow-up done."))
-            if request.POST.get("next") == "customer":
+            if request.POST.get("next") == "customer" \
+                    and references.is_visible(me, followup.customer):
                 return redirect("customer_detail", pk=followup.customer_id)
             return redirect(reverse("followup_list") + "?status=done")
     return render(request, "activities/followups/complete.html",

@@ -22,7 +22,7 @@ from kehu.activities.models import Interaction
 from kehu.activities.selectors import interactions as selectors
 from kehu.activities.services import interaction_imports
 from kehu.activities.services import interactions as services
-from kehu.core import access
+from kehu.core import access, references
 from kehu.core.exceptions import KehuError, NotFound
 from kehu.core.http import MAX_ID, MAX_LIMIT
 from kehu.core.models import User
@@ -67,6 +67,7 @@ def interaction_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.InteractionFilters.from_mapping(request.GET)
     qs = selectors.with_details(selectors.interaction_list(actor=me, filters=filters))
     page_obj = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    references.prime_objects(me, (i.customer for i in page_obj.object_list))
     return render(request, "activities/interactions/list.html", {
         "form": form, "page_obj": page_obj, "query": query_without(request, "page"),
         "filtered": any(request.GET.get(k) for k in ("q", "kind", "start", "end",
@@ -187,12 +188,15 @@ def interaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         interaction = access.get_for(Interaction, me, pk, "delete")
         customer_id = interaction.customer_id
+        back = (reverse("customer_detail", args=[customer_id]) + "#panel-interactions"
+                if references.is_visible(me, interaction.customer)
+                else reverse("interaction_list"))
         services.interaction_delete(actor=me, interaction_id=pk)
     except KehuError as exc:
         service_error(request, None, exc)
         return redirect("interaction_detail", pk=pk)
     messages.success(request, _("Interaction deleted."))
-    return redirect(reverse("customer_detail", args=[customer_id]) + "#panel-interactions")
+    return redirect(back)
 
 
 @page("interactions.view")

@@ -15,6 +15,7 @@ from django.urls import URLPattern, path
 
 from kehu.activities.forms.reports import ReportFilterForm
 from kehu.activities.selectors import reports
+from kehu.core import references
 from kehu.core.exceptions import ValidationFailed
 from kehu.core.models import User
 from kehu.core.web import page, user
@@ -98,6 +99,7 @@ def overdue_list(request: HttpRequest) -> HttpResponse:
     form, values = _filters(request, me, dates=False)
     qs = reports.overdue_followups(actor=me, unit=values["unit_obj"], owner_id=values["owner"])
     page_obj = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    references.prime_objects(me, (f.customer for f in page_obj.object_list))
     return render(request, "activities/reports/overdue.html", {
         "form": form, "page_obj": page_obj, "query": _query(values, "days", "unit", "owner"),
         "back": _query(values, "days", "unit")})

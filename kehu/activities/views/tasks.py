@@ -22,7 +22,7 @@ from kehu.activities.forms import tasks as f
 from kehu.activities.models import Task
 from kehu.activities.selectors import tasks as task_selectors
 from kehu.activities.services import tasks as task_services
-from kehu.core import access
+from kehu.core import access, references
 from kehu.core.exceptions import KehuError, ValidationFailed
 from kehu.core.models import User
 from kehu.core.web import is_htmx, page, service_error
@@ -62,6 +62,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     filters = task_selectors.TaskFilters.from_mapping(data)
     tasks = task_selectors.task_list(actor=me, filters=filters)
     page_obj = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    references.prime_objects(me, (t.customer for t in page_obj.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     filter_query = request.GET.copy()
@@ -114,20 +115,24 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     assignees = list(task_selectors.assignable_users(actor=me))
     if task.owner is not None and task.owner.pk not in {u.pk for u in assignees}:
         assignees.insert(0, task.owner)  # keeping the current assignee is always allowed
+    # A customer the reader may not see is neither shown (not even its code) nor dropped:
+    # left empty, the field keeps it.
+    hidden = task.customer is not None and not references.is_visible(me, task.customer)
     initial = {"title": task.title, "assignee": task.owner_id, "priority": task.priority,
                "due_at": timezone.localtime(task.due_at) if task.due_at else None,
                "remind_minutes_before": task.remind_minutes_before,
-               "customer": task.customer.code if task.customer else "",
+               "customer": task.customer.code if task.customer and not hidden else "",
                "description": task.description, "expected_version": task.version}
     if request.method != "POST":
         return _task_form_page(request, f.TaskForm(initial=initial, assignees=assignees), task)
     form = f.TaskForm(request.POST, initial=initial, assignees=assignees)
     if form.is_valid():
         try:
+            code = form.cleaned_data["customer"]
+            customer = {} if hidden and not code else {"customer_id": _customer_id(me, code)}
             task = task_services.task_update(
                 actor=me, task_id=pk, expected_version=form.cleaned_data["expected_version"],
-                customer_id=_customer_id(me, form.cleaned_data["customer"]),
-                **form.service_data())
+                **customer, **form.service_data())
         except KehuError as exc:
             service_error(request, form, exc)
         else:

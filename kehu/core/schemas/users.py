@@ -95,7 +95,8 @@ class UserIn(InputSchema):
 
 class UserPatch(PatchSchema):
     full_name: str = omitted(max_length=100)
-    phone: str = omitted(max_length=30)
+    phone: str = omitted(max_length=30, description="A mainland mobile or landline number.",
+                         json_schema_extra=stated(pattern=PHONE_PATTERN))
     language: Language = omitted()
     org_unit_id: DbId = omitted()
     role_ids: list[DbId] = omitted(max_length=100)

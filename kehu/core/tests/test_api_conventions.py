@@ -386,11 +386,6 @@ IF_MATCH_EXEMPT = {
     ("POST", "/imports/{job_id}/check"), ("POST", "/imports/{job_id}/run"),
     ("POST", "/notifications/{notification_id}/read"),
 }
-# Workflow steps where If-Match is optional (a stale one is still 412), per docs/api.md.
-IF_MATCH_OPTIONAL = {
-    ("POST", "/followups/{followup_id}/complete"), ("POST", "/followups/{followup_id}/cancel"),
-    ("POST", "/workplans/{plan_id}/submit"), ("POST", "/workplans/{plan_id}/review"),
-}
 
 
 def test_every_state_changing_action_requires_a_current_if_match(world: World) -> None:
@@ -420,11 +415,10 @@ def test_every_state_changing_action_requires_a_current_if_match(world: World) -
                   for o in objs.values()]
         # A plan is its owner's; its manager reviews it.
         client = rep if path.startswith("/workplans") and not path.endswith("review") else admin
-        if (method, path) not in IF_MATCH_OPTIONAL:
-            assert_error(client.request(method, url, body), 428, "precondition_required")
-            declared = [p["name"] for p in operation.get("parameters", [])
-                        if p.get("in") == "header"]
-            assert "If-Match" in declared, f"{method} {path} does not document If-Match"
+        assert_error(client.request(method, url, body), 428, "precondition_required")
+        declared = [p["name"] for p in operation.get("parameters", [])
+                    if p.get("in") == "header"]
+        assert "If-Match" in declared, f"{method} {path} does not document If-Match"
         r = client.request(method, url, body, headers={"If-Match": '"999999"'})
         assert r.status == 412, f"{method} {path}: {r.status} {r.data}"
         assert_error(r, 412, "precondition_failed")
@@ -434,6 +428,9 @@ def test_every_state_changing_action_requires_a_current_if_match(world: World) -
         checked.append((method, path))
     assert ("POST", "/customers/{customer_id}/status") in checked
     assert ("POST", "/customers/{customer_id}/transfer") in checked
+    assert {("POST", "/followups/{followup_id}/complete"),
+            ("POST", "/followups/{followup_id}/cancel"), ("POST", "/workplans/{plan_id}/submit"),
+            ("POST", "/workplans/{plan_id}/review")} <= set(checked)
     assert len(checked) >= 20
 
 

@@ -9,6 +9,7 @@ from ninja import Field, Schema
 
 from kehu.core import pii
 from kehu.core.http import (
+    CleanText,
     DbId,
     InputSchema,
     PageQuery,
@@ -194,9 +195,10 @@ class RevealOut(Schema):
 
 
 
-class LookupQuery(Schema):
-    system: str
-    external_id: str
+class LookupQuery(CleanText, Schema):
+    # NUL refused (422): PostgreSQL cannot compare text holding it (the fuzzer found it).
+    system: str = Field(..., max_length=50)
+    external_id: str = Field(..., max_length=100)
 
 
 # ---------------------------------------------------------------------------- view

@@ -165,6 +165,11 @@ def test_relationships_external_ids_and_lookup(world, book):
     assert r.status == 201
     r = client.get("/customers/lookup", system="billing", external_id="ACC-001")
     assert r.status == 200 and r.data["id"] == book.hq.pk
+    # NUL in either part is refused, not a 500 on PostgreSQL (found by the API fuzzer).
+    for query in ({"system": "\x00\x00", "external_id": "ACC-001"},
+                  {"system": "billing", "external_id": "ACC\x00"}):
+        r = client.get("/customers/lookup", **query)
+        assert r.status == 422, r
     assert client.post(f"/customers/{book.rep.pk}/external-ids",
                        {"system": "billing", "external_id": "ACC-001"}).status == 409
     assert client.delete(f"/customers/{book.hq.pk}/relationships/{rel_id}").status == 428
