@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -180,6 +181,8 @@ class Customer(Searchable, TenantOwned):
         "emails": "email_list",
     }
 
+    # Shares go with the record: deleted with it, dropped on merge.
+    record_shares = GenericRelation("core.RecordShare")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices,
                             default=Kind.ENTERPRISE)
     name = models.CharField(_("name"), max_length=200)

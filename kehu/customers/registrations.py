@@ -12,6 +12,7 @@ from kehu.core.permissions import grant_to_builtin_role, register_module
 
 
 def register() -> None:
+    from kehu.core.models import register_shareable
     from kehu.customers import demo
     from kehu.customers.models import Contact, Customer
     from kehu.customers.panels import register_panel
@@ -19,6 +20,9 @@ def register() -> None:
     from kehu.documents.registry import register_attachment_target
 
     register_demo_builder(demo.build)
+    # Contacts, interactions and tasks are seen through their customer or owner: only the
+    # customer record itself is shared (docs/access-control.md).
+    register_shareable(Customer)
     register_attachment_target(
         "customers.customer", Customer, label=_("customer"),
         choose_message=_("Choose a customer you can see."),
