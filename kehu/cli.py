@@ -26,6 +26,8 @@ KEHU_COMMANDS = [
                "[--encoding gbk] [--dry-run] [--as EMAIL] [--duplicates skip|update|create]"),
     ("bench", "Benchmarks: generate --scale S|M|L --seed N; run --scale S|M"),
     ("worker", "Run the background task consumer (Huey)"),
+    ("sweep_uploads", "Delete uploaded files no row points at [--grace-hours 6] "
+                      "(the worker does it hourly)"),
     ("shell", "Open a Python shell with Kehu loaded"),
     ("check", "Check the configuration; add --deploy before going live"),
 ]

@@ -1,4 +1,5 @@
-"""Background jobs for core (run by ``kehu worker``): idempotency-key purge, heartbeat."""
+"""Background jobs for core (run by ``kehu worker``): idempotency-key purge, the sweep
+of orphaned upload files, heartbeat."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task
 
-from kehu.core import worker
+from kehu.core import uploads, worker
 from kehu.core.models import IdempotencyKey
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
@@ -24,6 +25,12 @@ def purge_idempotency_keys(now: datetime | None = None) -> int:
 @db_periodic_task(crontab(minute="17", hour="*"))
 def purge_idempotency_keys_hourly() -> int:
     return purge_idempotency_keys()
+
+
+@db_periodic_task(crontab(minute="41", hour="*"))
+def sweep_uploads_hourly() -> dict[str, int]:
+    """Files a crash left without their row (kehu.core.uploads.sweep)."""
+    return uploads.sweep()
 
 
 @HUEY.on_startup()
