@@ -40,11 +40,18 @@ def create(world: World) -> ImportJob:
 
 
 def test_a_rolled_back_import_leaves_no_file(world: World) -> None:
-    with pytest.raises(Boom), transaction.atomic():
-        path = stored_path(create(world))
-        assert path.exists()
+    written: list[Path] = []
+
+    @transaction.atomic
+    def create_then_fail() -> None:
+        written.append(stored_path(create(world)))
+        assert written[0].exists()
         raise Boom
+
+    with pytest.raises(Boom):
+        create_then_fail()
     gc.collect()
+    path = written[0]
     assert not path.exists() and not ImportJob.objects.exists()
 
 

@@ -43,13 +43,20 @@ def upload(world: World, book: Any, name: str = "合同.pdf") -> Document:
                                     chunks=[SAMPLE_PDF], customer_id=book.rep.pk)
 
 
-def test_a_rolled_back_upload_leaves_no_file(world: World, book: Any, data_dir: Path) -> None:
-    with pytest.raises(Boom), transaction.atomic():
-        document = upload(world, book)
-        path = storage.stored_path(document.tenant_id, document.storage_name)
-        assert path.exists()  # written, its row not yet committed
+def upload_then_fail(world: World, book: Any, name: str, written: list[Path]) -> None:
+    with transaction.atomic():
+        document = upload(world, book, name)
+        written.append(storage.stored_path(document.tenant_id, document.storage_name))
+        assert written[-1].exists()  # written, its row not yet committed
         raise Boom
+
+
+def test_a_rolled_back_upload_leaves_no_file(world: World, book: Any, data_dir: Path) -> None:
+    written: list[Path] = []
+    with pytest.raises(Boom):
+        upload_then_fail(world, book, "合同.pdf", written)
     gc.collect()
+    path = written[0]
     assert not path.exists() and files_in(data_dir) == []
     assert not Document.objects.exists()
 
@@ -59,13 +66,13 @@ def test_a_rolled_back_savepoint_leaves_no_file_and_the_rest_commits(
         django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         kept = upload(world, book, "留.pdf")
-        with pytest.raises(Boom), transaction.atomic():
-            gone = upload(world, book, "弃.pdf")
-            raise Boom
+        written: list[Path] = []
+        with pytest.raises(Boom):
+            upload_then_fail(world, book, "弃.pdf", written)
     gc.collect()
     assert files_in(data_dir) == [storage.stored_path(kept.tenant_id, kept.storage_name)]
     assert list(Document.objects.values_list("pk", flat=True)) == [kept.pk]
-    assert not storage.stored_path(gone.tenant_id, gone.storage_name).exists()
+    assert not written[0].exists()
 
 
 def test_a_committed_upload_keeps_its_file(world: World, book: Any, data_dir: Path,
