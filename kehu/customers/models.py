@@ -545,6 +545,12 @@ class ImportJob(TenantOwned):
     def __str__(self) -> str:
         return self.file_name
 
+    def get_entity_display(self) -> Any:  # type: ignore[no-redef]
+        # Other apps' import kinds (kehu.customers.importing.mapping.register_import_kind).
+        from kehu.customers.importing.mapping import entity_label
+
+        return entity_label(self.entity)
+
     @property
     def progress(self) -> int:
         if not self.total_rows:
