@@ -13,6 +13,7 @@ accepted rows in batches with ``bulk_create``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -78,21 +79,20 @@ def missing(mapped: set[str]) -> str:
 
 
 def parse_time(text: str) -> dt.datetime | None:
-    """The time column: one of the formats, or ISO 8601; unreadable or outside
+    """The time column: ISO 8601 or one of the formats; unreadable or outside
     1900–2200 (``kehu.core.moments``) → None."""
     text = text.strip().replace("T", " ")
     parsed: dt.datetime | None = None
-    for fmt in _TIME_FORMATS:
+    with contextlib.suppress(ValueError):  # the common ISO shapes first: no format loop
+        parsed = dt.datetime.fromisoformat(text)
+    for fmt in () if parsed is not None else _TIME_FORMATS:
         try:
             parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 -- made aware below
             break
         except ValueError:
             continue
     if parsed is None:
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
+        return None
     try:
         return moments.check_moment(parsed)
     except moments.OutOfRange:
