@@ -22,10 +22,12 @@ KEHU_COMMANDS = [
     ("createtenant", "Create a company and its administrator: --company --admin-name "
                      "--email [--password]"),
     ("createuser", "Create a user: --tenant-email --email --name --unit --role [--password]"),
-    ("import", "Import a spreadsheet: customers|contacts FILE [--map '源列=field'] "
+    ("import", "Import a spreadsheet: customers|contacts|interactions FILE [--map '源列=field'] "
                "[--encoding gbk] [--dry-run] [--as EMAIL] [--duplicates skip|update|create]"),
     ("bench", "Benchmarks: generate --scale S|M|L --seed N; run --scale S|M"),
     ("worker", "Run the background task consumer (Huey)"),
+    ("sweep_uploads", "Delete uploaded files no row points at [--grace-hours 6] "
+                      "(the worker does it hourly)"),
     ("shell", "Open a Python shell with Kehu loaded"),
     ("check", "Check the configuration; add --deploy before going live"),
 ]

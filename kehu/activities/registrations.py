@@ -82,7 +82,12 @@ def _audit_actions() -> None:
 def _interactions() -> None:
     from django.urls import reverse
 
+    from kehu.activities.services import interaction_imports
     from kehu.customers.actions import register_record_action
+    from kehu.customers.importing.mapping import register_import_kind
+
+    # Interactions import through the customers import: wizard, API, CLI and worker.
+    register_import_kind(interaction_imports.KIND)
 
     register_record_action(
         "contact", "record-interaction", _("Record interaction"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -295,6 +296,8 @@ class User(AccessControlled, AbstractBaseUser):
         OrgUnit, on_delete=models.PROTECT, related_name="members", verbose_name=_("org unit")
     )
     email = models.EmailField(_("email"), unique=True)
+    # This user's record opened to colleagues (``shares`` are those opened to this user).
+    record_shares = GenericRelation("core.RecordShare")
     full_name = models.CharField(_("name"), max_length=100)
     phone = models.CharField(_("mobile phone"), max_length=30, blank=True)
     roles = models.ManyToManyField(Role, related_name="users", blank=True, through="UserRole",
@@ -474,6 +477,9 @@ class RecordShare(TimeStamped):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shares",
                              verbose_name=_("shared with"))
     can_change = models.BooleanField(_("may change"), default=False)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # The last day the share holds; none: until revoked.
+    expires_on = models.DateField(_("until"), null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
 
     class Meta:
@@ -491,6 +497,23 @@ class RecordShare(TimeStamped):
 
 SHARE_ACTIONS = {"view": False, "change": True}  # action → needs can_change
 
+# The models whose records may be shared one by one: key ("app.model") → model. Each
+# declares ``GenericRelation("core.RecordShare")`` so deleting a record deletes its shares.
+SHAREABLE: dict[str, type[models.Model]] = {}
+
+
+def register_shareable(model: type[models.Model]) -> None:
+    """Let records of ``model`` be shared (called from an app's registrations)."""
+    if not any(isinstance(f, GenericRelation) and f.related_model is RecordShare
+               for f in model._meta.private_fields):
+        raise TypeError(f"{model._meta.label} needs a GenericRelation to core.RecordShare")
+    SHAREABLE[model._meta.label_lower] = model
+
+
+def live_shares() -> Q:
+    """Shares not past their last day."""
+    return Q(expires_on__isnull=True) | Q(expires_on__gte=timezone.localdate())
+
 
 def shared_ids(user: Any, model: type[models.Model], action: str) -> list[int]:
     """Ids of ``model`` records explicitly shared with ``user`` for ``action``.
@@ -506,7 +529,7 @@ def shared_ids(user: Any, model: type[models.Model], action: str) -> list[int]:
         from django.contrib.contenttypes.models import ContentType
 
         shares = RecordShare.objects.filter(
-            tenant_id=user.tenant_id, user_id=user.pk,
+            live_shares(), tenant_id=user.tenant_id, user_id=user.pk,
             content_type=ContentType.objects.get_for_model(model),
         )
         if SHARE_ACTIONS[action]:

@@ -15,6 +15,9 @@ from kehu.core.permissions import (
 
 
 def register() -> None:
+    from kehu.core.models import User, register_shareable
+
+    register_shareable(User)
     register_nav("home", _("Home"), None, order=0)
     register_nav("org_tree", _("Organisation"), "org.view", order=10)
     register_nav("user_list", _("Users"), "users.view", order=20)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from kehu.core.models import ApiToken, AuditEvent, OrgUnit, Role, User, shared_ids
+from kehu.core import access
+from kehu.core.models import ApiToken, AuditEvent, OrgUnit, RecordShare, Role, User, shared_ids
 
 
 def org_unit_list(*, actor: User, under_id: int | None = None, search: str = "",
@@ -126,3 +129,19 @@ def audit_event_list(
 
 def api_token_list(*, actor: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=actor, tenant_id=actor.tenant_id).order_by("-id")
+
+
+def record_shares(*, actor: User, obj: Any) -> list[RecordShare]:
+    """The shares of one record, for those who may manage them (who may change the
+    record); others get none. Expired ones are listed too (``expired``), so the page can
+    say why a colleague lost access."""
+    if not access.allows(actor, obj, "change"):
+        return []
+    shares = list(RecordShare.objects.filter(
+        tenant_id=actor.tenant_id, content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+    ).select_related("user", "created_by").order_by("user__full_name", "pk"))
+    today = timezone.localdate()
+    for share in shares:
+        share.expired = share.expires_on is not None and share.expires_on < today  # type: ignore[attr-defined]
+    return shares

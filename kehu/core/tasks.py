@@ -1,5 +1,5 @@
 """Background jobs for core (run by ``kehu worker``): idempotency-key and sign-up request
-purges, heartbeat, the daily backup."""
+purges, the sweep of orphaned upload files, heartbeat, the daily backup."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 from huey import crontab, signals
 from huey.contrib.djhuey import HUEY, db_periodic_task
 
-from kehu.core import backups, health, worker
+from kehu.core import backups, health, uploads, worker
 from kehu.core.models import IdempotencyKey
 from kehu.core.services import signup
 
@@ -45,6 +45,12 @@ def remember_enqueued(signal: str, task: object, *args: object) -> None:
              signals.SIGNAL_EXPIRED)
 def forget_enqueued(signal: str, task: object, *args: object) -> None:
     health.forget_enqueued(str(getattr(task, "id", "")))
+
+
+@db_periodic_task(crontab(minute="41", hour="*"))
+def sweep_uploads_hourly() -> dict[str, int]:
+    """Files a crash left without their row (kehu.core.uploads.sweep)."""
+    return uploads.sweep()
 
 
 @HUEY.on_startup()

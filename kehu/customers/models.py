@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -180,6 +181,8 @@ class Customer(Searchable, TenantOwned):
         "emails": "email_list",
     }
 
+    # Shares go with the record: deleted with it, dropped on merge.
+    record_shares = GenericRelation("core.RecordShare")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices,
                             default=Kind.ENTERPRISE)
     name = models.CharField(_("name"), max_length=200)
@@ -544,6 +547,12 @@ class ImportJob(TenantOwned):
 
     def __str__(self) -> str:
         return self.file_name
+
+    def get_entity_display(self) -> Any:  # type: ignore[no-redef]
+        # Other apps' import kinds (kehu.customers.importing.mapping.register_import_kind).
+        from kehu.customers.importing.mapping import entity_label
+
+        return entity_label(self.entity)
 
     @property
     def progress(self) -> int:

@@ -9,10 +9,13 @@ from kehu.core.audit import register_action
 from kehu.core.context_processors import register_nav, register_nav_group
 from kehu.core.demo import register_demo_builder
 from kehu.core.permissions import grant_to_builtin_role, register_module
+from kehu.core.uploads import register_upload_folder
 
 
 def register() -> None:
+    from kehu.core.models import register_shareable
     from kehu.customers import demo
+    from kehu.customers.importing import files as import_files
     from kehu.customers.models import Contact, Customer
     from kehu.customers.panels import register_panel
     from kehu.documents import selectors as documents
@@ -20,6 +23,11 @@ def register() -> None:
 
     register_demo_builder(demo.build)
     _personal_data_actions()
+    # Contacts, interactions and tasks are seen through their customer or owner: only the
+    # customer record itself is shared (docs/access-control.md).
+    register_shareable(Customer)
+    register_upload_folder("imports", lambda: [import_files.import_dir()],
+                           import_files.referenced_files)
     register_attachment_target(
         "customers.customer", Customer, label=_("customer"),
         choose_message=_("Choose a customer you can see."),

@@ -17,6 +17,7 @@ from kehu.customers.views import (
     relationships,
     saved_views,
     search,
+    shares,
 )
 
 urlpatterns = [
@@ -48,6 +49,9 @@ urlpatterns = [
          name="relationship_add"),
     path("customers/<int:pk>/relationships/<int:rel_pk>/delete/",
          relationships.relationship_remove, name="relationship_remove"),
+    path("customers/<int:pk>/shares/", shares.customer_share, name="customer_share"),
+    path("customers/<int:pk>/shares/<int:user_pk>/delete/", shares.customer_unshare,
+         name="customer_unshare"),
     path("customers/<int:pk>/external-ids/", relationships.external_id_add,
          name="external_id_add"),
     path("customers/<int:pk>/external-ids/<int:ext_pk>/delete/",

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kehu.core.exceptions import ValidationFailed
-from kehu.core.uploads import write_upload
+from kehu.core.uploads import discard_on_rollback, write_upload
 
 # Types shown inline as a preview; everything else is only ever downloaded. No SVG: it
 # can carry script.
@@ -98,6 +98,21 @@ def stored_path(tenant_id: int, storage_name: str) -> Path:
     if not storage_name or Path(storage_name).name != storage_name:
         raise ValueError("invalid storage name")
     return Path(settings.DATA_DIR) / "documents" / str(int(tenant_id)) / storage_name
+
+
+def tenant_dirs() -> list[Path]:
+    """Every tenant's folder (for the sweeper of orphaned files)."""
+    root = Path(settings.DATA_DIR) / "documents"
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()) \
+        if root.is_dir() else []
+
+
+def stored_names(folder: Path, names: set[str]) -> set[str]:
+    """Of ``names`` in a tenant's folder, those a document row points at."""
+    from kehu.documents.models import Document
+
+    return set(Document.objects.filter(tenant_id=int(folder.name), storage_name__in=names)
+               .values_list("storage_name", flat=True))
 
 
 def remove(tenant_id: int, storage_name: str) -> None:
@@ -215,5 +230,7 @@ def save(*, tenant_id: int, file_name: str, chunks: Iterable[bytes]) -> StoredFi
     except BaseException:
         written.path.unlink(missing_ok=True)
         raise
+    # The document row is written next, in the caller's transaction: no row, no file.
+    discard_on_rollback(folder / name)
     return StoredFile(storage_name=name, size=written.size, sha256=written.sha256,
                       content_type=content_type)

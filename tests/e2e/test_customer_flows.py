@@ -194,3 +194,33 @@ def test_phone_width_customer_pages_never_scroll_sideways(phone_page: Any, world
     page.locator('[data-testid="search-live"]').wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shot(page, "phone-search-live.png")
+
+
+def test_share_a_customer_then_revoke_it(page: Any, world: World, book: Book) -> None:
+    """The "Shared with" section: share with a colleague (why, until when), see it listed,
+    revoke it after confirming."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kehu.core.models import RecordShare
+
+    sign_in(page, world.city_a1_manager.email)
+    go(page, f"/customers/{book.rep.pk}/")
+    section = page.locator('[data-testid="shares"]')
+    section.locator("summary").click()
+    section.locator("#id_share-user").select_option(str(world.city_a1_rep.pk))
+    section.locator("#id_share-reason").fill("休假期间代为跟进")
+    last = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
+    section.locator("#id_share-expires_on").fill(last)
+    section.locator('button[type="submit"]').last.click()
+    row = page.locator(f'[data-testid="share-{world.city_a1_rep.pk}"]')
+    row.wait_for()
+    assert "休假期间代为跟进" in row.inner_text() and last in row.inner_text()
+    shot(page, "customer-shares.png")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button").click()
+    page.locator('[data-testid="shares"]').get_by_text(
+        re.compile("尚未与任何人共享|Not shared")).wait_for()
+    assert not RecordShare.objects.exists()
+    assert AuditEvent.objects.filter(action="share.revoke").count() == 1

@@ -85,7 +85,6 @@ UNREACHED: dict[str, str] = {
                                     "external id",
     "GET /api/v1/calendar": "end must fall within 62 days after start: independent random "
                             "dates almost never do (422)",
-    "POST /api/v1/interactions/import": "needs a real spreadsheet: random bytes are 422",
     "POST /api/v1/imports": "needs a real spreadsheet: random bytes are mostly 422",
     **{f"{method} /api/v1/imports/{{job_id}}{tail}": "the seed has no import job (an upload "
        "needs a real spreadsheet)"

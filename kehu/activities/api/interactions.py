@@ -1,23 +1,19 @@
-"""API: interactions and their import. Thin: parse, call services/selectors, shape."""
+"""API: interactions (imported through `/imports`, entity `interactions`). Thin: parse,
+call services/selectors, shape."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, Query, Router, Status
-from ninja.files import UploadedFile
+from ninja import Query, Router, Status
 
 from kehu.activities.models import Interaction
 from kehu.activities.schemas.interactions import (
     InteractionFiltersIn,
-    InteractionImportOut,
     InteractionIn,
     InteractionOut,
     InteractionPatch,
 )
 from kehu.activities.selectors import interactions as selectors
-from kehu.activities.services import interaction_imports
 from kehu.activities.services import interactions as services
 from kehu.core import references
 from kehu.core.http import (
@@ -63,23 +59,6 @@ def interaction_create(request: HttpRequest, payload: InteractionIn,
                                               **payload.model_dump())
     set_etag(response, interaction)
     return Status(201, _interaction(request, interaction.pk))
-
-
-@router.post("/interactions/import", response=responses({200: InteractionImportOut}, 403))
-@idempotent()
-def interaction_import(request: HttpRequest, file: File[UploadedFile],
-                       dry_run: Form[bool] = False) -> dict[str, Any]:
-    """Import interactions from CSV (UTF-8 or GBK) or XLSX: columns 客户编码/customer code
-    or 客户名称 (exact name), 类型/type, 时间/time, 主题/subject, and optionally 内容,
-    渠道, 方向, 时长, 结果, 下一步. Every row is checked first; if any row is bad nothing is
-    imported and `errors` lists each problem (row, column, message)."""
-    result = interaction_imports.import_interactions(
-        actor=current_user(request), file_name=file.name or "upload.csv",
-        chunks=file.chunks(), dry_run=dry_run)
-    return {"dry_run": result.dry_run, "total_rows": result.total_rows,
-            "imported": result.imported,
-            "errors": [{"row": e.row, "column": e.column, "message": e.message}
-                       for e in result.errors]}
 
 
 @router.get("/interactions/{interaction_id}", response=responses({200: InteractionOut}, 404))

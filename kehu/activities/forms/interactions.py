@@ -66,6 +66,3 @@ class InteractionFilterForm(forms.Form):
                           widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class ImportForm(KehuForm):
-    file = forms.FileField(label=_("File (CSV or XLSX)"))
-    dry_run = forms.BooleanField(label=_("Only check, import nothing"), required=False)

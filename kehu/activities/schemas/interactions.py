@@ -138,14 +138,3 @@ class InteractionInline(InputSchema):
     participant_ids: list[DbId] = Field([], max_length=50)
 
 
-class ImportRowError(Schema):
-    row: int
-    column: str
-    message: str
-
-
-class InteractionImportOut(Schema):
-    dry_run: bool
-    total_rows: int
-    imported: int
-    errors: list[ImportRowError]

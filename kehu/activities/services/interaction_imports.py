@@ -1,61 +1,56 @@
-"""Bulk import of interactions from CSV (UTF-8, BOM, GBK/GB18030) or XLSX.
+"""Bulk import of interactions: a kind of the customers import (``kehu.customers.importing``).
 
-Synchronous and all-or-nothing: every row is checked first (customer among those the
-importer may see, by customer code or exact name; type, time and the other values by
-the same ``clean_interaction`` as the form and the API); any bad row → nothing is
-written and every problem is listed by row number and column. Files are read by the
-customers import's readers (``kehu.customers.importing.files``).
+Registered with ``register_import_kind`` (activities' registrations), an interactions
+import is an ``ImportJob`` like a customers one: uploaded (CSV in UTF-8, BOM or
+GBK/GB18030, or XLSX), its columns mapped, checked by a dry run, run in the worker with
+progress, and reported (rejected rows with their reasons as CSV) — the wizard at
+``/imports/``, ``/api/v1/imports`` and ``kehu import interactions FILE``. Only the rows go
+through this module: ``InteractionProcessor`` cleans each with the same
+``clean_interaction`` as the form and the API, finds its customer among those the
+importer may see (by code, credit code or exact name; once per batch), and writes the
+accepted rows in batches with ``bulk_create``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import re
-import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.activities.models import Channel, Direction, Interaction
-from kehu.activities.services.interactions import clean_interaction, interaction_create
-from kehu.core import access, audit, moments
+from kehu.activities.services.interactions import clean_interaction
+from kehu.core import audit, moments
 from kehu.core.exceptions import ValidationFailed
-from kehu.core.models import User
-from kehu.core.uploads import write_upload
-from kehu.customers.importing import files as import_files
-from kehu.customers.selectors import customers as customer_selectors
+from kehu.core.placement import owned_placement
+from kehu.customers import normalize
+from kehu.customers.importing.mapping import ImportKind, Target
+from kehu.customers.importing.processor import BATCH, Processor, Row
 
-if TYPE_CHECKING:
-    from kehu.customers.models import Customer
+ENTITY = "interactions"
 
-MAX_ROWS = 10_000
-MAX_BYTES = 20 * 1024 * 1024
+TARGETS: tuple[Target, ...] = (
+    Target("customer", gettext_lazy("Customer (code, credit code or name)"),
+           ("客户编码", "客户编号", "客户名称", "客户", "customer code", "customer_code",
+            "customer name", "customer_name", "customer")),
+    Target("kind", gettext_lazy("Type"), ("类型", "跟进类型", "方式", "type", "kind")),
+    Target("occurred_at", gettext_lazy("Time"), ("时间", "跟进时间", "日期", "time", "date",
+                                                 "occurred at", "occurred_at")),
+    Target("subject", gettext_lazy("Subject"), ("主题", "标题", "subject", "title")),
+    Target("content", gettext_lazy("Content"), ("内容", "详情", "记录", "content", "notes")),
+    Target("channel", gettext_lazy("Channel"), ("渠道", "channel")),
+    Target("direction", gettext_lazy("Direction"), ("方向", "direction")),
+    Target("duration_minutes", gettext_lazy("Duration (minutes)"),
+           ("时长", "时长(分钟)", "时长（分钟）", "duration", "duration minutes",
+            "duration_minutes")),
+    Target("outcome", gettext_lazy("Outcome"), ("结果", "outcome", "result")),
+    Target("next_step", gettext_lazy("Next step"), ("下一步", "下一步计划", "next step",
+                                                    "next_step")),
+)
+REQUIRED = ("customer", "kind", "occurred_at", "subject")
 
-# field → header names it is recognised by (compared case- and space-insensitively).
-COLUMNS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "customer_code": (gettext_lazy("Customer code"),
-                      ("客户编码", "客户编号", "customer code", "customer_code", "code")),
-    "customer_name": (gettext_lazy("Customer name"),
-                      ("客户名称", "客户", "customer name", "customer_name", "customer")),
-    "kind": (gettext_lazy("Type"), ("类型", "跟进类型", "方式", "type", "kind")),
-    "occurred_at": (gettext_lazy("Time"), ("时间", "跟进时间", "日期", "time", "date",
-                                           "occurred at", "occurred_at")),
-    "subject": (gettext_lazy("Subject"), ("主题", "标题", "subject", "title")),
-    "content": (gettext_lazy("Content"), ("内容", "详情", "记录", "content", "notes")),
-    "channel": (gettext_lazy("Channel"), ("渠道", "channel")),
-    "direction": (gettext_lazy("Direction"), ("方向", "direction")),
-    "duration_minutes": (gettext_lazy("Duration (minutes)"),
-                         ("时长", "时长(分钟)", "时长（分钟）", "duration", "duration minutes",
-                          "duration_minutes")),
-    "outcome": (gettext_lazy("Outcome"), ("结果", "outcome", "result")),
-    "next_step": (gettext_lazy("Next step"), ("下一步", "下一步计划", "next step",
-                                              "next_step")),
-}
 _KIND_WORDS = {"电话": "call", "拜访": "visit", "会议": "meeting", "邮件": "email",
                "短信": "sms", "微信": "wechat", "备注": "note", "其他": "other"}
 _DIRECTION_WORDS = {"呼出": "outbound", "外呼": "outbound", "去电": "outbound",
@@ -66,219 +61,140 @@ _CHANNEL_WORDS = {"电话": "phone", "面对面": "face_to_face", "当面": "fac
                   "网站": "web", "网页": "web", "呼叫中心": "call_center",
                   "手机应用": "mobile_app", "app": "mobile_app", "门店": "store",
                   "营业厅": "store", "其他": "other"}
+_WORDS = {"kind": _KIND_WORDS, "direction": _DIRECTION_WORDS, "channel": _CHANNEL_WORDS}
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                  "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d %H:%M", "%Y.%m.%d", "%Y年%m月%d日 %H:%M",
                  "%Y年%m月%d日")
 
 
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-
-@dataclass
-class ImportResult:
-    dry_run: bool
-    total_rows: int = 0
-    imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-
-def _key(text: str) -> str:
-    return re.sub(r"[\s_*:：()（）\[\]【】]+", " ", str(text).casefold()).strip()
-
-
-_INDEX = {_key(alias): name for name, (_label, aliases) in COLUMNS.items()
-          for alias in (name, *aliases)}
-
-
 def column_label(name: str) -> str:
-    return str(COLUMNS[name][0]) if name in COLUMNS else name
+    return next((str(t.label) for t in TARGETS if t.key == name), name)
+
+
+def missing(mapped: set[str]) -> str:
+    """Why a mapping cannot run: the columns it still needs ("" when none)."""
+    absent = [column_label(name) for name in REQUIRED if name not in mapped]
+    return _("Map a column to each of: %(names)s.") % {"names": "、".join(absent)} \
+        if absent else ""
 
 
 def parse_time(text: str) -> dt.datetime | None:
-    """The time column: one of the formats, or ISO 8601; unreadable or outside
+    """The time column: ISO 8601 or one of the formats; unreadable or outside
     1900–2200 (``kehu.core.moments``) → None."""
     text = text.strip().replace("T", " ")
     parsed: dt.datetime | None = None
-    for fmt in _TIME_FORMATS:
+    with contextlib.suppress(ValueError):  # the common ISO shapes first: no format loop
+        parsed = dt.datetime.fromisoformat(text)
+    for fmt in () if parsed is not None else _TIME_FORMATS:
         try:
             parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 -- made aware below
             break
         except ValueError:
             continue
     if parsed is None:
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
+        return None
     try:
         return moments.check_moment(parsed)
     except moments.OutOfRange:
         return None
 
 
-def _save(chunks: Iterable[bytes]) -> Path:
-    def refuse(message: str) -> ValidationFailed:
-        return ValidationFailed(fields={"file": [message]})
-
-    return write_upload(
-        chunks, folder=import_files.import_dir(),
-        name=f"interactions-{uuid.uuid4().hex}.upload", max_bytes=MAX_BYTES,
-        too_large=lambda: refuse(_("The file is larger than %(mb)d MB.")
-                                 % {"mb": MAX_BYTES // (1024 * 1024)}),
-        empty=lambda: refuse(_("The file is empty."))).path
+def _word(name: str, raw: str) -> str:
+    """A choice cell: Chinese words and the stored values both read."""
+    return _WORDS[name].get(normalize.fold(raw).casefold(), raw.strip().casefold())
 
 
-def _rows(path: Path, file_name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The headers and the non-empty rows with their row number in the file. Missing
-    columns are refused from the header row, before the rest is read; more than
-    ``MAX_ROWS`` rows as soon as the next one comes."""
-    file_format = import_files.detect_format(path, file_name)
-    # The customers import's readers: format, encoding (BOM/UTF-8/GB18030) and rows.
-    encoding = "" if file_format == "xlsx" else import_files.detect_encoding(path)
-    source = import_files.Source(path, file_format, encoding)
-    headers = import_files.read_headers(source)
-    _columns(headers)
-    rows = source.rows()
-    next(rows, None)  # the header row
-    body: list[tuple[int, list[str]]] = []
-    for number, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        body.append((number, row))
-        if len(body) > MAX_ROWS:
-            raise ValidationFailed(fields={"file": [
-                _("At most %(n)d rows per import; split the file.") % {"n": MAX_ROWS}]})
-    return headers, body
+class InteractionProcessor(Processor):
+    """The rows of an interactions import: cleaned one by one, their customers found
+    and the accepted ones written once per batch (``Processor`` reads the file, counts,
+    stores the issues and reports progress)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every imported interaction is the importer's, in their unit (as when recorded
+        # one by one without choosing an owner).
+        self.owner, self.unit = owned_placement(self.actor, "interactions.create", None, None)
 
-def _columns(headers: list[str]) -> dict[int, str]:
-    """Each column's field ("" for none); refuses a header row without the needed ones."""
-    columns = {i: _INDEX.get(_key(h), "") for i, h in enumerate(headers)}
-    known = set(columns.values())
-    missing = [n for n in ("kind", "occurred_at", "subject") if n not in known]
-    if "customer_code" not in known and "customer_name" not in known:
-        missing.insert(0, "customer_code")
-    if missing:
-        raise ValidationFailed(fields={"file": [
-            _("Missing columns: %(names)s.") % {"names": "、".join(
-                column_label(n) for n in missing)}]})
-    return columns
+    def _load_existing(self) -> None:
+        """Interactions have no duplicates to look for."""
 
-
-def _choice_alias(value: str, words: dict[str, str]) -> str:
-    return words.get(value.strip().casefold(), value)
-
-
-def _check_row(actor: User, number: int, cells: dict[str, str],
-               by_code: dict[str, Customer], by_name: dict[str, list[Customer]],
-               errors: list[RowError]) -> dict[str, Any] | None:
-    found: list[RowError] = []
-    code, name = cells.get("customer_code", ""), cells.get("customer_name", "")
-    customer = None
-    if code:
-        customer = by_code.get(code.casefold())
-        if customer is None:
-            found.append(RowError(number, column_label("customer_code"), _(
-                "No customer you can see has the code “%(code)s”.") % {"code": code}))
-    elif name:
-        matches = by_name.get(name, [])
-        if len(matches) == 1:
-            customer = matches[0]
-        else:
-            found.append(RowError(number, column_label("customer_name"), _(
-                "No customer you can see has exactly this name.") if not matches else _(
-                "Several customers have this name; give the customer code.")))
-    else:
-        found.append(RowError(number, column_label("customer_code"),
-                              _("Give the customer code or name.")))
-    data: dict[str, Any] = {
-        "kind": _choice_alias(cells.get("kind", ""), _KIND_WORDS),
-        "subject": cells.get("subject", ""), "content": cells.get("content", ""),
-        "outcome": cells.get("outcome", ""), "next_step": cells.get("next_step", ""),
-        "direction": _choice_alias(cells.get("direction", ""), _DIRECTION_WORDS)
-        or Direction.OUTBOUND,
-        "channel": _choice_alias(cells.get("channel", ""), _CHANNEL_WORDS) or Channel.PHONE,
-    }
-    time_text = cells.get("occurred_at", "")
-    if not time_text:
-        found.append(RowError(number, column_label("occurred_at"),
-                              _("This field is required.")))
-    else:
-        moment = parse_time(time_text)
-        if moment is None:
-            found.append(RowError(number, column_label("occurred_at"), _(
-                "Enter a date and time such as 2026-03-01 14:30.")))
+    def _take(self, row: Row) -> None:
+        errors: dict[str, list[str]] = {}
+        v = {key: raw.strip() for key, raw in row.values.items()}
+        data: dict[str, Any] = {
+            "kind": _word("kind", v.get("kind", "")), "subject": v.get("subject", ""),
+            "direction": _word("direction", v.get("direction", "")) or Direction.OUTBOUND,
+            "channel": _word("channel", v.get("channel", "")) or Channel.PHONE,
+            **{key: v[key] for key in ("content", "outcome", "next_step") if key in v},
+        }
+        if not v.get("customer"):
+            errors["customer"] = [_("Give the customer code or name.")]
+        time_text = v.get("occurred_at", "")
+        moment = parse_time(time_text) if time_text else None
+        if not time_text:
+            errors["occurred_at"] = [_("This field is required.")]
+        elif moment is None:
+            errors["occurred_at"] = [_("Enter a date and time such as 2026-03-01 14:30.")]
         else:
             data["occurred_at"] = moment
-    duration = cells.get("duration_minutes", "")
-    if duration:
-        if duration.isdigit():
+        duration = v.get("duration_minutes", "")
+        if duration and not duration.isdigit():
+            errors["duration_minutes"] = [_("Enter whole minutes.")]
+        elif duration:
             data["duration_minutes"] = int(duration)
-        else:
-            found.append(RowError(number, column_label("duration_minutes"),
-                                  _("Enter whole minutes.")))
-    if not data["kind"]:
-        found.append(RowError(number, column_label("kind"), _("This field is required.")))
-    try:
-        clean_interaction(data)
-    except ValidationFailed as exc:
-        for name_, messages in exc.fields.items():
-            found.extend(RowError(number, column_label(name_), str(m)) for m in messages)
-    if found:
-        errors.extend(found)
-        return None
-    assert customer is not None
-    data["customer_id"] = customer.pk
-    return data
+        if not data["kind"]:
+            errors["kind"] = [_("This field is required.")]
+        try:
+            row.clean = clean_interaction(data)
+        except ValidationFailed as exc:
+            for name, messages in exc.fields.items():
+                errors.setdefault(name, []).extend(str(m) for m in messages)
+        if errors:
+            self.counts.errors += 1
+            for name, messages in errors.items():
+                for message in messages:
+                    self._issue(row.number, "error", name, message)
+            return
+        row.extra["customer_ref"] = v["customer"]
+        self.counts.accepted += 1
+        self.batch.append(row)
+
+    def _flush(self) -> None:
+        rows, self.batch = self.batch, []
+        # The customers of the batch in one query, among those the importer may see.
+        found = self._customers_for({r.extra["customer_ref"] for r in rows}, "view")
+        accepted: list[Row] = []
+        for row in rows:
+            target = found[row.extra["customer_ref"]]
+            if isinstance(target, str):
+                self._reject(row, "customer", target)
+            else:
+                row.extra["customer_id"] = target
+                accepted.append(row)
+        if self.write and accepted:
+            Interaction.objects.bulk_create([
+                Interaction(tenant_id=self.actor.tenant_id, owner=self.owner,
+                            org_unit=self.unit, customer_id=row.extra["customer_id"],
+                            created_by=self.actor, **row.clean)
+                for row in accepted], batch_size=BATCH)
+        # Created, or in the dry run would be: every accepted row.
+        self.counts.created = self.counts.accepted
+        self._flush_issues()
+        if self.on_progress is not None:
+            self.on_progress(self.counts.rows)
+
+    def process(self) -> dict[str, int]:
+        counts = super().process()
+        if self.write:
+            # One event for the whole file (the run also records import.run).
+            audit.record(actor=self.actor, action="interaction.import",
+                         object_type="interaction", object_repr=self.job.file_name,
+                         changes={"file": [None, self.job.file_name],
+                                  "rows": [None, counts["created"]], "import": [None, self.job.pk]})
+        return counts
 
 
-def import_interactions(*, actor: User, file_name: str, chunks: Iterable[bytes],
-                        dry_run: bool = False) -> ImportResult:
-    """Check every row; unless ``dry_run`` and all rows are good, record them all in one
-    transaction (one ``interaction.import`` audit event)."""
-    access.require(actor, "interactions.create")
-    file_name = Path(file_name or "upload.csv").name[:255] or "upload.csv"
-    path = _save(chunks)
-    try:
-        headers, rows = _rows(path, file_name)
-    finally:
-        path.unlink(missing_ok=True)
-    columns = _columns(headers)
-    visible = customer_selectors.visible_customers(actor=actor)
-    wanted_codes = {row[i].strip() for _n, row in rows for i, n in columns.items()
-                    if n == "customer_code" and i < len(row) and row[i].strip()}
-    wanted_names = {row[i].strip() for _n, row in rows for i, n in columns.items()
-                    if n == "customer_name" and i < len(row) and row[i].strip()}
-    by_code: dict[str, Customer] = {}
-    by_name: dict[str, list[Customer]] = {}
-    for customer in visible.filter(code__in=wanted_codes).only("id", "code", "name"):
-        by_code[customer.code.casefold()] = customer
-    for customer in visible.filter(name__in=wanted_names).only("id", "code", "name"):
-        by_name.setdefault(customer.name, []).append(customer)
-    result = ImportResult(dry_run=dry_run, total_rows=len(rows))
-    checked: list[dict[str, Any]] = []
-    for number, row in rows:
-        cells = {name: row[i].strip() for i, name in columns.items()
-                 if name and i < len(row)}
-        data = _check_row(actor, number, cells, by_code, by_name, result.errors)
-        if data is not None:
-            checked.append(data)
-    if result.errors or dry_run or not checked:
-        return result
-    with transaction.atomic():
-        created: list[Interaction] = []
-        for data in checked:
-            customer_id = data.pop("customer_id")
-            kind, subject = data.pop("kind"), data.pop("subject")
-            created.append(interaction_create(actor=actor, customer_id=customer_id, kind=kind,
-                                              subject=subject, audit_event=False, **data))
-        audit.record(actor=actor, action="interaction.import", object_type="interaction",
-                     object_repr=file_name,
-                     changes={"file": [None, file_name], "rows": [None, len(created)]})
-    result.imported = len(created)
-    return result
-
+KIND = ImportKind(key=ENTITY, label=gettext_lazy("Interactions"), targets=TARGETS,
+                  permission="interactions.create",
+                  reveal_permission="customers.reveal_pii", missing=missing,
+                  processor=InteractionProcessor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -33,10 +34,16 @@ TEXT_LIMITS = {"subject": 200, "outcome": 500, "next_step": 500, "content": 2000
 MAX_LINKS = 50
 
 
+@cache
+def _values(choices: Any) -> frozenset[str]:
+    # ``Choices.values`` builds its list anew on every call; imports call this per row.
+    return frozenset(choices.values)
+
+
 def _choice(value: Any, choices: Any, field: str, errors: dict[str, list[str]]) -> str:
     """A choice by its value or its label in either language ("拜访", "Visit", "visit")."""
     text = str(value or "").strip()
-    if text in choices.values:
+    if text in _values(choices):
         return text
     for key, label in choices.choices:
         if text.casefold() in {str(label).casefold(), str(key).casefold()}:

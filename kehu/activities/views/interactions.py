@@ -216,34 +216,10 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
     return render(request, template, {"data": data, "customer": customer})
 
 
-@never_cache
 @page("interactions.create")
 def interaction_import(request: HttpRequest) -> HttpResponse:
-    me = _me(request)
-    result = None
-    if request.method == "POST":
-        form = f.ImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                result = interaction_imports.import_interactions(
-                    actor=me, file_name=upload.name, chunks=upload.chunks(),
-                    dry_run=form.cleaned_data["dry_run"])
-            except KehuError as exc:
-                service_error(request, form, exc)
-            else:
-                if result.imported:
-                    messages.success(request, _("%(n)d interactions imported.")
-                                     % {"n": result.imported})
-    else:
-        form = f.ImportForm()
-    status = 422 if request.method == "POST" and (not form.is_valid() or form.errors or (
-        result is not None and result.errors)) else 200
-    return render(request, "activities/interactions/import.html",
-                  {"form": form, "result": result, "columns": [
-                      (str(label), "、".join(aliases[:2]))
-                      for label, aliases in interaction_imports.COLUMNS.values()]},
-                  status=status)
+    """Interactions import through the import wizard (mapping, dry run, worker, report)."""
+    return redirect(f"{reverse('import_list')}?entity={interaction_imports.ENTITY}")
 
 
 urlpatterns: list[URLPattern] = [

@@ -370,7 +370,6 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
                 "participant_ids": [f.world.city_a1_rep.pk]}, {422}),
         (None, {"customer_id": f.book.other_tenant.pk, "kind": "call", "subject": "入侵",
                 "owner_id": f.world.city_a1_rep.pk}, {422})],
-    ("POST", "/interactions/import"): lambda f: [(None, {}, {422})],
     ("GET", "/followups"): lambda f: [
         ({"customer_id": f.book.rep.pk}, None, {200}),
         ({"owner_id": f.world.city_a1_rep.pk}, None, {200}),

@@ -6,7 +6,7 @@ Thin: parse, call ``services.imports`` / ``selectors.imports``, shape. A job is 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Query, Router, Status
@@ -25,11 +25,13 @@ from kehu.customers.schemas.imports import (
     IssueOut,
     IssueQuery,
     MappingIn,
+    entity_type,
 )
 from kehu.customers.selectors import imports as import_selectors
 from kehu.customers.services import imports as import_services
 
 imports_router = Router(tags=["imports"])
+ImportEntity = entity_type()
 
 
 def job_out(job: ImportJob) -> dict[str, Any]:
@@ -59,11 +61,11 @@ def import_list(request: HttpRequest, query: Query[PageQuery]) -> dict:
 @imports_router.post("", response=responses({201: ImportOut}, 403))
 @idempotent()
 def import_upload(request: HttpRequest, file: File[UploadedFile],
-                  entity: Form[Literal["customers", "contacts"]],
+                  entity: Form[ImportEntity],  # type: ignore[valid-type]
                   encoding: Form[Encoding] = "") -> Status:
     """Upload a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, Big5, UTF-16) or XLSX file
-    (multipart: `file`, `entity`, optional `encoding`): returns the detected headers and a
-    proposed mapping."""
+    (multipart: `file`, `entity` — customers, contacts or interactions —, optional
+    `encoding`): returns the detected headers and a proposed mapping."""
     job = import_services.import_create(actor=current_user(request), entity=entity,
                                         file_name=file.name or "", chunks=file.chunks(),
                                         encoding=encoding)

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 from kehu.core.forms.base import KehuForm
+from kehu.customers.importing.mapping import entity_choices
 from kehu.customers.models import ImportJob
 
 # The encodings the import reads (kehu.customers.importing.files.ENCODING_CHOICES).
@@ -18,7 +19,7 @@ class UploadForm(KehuForm):
     file = forms.FileField(label=gettext_lazy("File"), help_text=gettext_lazy(
         "CSV (UTF-8 or GBK, as Excel saves it) or XLSX; the first row holds the column "
         "names."), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}))
-    entity = forms.ChoiceField(label=gettext_lazy("Import"), choices=ImportJob.Entity.choices,
+    entity = forms.ChoiceField(label=gettext_lazy("Import"), choices=entity_choices,
                                initial=ImportJob.Entity.CUSTOMERS)
     encoding = forms.ChoiceField(label=gettext_lazy("Encoding"), choices=ENCODINGS,
                                  required=False, help_text=gettext_lazy(

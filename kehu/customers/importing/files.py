@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kehu.core.exceptions import ValidationFailed
-from kehu.core.uploads import write_upload
+from kehu.core.uploads import discard_on_rollback, write_upload
 from kehu.customers import normalize
 from kehu.customers.models import ImportJob
 
@@ -298,4 +298,14 @@ def save_upload(chunks: Iterable[bytes], limit: int) -> str:
         too_large=lambda: refuse(_("The file is larger than %(mb)d MB. Split it and import "
                                    "the parts.") % {"mb": limit // (1024 * 1024)}),
         empty=lambda: refuse(_("The file is empty.")))
+    discard_on_rollback(import_dir() / name)  # the job row is written in this transaction
     return name
+
+
+def referenced_files(folder: Path, names: set[str]) -> set[str]:
+    """Of ``names`` in the imports folder, the uploads an import job points at and their
+    progress files (for the sweeper of orphaned files)."""
+    stems = {n.removesuffix(".progress") for n in names}
+    jobs = set(ImportJob.objects.filter(stored_name__in=stems)
+               .values_list("stored_name", flat=True))
+    return {n for n in names if n.removesuffix(".progress") in jobs}

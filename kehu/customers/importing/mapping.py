@@ -5,11 +5,13 @@ and how a cell's text is read for a field (choice labels and synonyms, lists).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.customers import normalize
@@ -102,8 +104,48 @@ TARGETS = {ImportJob.Entity.CUSTOMERS: CUSTOMER_TARGETS,
            ImportJob.Entity.CONTACTS: CONTACT_TARGETS}
 
 
+@dataclass(frozen=True)
+class ImportKind:
+    """An import a later app adds to the wizard, the API, the CLI and the worker (e.g.
+    interactions): its fields, the permission it needs besides ``imports.create``, why a
+    mapping cannot run, and its processor (a ``processor.Processor`` subclass)."""
+
+    key: str
+    label: Any
+    targets: tuple[Target, ...]
+    permission: str
+    reveal_permission: str
+    missing: Callable[[set[str]], str]  # the mapped fields → what is missing ("" if none)
+    processor: Any
+
+
+IMPORT_KINDS: dict[str, ImportKind] = {}
+
+
+def register_import_kind(kind: ImportKind) -> None:
+    IMPORT_KINDS[kind.key] = kind
+
+
+def entity_choices() -> list[tuple[str, Any]]:
+    """What can be imported: customers, contacts, then the registered kinds."""
+    return [*ImportJob.Entity.choices, *((k.key, k.label) for k in IMPORT_KINDS.values())]
+
+
+def entity_label(entity: str) -> Any:
+    return dict(entity_choices()).get(entity, entity)
+
+
 def targets(entity: str) -> tuple[Target, ...]:
+    if entity in IMPORT_KINDS:
+        return IMPORT_KINDS[entity].targets
     return TARGETS[ImportJob.Entity(entity)]
+
+
+def missing_fields(entity: str, mapped: set[str]) -> str:
+    """Why a mapping onto ``mapped`` fields cannot run ("" when it can)."""
+    if entity in IMPORT_KINDS:
+        return IMPORT_KINDS[entity].missing(mapped)
+    return "" if "name" in mapped else str(_("Map one column to the name."))
 
 
 def _header_key(text: str) -> str:
@@ -130,7 +172,16 @@ def propose_mapping(headers: list[str], entity: str) -> dict[str, str]:
 
 
 def entity_permission(entity: str) -> str:
+    if entity in IMPORT_KINDS:
+        return IMPORT_KINDS[entity].permission
     return "customers.create" if entity == ImportJob.Entity.CUSTOMERS else "contacts.create"
+
+
+def reveal_permission(entity: str) -> str:
+    if entity in IMPORT_KINDS:
+        return IMPORT_KINDS[entity].reveal_permission
+    return "customers.reveal_pii" if entity == ImportJob.Entity.CUSTOMERS \
+        else "contacts.reveal_pii"
 
 
 

@@ -30,7 +30,12 @@ from kehu.customers.importing.files import (
     too_many_rows,
     unique_headers,
 )
-from kehu.customers.importing.mapping import choice_value, entity_permission, split_values
+from kehu.customers.importing.mapping import (
+    IMPORT_KINDS,
+    choice_value,
+    entity_permission,
+    split_values,
+)
 from kehu.customers.models import (
     Alias,
     Contact,
@@ -87,8 +92,18 @@ KEY_LABELS = {
 }
 
 
+def processor_class(entity: str) -> type[Processor]:
+    """The processor of an import: this one, or a registered kind's subclass."""
+    kind = IMPORT_KINDS.get(entity)
+    return kind.processor if kind is not None else Processor
+
+
 class Processor:
-    """One pass over the file: clean, find duplicates, and (``write``) import."""
+    """One pass over the file: clean, find duplicates, and (``write``) import.
+
+    A registered import kind subclasses it and replaces ``_load_existing``, ``_take``
+    and ``_flush`` (cleaning and writing its rows); reading, counting, issues and
+    progress stay here."""
 
     def __init__(self, job: ImportJob, actor: User, *, write: bool,
                  on_progress: Callable[[int], None] | None = None) -> None:
@@ -605,13 +620,13 @@ class Processor:
 
     # ---- writing contacts
 
-    def _customers_for(self, refs: set[str]) -> dict[str, int | str]:
+    def _customers_for(self, refs: set[str], action: str = "change") -> dict[str, int | str]:
         """Customer references (code, credit code or exact name) → the id of the one
-        customer the importer may change, or why there is none."""
+        customer the importer may ``action`` (change, or view), or why there is none."""
         found: dict[str, set[int]] = {}
         if refs:
             upper = {r.upper() for r in refs}
-            for pk, code, uscc, name in Customer.objects.visible_to(self.actor, "change") \
+            for pk, code, uscc, name in Customer.objects.visible_to(self.actor, action) \
                     .live().filter(Q(code__in=refs) | Q(uscc__in=upper) | Q(name__in=refs)) \
                     .values_list("pk", "code", "uscc", "name"):
                 for ref in (code, name, uscc):
@@ -622,6 +637,9 @@ class Processor:
             ids = found.get(ref, set()) | found.get(ref.upper(), set())
             if len(ids) == 1:
                 result[ref] = next(iter(ids))
+            elif not ids and action == "view":
+                result[ref] = _("No customer “%(value)s” that you can see (give its code, "
+                                "credit code or exact name).") % {"value": ref}
             elif not ids:
                 result[ref] = _("No customer “%(value)s” that you may change (give its code, "
                                 "credit code or exact name).") % {"value": ref}

@@ -14,7 +14,7 @@ from kehu.core import access, pii
 from kehu.core.models import User
 from kehu.core.spreadsheets import csv_lines, safe_cell
 from kehu.customers.importing.files import Source, stored_path
-from kehu.customers.importing.mapping import split_values
+from kehu.customers.importing.mapping import reveal_permission, split_values
 from kehu.customers.models import ImportIssue, ImportJob
 
 State = ImportJob.State
@@ -84,9 +84,7 @@ def report_csv(job: ImportJob, *, reveal: bool) -> Iterator[str]:
 
 
 def may_reveal_report(actor: User, job: ImportJob) -> bool:
-    permission = "customers.reveal_pii" if job.entity == ImportJob.Entity.CUSTOMERS \
-        else "contacts.reveal_pii"
-    return job.owner_id == actor.pk or access.has_perm(actor, permission)
+    return job.owner_id == actor.pk or access.has_perm(actor, reveal_permission(job.entity))
 
 
 def summary_lines(job: ImportJob, *, limit: int = 50) -> list[str]:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import Field
 
 from kehu.core.http import InputSchema, PageQuery
+from kehu.customers.importing.mapping import entity_choices
 
 # An upload's encoding: empty to detect it, else one of
 # ``kehu.customers.importing.files.ENCODING_CHOICES`` (a test keeps the two equal).
 Encoding = Literal["", "utf-8", "utf-8-sig", "gbk", "gb18030", "big5", "utf-16"]
+
+
+def entity_type() -> Any:
+    """What ``POST /imports`` accepts as ``entity``: customers, contacts and the kinds other
+    apps registered (the API modules load after every app's registrations)."""
+    return Literal[tuple(key for key, _label in entity_choices())]
 
 
 class TargetOut(Schema):

@@ -45,8 +45,14 @@ from kehu.customers.importing.files import (
     save_upload,
     write_progress,
 )
-from kehu.customers.importing.mapping import entity_permission, propose_mapping, targets
-from kehu.customers.importing.processor import Processor
+from kehu.customers.importing.mapping import (
+    entity_choices,
+    entity_permission,
+    missing_fields,
+    propose_mapping,
+    targets,
+)
+from kehu.customers.importing.processor import processor_class
 from kehu.customers.models import ImportJob
 from kehu.customers.services.customers import assign_generated_codes
 
@@ -74,8 +80,8 @@ def import_create(*, actor: User, entity: str, file_name: str, chunks: Iterable[
                   encoding: str = "") -> ImportJob:
     """Store an upload and propose a mapping of its columns."""
     access.require(actor, "imports.create")
-    if entity not in ImportJob.Entity.values:
-        raise ValidationFailed(fields={"entity": [_("Choose customers or contacts.")]})
+    if entity not in dict(entity_choices()):
+        raise ValidationFailed(fields={"entity": [_("Choose what to import.")]})
     access.require(actor, entity_permission(entity))
     chosen = check_encoding(encoding) if encoding else ""
     file_name = Path(normalize.fold(file_name or "upload.csv")).name[:255] or "upload.csv"
@@ -147,8 +153,9 @@ def import_set_mapping(*, actor: User, job_id: int, mapping: dict[str, str]) -> 
     if unknown:
         errors.setdefault("mapping", []).append(
             _("No such columns: %(names)s.") % {"names": ", ".join(sorted(unknown))})
-    if "name" not in used and not errors:
-        errors.setdefault("mapping", []).append(_("Map one column to the name."))
+    missing = missing_fields(job.entity, set(used))
+    if missing and not errors:
+        errors.setdefault("mapping", []).append(missing)
     if errors:
         raise ValidationFailed(fields=errors)
     if clean != job.mapping:
@@ -200,8 +207,9 @@ def import_check_queue(*, actor: User, job_id: int) -> ImportJob:
     if job.state not in (*EDITABLE, State.CHECKING):
         raise Conflict(_("This import has already run."))
     access.require(actor, entity_permission(job.entity))
-    if "name" not in job.mapping.values():
-        raise ValidationFailed(fields={"mapping": [_("Map one column to the name.")]})
+    missing = missing_fields(job.entity, set(job.mapping.values()))
+    if missing:
+        raise ValidationFailed(fields={"mapping": [missing]})
     job.issues.all().delete()
     job.state = State.CHECKING
     job.counts = {}
@@ -229,8 +237,8 @@ def check_job(job_id: int) -> ImportJob | None:
             raise ValidationFailed(_("The user who uploaded this import is deactivated."))
         access.require(actor, entity_permission(job.entity))
         write_progress(job, 0)
-        counts = Processor(job, actor, write=False,
-                           on_progress=lambda n: write_progress(job, n)).process()
+        counts = processor_class(job.entity)(
+            job, actor, write=False, on_progress=lambda n: write_progress(job, n)).process()
     except Exception as exc:
         job.issues.all().delete()
         message = str(getattr(exc, "message", "") or exc) or exc.__class__.__name__
@@ -307,8 +315,8 @@ def run_job(job_id: int) -> ImportJob | None:
         access.require(actor, entity_permission(job.entity))
         with transaction.atomic():
             job.issues.all().delete()
-            counts = Processor(job, actor, write=True,
-                               on_progress=lambda n: write_progress(job, n)).process()
+            counts = processor_class(job.entity)(
+                job, actor, write=True, on_progress=lambda n: write_progress(job, n)).process()
             if job.entity == ImportJob.Entity.CUSTOMERS:
                 assign_generated_codes(actor.tenant_id)
             job.counts = counts

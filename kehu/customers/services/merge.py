@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from kehu.core import access, audit
 from kehu.core.exceptions import NotFound, StaleVersion, ValidationFailed
 from kehu.core.models import User
+from kehu.core.services import shares as share_services
 from kehu.customers.models import Alias, Customer, CustomerContact, Kind
 from kehu.customers.services.customers import alias_names, refresh_derived, set_parent
 from kehu.documents import selectors as document_selectors
@@ -312,6 +313,11 @@ def customer_merge(*, actor: User, survivor_id: int, loser_id: int,
         to_id=survivor.pk)
     if files:
         moved["documents.Document"] = files
+    # Shares opened the loser alone: they are not carried over to the survivor, whose
+    # records nobody chose to open (docs/access-control.md).
+    shares = share_services.shares_drop(loser)
+    if shares:
+        dropped["core.RecordShare"] = shares
     # One primary contact per customer: the survivor's own stays primary.
     primaries = list(CustomerContact.objects.filter(customer=survivor, is_primary=True)
                      .order_by("created_at", "pk").values_list("pk", flat=True))

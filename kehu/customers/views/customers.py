@@ -24,6 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 from kehu.core import access, pii
 from kehu.core import selectors as core_selectors
 from kehu.core.exceptions import KehuError
+from kehu.core.forms.shares import ShareForm
+from kehu.core.models import User
 from kehu.core.redirects import next_url
 from kehu.core.web import is_htmx, page, service_error, user
 from kehu.customers import reference
@@ -291,6 +293,8 @@ def _detail_context(request: HttpRequest, pk: int, **forms: Any) -> dict[str, An
         ctx["relationship_form"] = forms.get("relationship_form") or \
             relationship_forms.RelationshipForm()
         ctx["external_form"] = forms.get("external_form") or relationship_forms.ExternalIdForm()
+        ctx["shares"] = core_selectors.record_shares(actor=me, obj=customer)
+        ctx["share_form"] = forms.get("share_form") or share_form(me)
     if ctx["can_add_contact"]:
         ctx["contact_form"] = forms.get("contact_form") or contact_forms.ContactForm(
             link=True, prefix="contact")
@@ -304,6 +308,13 @@ def _detail_context(request: HttpRequest, pk: int, **forms: Any) -> dict[str, An
     ctx["open_dialog"] = forms.get("open_dialog", "")
     ctx["actions"] = actions_for("customer", me, customer)
     return ctx
+
+
+def share_form(me: User, data: Any = None) -> ShareForm:
+    """Colleagues ``me`` can see, themselves excepted: whom a record may be shared with."""
+    users = core_selectors.user_list(actor=me, is_active=True).exclude(pk=me.pk).order_by(
+        "full_name", "pk")
+    return ShareForm(data, users=users)
 
 
 def _panel_shape(data: Any) -> str:

@@ -41,9 +41,11 @@ def _job(request: HttpRequest, pk: int) -> ImportJob:
 @page("imports.view")
 def import_list(request: HttpRequest) -> HttpResponse:
     me = user(request)
-    can_create = access.has_perm(me, "imports.create") and (
-        access.has_perm(me, "customers.create") or access.has_perm(me, "contacts.create"))
-    form = UploadForm()
+    can_create = access.has_perm(me, "imports.create") and any(
+        access.has_perm(me, import_columns.entity_permission(key))
+        for key, _label in import_columns.entity_choices())
+    form = UploadForm(initial={"entity": request.GET["entity"]}) \
+        if request.GET.get("entity") else UploadForm()
     status = 200
     if request.method == "POST":
         if not can_create:

@@ -1,4 +1,5 @@
-"""``kehu import customers|contacts FILE``: the spreadsheet import from the command line.
+"""``kehu import customers|contacts|interactions FILE``: the spreadsheet import, from the
+command line.
 
 The same engine as the wizard and the API (kehu.customers.services.imports): the file is
 stored, its columns mapped (automatically, then ``--map`` overrides), checked, and unless
@@ -17,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from kehu.core.management.base import call_service
 from kehu.core.models import User
 from kehu.customers.importing import report as import_reports
+from kehu.customers.importing.mapping import entity_choices
 from kehu.customers.models import ImportJob
 from kehu.customers.services import imports as import_services
 
@@ -49,11 +51,11 @@ def parse_maps(values: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = ("Import customers or contacts from a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or "
-            "XLSX file; prints the report of accepted and refused rows.")
+    help = ("Import customers, contacts or interactions from a CSV (UTF-8, UTF-8 with BOM, "
+            "GBK/GB18030) or XLSX file; prints the report of accepted and refused rows.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("entity", choices=list(ImportJob.Entity.values))
+        parser.add_argument("entity", choices=[key for key, _label in entity_choices()])
         parser.add_argument("file", type=Path)
         parser.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
                             help="Map a column to a field (repeatable), e.g. --map 源列=phones; "
