@@ -598,6 +598,8 @@ class RetentionRule(models.Model):
     reported_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_deleted = models.PositiveIntegerField(default=0)
+    # The API's ETag; a tenant without the rule sees "0".
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("retention rule")

@@ -44,6 +44,8 @@ def register() -> None:
                  group="customer_data")
     register_nav("quality_report", _("Data quality"), "customers.export", order=140,
                  group="customer_data")
+    register_nav("retention_rules", _("Retention rules"), "privacy.erase", order=150,
+                 group="customer_data")
 
     register_module("customers", _("Customers"),
                     ("view", "create", "change", "delete", "export", "reveal_pii", "admin"))

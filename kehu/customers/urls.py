@@ -24,6 +24,7 @@ urlpatterns = [
     path("customers/duplicates/", duplicates.duplicate_list, name="duplicate_list"),
     path("customers/merge/", duplicates.customer_merge, name="customer_merge"),
     path("customers/quality/", quality.quality_report, name="quality_report"),
+    path("customers/retention/", privacy.retention_rules, name="retention_rules"),
     path("customers/export/", exports.customer_export, name="customer_export"),
     path("contacts/export/", exports.contact_export, name="contact_export"),
     path("imports/", imports.import_list, name="import_list"),

@@ -23,6 +23,7 @@ from kehu.core.tests.test_cross_tenant import (
     load_spec,
     operations,
     path_params,
+    path_url,
     sample_body,
 )
 from kehu.notifications.models import ReminderSettings
@@ -345,7 +346,7 @@ def test_every_update_and_delete_requires_if_match(world: World) -> None:
             objs["customer_id"] = fix.book.hq
         if "/personal-data/" in path and "customer_id" in objs:  # individuals only
             objs["customer_id"] = fix.book.person
-        url = path.format(**{n: obj.pk for n, obj in objs.items()})
+        url = path_url(path, objs)
         factory = BODIES.get((method, path))
         body = factory(fix) if factory else sample_body(spec, operation, fix)
         before = [type(o)._default_manager.filter(pk=o.pk).values().first()
@@ -406,7 +407,7 @@ def test_every_state_changing_action_requires_a_current_if_match(world: World) -
             objs["customer_id"] = fix.book.hq
         if "/personal-data/" in path and "customer_id" in objs:  # individuals only
             objs["customer_id"] = fix.book.person
-        url = path.format(**{n: obj.pk for n, obj in objs.items()})
+        url = path_url(path, objs)
         factory = BODIES.get((method, path))
         body = factory(fix) if factory else sample_body(spec, operation, fix)
         if isinstance(body, dict) and "owner_id" in body:  # BODIES name another tenant's

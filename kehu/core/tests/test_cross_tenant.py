@@ -28,8 +28,9 @@ from kehu.core.services.profile import api_token_create
 from kehu.core.services.roles import role_create
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_api import API, ApiClient, ApiResponse, assert_error, token_for
-from kehu.customers.models import Contact, Customer, ImportJob
+from kehu.customers.models import Contact, Customer, ImportJob, RetentionRule
 from kehu.customers.services import imports as import_services
+from kehu.customers.services import privacy as privacy_services
 from kehu.customers.services import relationships as relationship_services
 from kehu.customers.testing import ID_NUMBER, build_book
 from kehu.documents.models import Document
@@ -61,6 +62,11 @@ class Fixture:
             actor=world.city_a1_rep, entity="customers", file_name="客户.csv",
             chunks=["客户名称,电话\n白云机场,13812345678\n".encode()])
         self.engagement = build_engagement(world, self.book)
+        rule = privacy_services.retention_rule_set(
+            actor=world.hq_admin, kind=RetentionRule.Kind.CHURNED_INDIVIDUAL_INTERACTIONS,
+            years=5)
+        assert rule is not None
+        self.retention_rule: RetentionRule = rule
 
 
 # Path parameter name → the main tenant's row it names. A new path parameter needs a line.
@@ -81,7 +87,21 @@ PATH_OBJECTS: dict[str, Callable[[Fixture], models.Model]] = {
     "plan_id": lambda f: f.engagement.workplan,
     "notification_id": lambda f: f.engagement.notification,
     "document_id": lambda f: f.engagement.document,
+    "kind": lambda f: f.retention_rule,
 }
+
+# Path parameters that name their row by a key of its own rather than its id.
+PATH_KEYS: dict[str, Callable[[Any], Any]] = {"kind": lambda rule: rule.kind}
+
+# A tenant's own settings addressed by a fixed key (the same for every tenant): another
+# tenant's request addresses its own, so these are not 404 but COLLECTION_CASES, where
+# nothing of the main tenant may change.
+TENANT_SETTINGS = {("PUT", "/retention-rules/{kind}")}
+
+
+def path_url(path: str, objs: dict[str, models.Model]) -> str:
+    """``path`` with each parameter filled from the row it names."""
+    return path.format(**{n: PATH_KEYS.get(n, lambda o: o.pk)(o) for n, o in objs.items()})
 
 # Bodies that would be valid for the owner (with the main tenant's ids inside them).
 BODIES: dict[tuple[str, str], Callable[[Fixture], dict[str, Any]]] = {
@@ -219,8 +239,10 @@ def test_every_operation_with_a_path_parameter_is_404_across_tenants(fix: Fixtur
             continue
         missing = [n for n in names if n not in PATH_OBJECTS]
         assert not missing, f"{method} {path}: add {missing} to PATH_OBJECTS"
+        if (method, path) in TENANT_SETTINGS:
+            continue
         objs = {n: PATH_OBJECTS[n](fix) for n in names}
-        url = path.format(**{n: obj.pk for n, obj in objs.items()})
+        url = path_url(path, objs)
         body_factory = BODIES.get((method, path))
         body = body_factory(fix) if body_factory else sample_body(spec, operation, fix)
         if body is None and method == "POST":
@@ -383,6 +405,10 @@ COLLECTION_CASES: dict[tuple[str, str], Case] = {
     ("POST", "/exports"): lambda f: [
         (None, {"entity": "customers", "format": "pdf",
                 "filters": {"org_unit_id": f.world.prov_a.pk}}, {422})],
+    # The tenant's retention rules: the intruder lists and sets its own tenant's.
+    ("GET", "/retention-rules"): lambda f: [(None, None, {200})],
+    ("PUT", "/retention-rules/{kind}"): lambda f: [(None, {"years": 9}, {200}),
+                                                   (None, {"years": None}, {200})],
 }
 
 
@@ -394,17 +420,18 @@ def test_operations_without_path_parameters_do_not_reach_across(fix: Fixture) ->
                         .values_list("pk", flat=True))
              for model in {m for m in LIST_MODELS.values() if m is not None}}
     for method, path, operation in operations(spec):
-        if path_params(operation):
+        if path_params(operation) and (method, path) not in TENANT_SETTINGS:
             continue
         case = COLLECTION_CASES.get((method, path))
         assert case is not None, f"{method} {path}: add it to COLLECTION_CASES"
+        url = path_url(path, {n: PATH_OBJECTS[n](fix) for n in path_params(operation)})
         for query, body, statuses in case(fix):
             headers = {"If-Match": "*"} if method in {"PUT", "PATCH", "DELETE"} else None
             if method == "GET":
-                response = fix.intruder.request(method, path, query=query)
+                response = fix.intruder.request(method, url, query=query)
             else:
                 client = ApiClient() if path.startswith("/auth/sign") else fix.intruder
-                response = client.request(method, path, body, headers=headers)
+                response = client.request(method, url, body, headers=headers)
             assert response.status in statuses, f"{method} {path} {query or body}: {response}"
             if response.status >= 400:
                 assert_error(response, response.status, response.data["error"]["code"])

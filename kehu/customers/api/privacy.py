@@ -1,5 +1,6 @@
 """REST endpoints of personal-data requests (PIPL Art. 44–47) on an individual customer or
-a contact: the export archive and the erasure. Thin: parse, call, shape."""
+a contact: the export archive and the erasure; the tenant's retention rules. Thin: parse,
+call, shape."""
 
 from __future__ import annotations
 
@@ -19,8 +20,16 @@ from kehu.core.http import (
     responses,
     set_etag,
 )
+from kehu.customers.models import RetentionRule
 from kehu.customers.personal_data import SubjectType
-from kehu.customers.schemas.privacy import PersonalDataErasedOut, PersonalDataRequestIn
+from kehu.customers.schemas.privacy import (
+    PersonalDataErasedOut,
+    PersonalDataRequestIn,
+    RetentionRuleIn,
+    RetentionRuleOut,
+    RetentionRulesOut,
+)
+from kehu.customers.selectors import privacy as selectors
 from kehu.customers.services import privacy
 
 # Mounted at /api/v1 (paths under /customers and /contacts).
@@ -115,3 +124,27 @@ def contact_personal_data_erase(request: HttpRequest, contact_id: DbId,
                                 response: HttpResponse) -> dict[str, Any]:
     """Anonymise a contact everywhere, as for a customer; `If-Match` required."""
     return _erase(request, response, "contact", contact_id, payload)
+
+
+@privacy_router.get("/retention-rules", response=responses({200: RetentionRulesOut}, 403))
+def retention_rule_list(request: HttpRequest) -> dict[str, Any]:
+    """The tenant's retention rules, one per kind (off ones with `enabled` false and
+    version 0), each with its latest dry-run report. Needs `privacy.erase`."""
+    return {"items": selectors.retention_rules(current_user(request))}
+
+
+@privacy_router.put("/retention-rules/{kind}",
+                    response=responses({200: RetentionRuleOut}, 403, 412, 428))
+@needs_if_match
+def retention_rule_put(request: HttpRequest, kind: RetentionRule.Kind,
+                       payload: RetentionRuleIn, response: HttpResponse) -> dict[str, Any]:
+    """Set a retention rule's period (`years`, 1–50) or turn it off (`null`). Send
+    `If-Match` with the rule's `version` from the list (`"0"` while off): a change made
+    meanwhile gives 412. A new period drops the last dry-run report, so the worker reports
+    again before deleting anything. Needs `privacy.erase`; audited."""
+    actor = current_user(request)
+    privacy.retention_rule_set(actor=actor, kind=kind.value, years=payload.years,
+                               expected_version=if_match(request))
+    row = selectors.retention_rule(actor, kind.value)
+    set_etag(response, row["version"])
+    return row

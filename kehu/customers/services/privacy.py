@@ -260,12 +260,19 @@ RETENTION_NOTICE = dt.timedelta(days=1)
 
 
 @transaction.atomic
-def retention_rule_set(*, actor: User, kind: str, years: int | None) -> RetentionRule | None:
-    """Set (or, with ``years`` None, remove) one of the tenant's retention rules."""
+def retention_rule_set(*, actor: User, kind: str, years: int | None,
+                       expected_version: int | None = None) -> RetentionRule | None:
+    """Set (or, with ``years`` None, remove) one of the tenant's retention rules.
+
+    ``expected_version`` is the version the change was based on (0: no rule; None: any):
+    an older one is refused (412). A change drops the last dry-run report, so the worker
+    reports again before it deletes anything under the new period."""
     access.require(actor, "privacy.erase")
     if kind not in RetentionRule.Kind.values:
         raise ValidationFailed(fields={"kind": [_("Choose a retention rule.")]})
-    rule = RetentionRule.objects.filter(tenant_id=actor.tenant_id, kind=kind).first()
+    rule = (RetentionRule.objects.select_for_update()
+            .filter(tenant_id=actor.tenant_id, kind=kind).first())
+    check_version(rule or RetentionRule(version=0), expected_version)
     before = rule.years if rule else None
     if years is None:
         if rule:
@@ -277,12 +284,17 @@ def retention_rule_set(*, actor: User, kind: str, years: int | None) -> Retentio
             raise ValidationFailed(fields={"years": [
                 _("Enter a number of years from %(low)s to %(high)s.") % {"low": low,
                                                                           "high": high}]})
-        rule, _created = RetentionRule.objects.update_or_create(
-            tenant_id=actor.tenant_id, kind=kind,
-            defaults={"years": years, "report": {}, "reported_at": None})
-    audit.record(actor=actor, action="retention.rule", tenant_id=actor.tenant_id,
-                 object_type="retentionrule", object_id=kind, object_repr=kind,
-                 changes={"years": [before, years]})
+        if rule is None:
+            rule = RetentionRule.objects.create(tenant_id=actor.tenant_id, kind=kind,
+                                                years=years)
+        elif rule.years != years:
+            rule.years, rule.report, rule.reported_at = years, {}, None
+            rule.version += 1
+            rule.save(update_fields=["years", "report", "reported_at", "version"])
+    if before != years:
+        audit.record(actor=actor, action="retention.rule", tenant_id=actor.tenant_id,
+                     object_type="retentionrule", object_id=kind, object_repr=kind,
+                     changes={"years": [before, years]})
     return rule
 
 
