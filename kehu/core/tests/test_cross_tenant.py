@@ -126,6 +126,7 @@ BODIES: dict[tuple[str, str], Callable[[Fixture], dict[str, Any]]] = {
     ("PATCH", "/contacts/{contact_id}"): lambda f: {"name": "入侵"},
     ("POST", "/contacts/{contact_id}/links"): lambda f: {"customer_id": f.book.other_tenant.pk},
     ("POST", "/contacts/{contact_id}/reveal"): lambda f: {"reason": "入侵"},
+    ("PUT", "/retention-rules/{kind}"): lambda f: {"years": 1},
 }
 
 
