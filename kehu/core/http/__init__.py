@@ -1,7 +1,7 @@
 """API conventions shared by every app's Ninja router (architecture.md, "API conventions").
 
 One module per seam, every public name importable from here:
-``errors`` (format, handlers, ``KehuAPI``), ``authentication``, ``inputs``,
+``root`` (``KehuAPI``), ``errors`` (format, handlers), ``authentication``, ``inputs``,
 ``pagination``, ``conditional`` (ETag / If-Match), ``idempotency``.
 
 - ``KehuAPI``: the Ninja root with Kehu's error format on every path under it, including
@@ -56,7 +56,6 @@ from kehu.core.http.errors import (
     ErrorOut,
     IdempotencyKeyReused,
     InvalidToken,
-    KehuAPI,
     NotAuthenticated,
     error_body,
     error_response,
@@ -92,6 +91,7 @@ from kehu.core.http.pagination import (
     Searchable,
     paginate,
 )
+from kehu.core.http.root import KehuAPI
 
 __all__ = [
     "DEFAULT_AUTH",

@@ -11,7 +11,6 @@ from typing import Any
 from django.core.signals import got_request_exception
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.urls import URLPattern, URLResolver, re_path
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -226,7 +225,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(Exception, on_uncaught)
 
 
-def _json_errors_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def json_errors_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Turn Ninja's plain-text 404/405 into the error format."""
 
     @functools.wraps(view)
@@ -236,7 +235,7 @@ def _json_errors_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
             response = view(request, *args, **kwargs)
             response.headers.setdefault("Content-Language", translation.get_language())
         except Http404:
-            return _unknown_path(request)
+            return unknown_path(request)
         finally:
             # A token user's language applies to this request only, not to the thread.
             if language:
@@ -255,33 +254,10 @@ def _json_errors_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapper
 
 
-def _unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+def unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     code, message = _HTTP_CODES[404]
     return error_response(404, code, message)
 
 
-_unknown_path.csrf_exempt = True  # type: ignore[attr-defined]
-
-
-class KehuAPI(NinjaAPI):
-    """NinjaAPI whose every answer, even for unknown paths and methods, is JSON; every
-    operation refuses unknown query parameters and names what a 201 created
-    (kehu.core.http.operations)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        install_error_handlers(self)
-
-    def _get_urls(self) -> list[URLResolver | URLPattern]:
-        from kehu.core.http import operations  # it builds on this module's errors
-
-        urls = super()._get_urls()
-        operations.install(self, (
-            operation for bound in self._get_bound_routers()
-            for view in bound.path_operations.values() for operation in view.operations))
-        for pattern in urls:
-            if isinstance(pattern, URLPattern):
-                pattern.callback = _json_errors_view(pattern.callback)
-        urls.append(re_path(r"^.*$", _unknown_path, name="api-unknown-path"))
-        return urls
+unknown_path.csrf_exempt = True  # type: ignore[attr-defined]
 

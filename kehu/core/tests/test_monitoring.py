@@ -16,7 +16,7 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from prometheus_client.parser import text_string_to_metric_families
 
-from kehu.core import backups, health, logs, tasks, worker
+from kehu.core import backups, health, logs, metrics, tasks, worker
 from kehu.core.models import AuditEvent
 from kehu.core.testing import PASSWORD, World
 from kehu.core.tests.test_cli import NOT_INHERITED, ROOT
@@ -216,7 +216,11 @@ def test_status_page_shows_versions_queue_worker_backup_errors_and_slow_routes(
         "%Y-%m-%d %H:%M") in page
     assert str(info.path) in page
     assert "Something broke in a test" in page
-    assert "<code>home</code>" in page  # a measured route
+    # The ten slowest routes the processes measured so far (in a full run, earlier tests'
+    # routes too): the page lists them, and the route just requested is measured.
+    slowest = metrics.slowest_routes()
+    assert slowest and all(f"<code>{row['route']}</code>" in page for row in slowest)
+    assert "home" in {row["route"] for row in metrics.slowest_routes(limit=10_000)}
     assert 'data-testid="check-database">database: ok' in page
 
 

@@ -149,21 +149,21 @@ def _xlsx(data: dict[str, Any]) -> bytes:
 
     workbook = Workbook(write_only=True)
 
-    def cell(value: Any) -> Any:
+    def plain(value: Any) -> Any:  # nested values as JSON text, then xlsx_value
         if isinstance(value, list | dict):
-            value = json.dumps(value, ensure_ascii=False)
-        return xlsx_value("" if value is None else value)
+            return json.dumps(value, ensure_ascii=False)
+        return "" if value is None else value
 
     for section, value in data.items():
         sheet: Any = workbook.create_sheet(section[:31])
         if isinstance(value, dict):
             for key, item in value.items():
-                sheet.append([cell(key), cell(item)])
+                sheet.append([xlsx_value(plain(key)), xlsx_value(plain(item))])
         elif value:
             header = list(value[0].keys())
-            sheet.append([cell(h) for h in header])
+            sheet.append([xlsx_value(plain(h)) for h in header])
             for row in value:
-                sheet.append([cell(row.get(h)) for h in header])
+                sheet.append([xlsx_value(plain(row.get(h))) for h in header])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
